@@ -1,0 +1,1 @@
+//! The IMS idle timer and the shared timer table (time supplied by the caller).

@@ -1,0 +1,22 @@
+//! Protocol limits and default capacities, in one place (reference §2.8).
+
+/// Longest account name (passport) in bytes.
+pub const MAX_PASSPORT_LEN: usize = 129;
+/// Longest friendly name after %-encoding, in bytes.
+pub const MAX_FRIENDLY_NAME_ENCODED: usize = 387;
+/// Longest group name after %-encoding, in bytes.
+pub const MAX_GROUP_NAME_ENCODED: usize = 61;
+/// Highest group id a server hands out (ids 0..=29).
+pub const MAX_GROUP_ID: u32 = 29;
+/// Largest `MSG` payload a client may send on a switchboard; longer bodies are split.
+pub const MAX_OUTGOING_MSG_PAYLOAD: usize = 1664;
+/// Longest `PAG` text in characters.
+pub const MAX_PAGE_TEXT_CHARS: usize = 113;
+/// Default receive-buffer size for server lines plus payload.
+pub const DEFAULT_RX_BUFFER: usize = 4096;
+/// Default contact capacity (the WebTV profile).
+pub const DEFAULT_MAX_CONTACTS: usize = 150;
+/// Default group capacity.
+pub const DEFAULT_MAX_GROUPS: usize = 30;
+/// Default number of concurrent conversations.
+pub const DEFAULT_MAX_CONVERSATIONS: usize = 4;

@@ -1,0 +1,3 @@
+//! MSNP2–MSNP8: the wire layer and the notification and switchboard sessions.
+
+pub mod wire;

@@ -1,0 +1,2 @@
+//! Fixed-buffer MSNP framing and typed commands.
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! WTVP: the SECURE messengerlogin shim, the built-in WTVP client, LZPF and the headwaiter
+//! configuration.
