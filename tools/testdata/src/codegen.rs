@@ -64,5 +64,10 @@ pub fn generate() -> String {
     s.push_str("use msntv_messenger::selftest::Reporter;\n\n");
     s.push_str("/// Run the built-in MD5 known answers.\n");
     s.push_str("pub fn run_md5(r: &mut impl Reporter) { msntv_messenger::selftest::md5::run(msntv_messenger::selftest::md5::BUILTIN, r) }\n\n");
+    s.push_str("/// Run every suite in order.\npub fn run_all(r: &mut impl Reporter) {\n");
+    for suite in SUITES {
+        writeln!(s, "    run_{suite}(r);").unwrap_or(());
+    }
+    s.push_str("}\n");
     s
 }
