@@ -356,9 +356,15 @@ impl Hub {
         Some(line)
     }
 
-    /// Tell `target`'s watchers (or only `only`) about its presence after a change: `NLN` to
-    /// everyone who sees it now, `FLN` to those in `before` who no longer do.
-    pub(crate) fn notify_presence(
+    /// Tell `target`'s watchers about its presence after a change: `NLN` to everyone who sees it
+    /// now, `FLN` to those in `before` who no longer do.
+    pub(crate) fn notify_presence(&self, target: &str, before: &HashSet<ConnId>) {
+        self.notify_presence_to(target, before, None);
+    }
+
+    /// Tell one watcher (`only`) about `target` after a list change, but only if what they see
+    /// changed (Escargot sends nothing when an AL/BL change leaves the contact's view as it was).
+    pub(crate) fn notify_presence_to(
         &self,
         target: &str,
         before: &HashSet<ConnId>,
@@ -366,6 +372,9 @@ impl Hub {
     ) {
         for (c, viewer) in self.watchers(target) {
             if only.is_some_and(|o| o != viewer) {
+                continue;
+            }
+            if only.is_some() && self.can_see(&viewer, target) == before.contains(&c) {
                 continue;
             }
             if self.can_see(&viewer, target) {

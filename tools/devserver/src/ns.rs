@@ -292,7 +292,7 @@ impl Hub {
         if self.online.get(&email) == Some(&c) {
             self.online.remove(&email);
         }
-        self.notify_presence(&email, &before, None);
+        self.notify_presence(&email, &before);
     }
 
     fn ns_syn(&mut self, c: ConnId, trid: u32, f: &Frame) {
@@ -488,7 +488,7 @@ impl Hub {
                 }
             }
         }
-        self.notify_presence(&me, &before, None);
+        self.notify_presence(&me, &before);
         if first && dialect >= 6 && self.settings.send_chl {
             let chl = self.challenge();
             let deadline = now + Duration::from_secs(self.settings.chl_timeout_secs);
@@ -650,7 +650,7 @@ impl Hub {
             }
         }
         if list != ListKind::Fl {
-            self.notify_presence(&me, &before, Some(&target));
+            self.notify_presence_to(&me, &before, Some(&target));
         }
     }
 
@@ -737,7 +737,7 @@ impl Hub {
         if list == ListKind::Fl {
             self.notify_rl(&target, &me, false);
         } else {
-            self.notify_presence(&me, &before, Some(&target));
+            self.notify_presence_to(&me, &before, Some(&target));
         }
     }
 
@@ -844,7 +844,7 @@ impl Hub {
         self.send(c, format!("REA {trid} {v} {target} {}", pct_encode(&name)));
         if target == me {
             let seen = self.visible_set(&me);
-            self.notify_presence(&me, &seen, None);
+            self.notify_presence(&me, &seen);
         }
     }
 
@@ -883,7 +883,7 @@ impl Hub {
         self.mark_dirty();
         self.send(c, format!("{} {trid} {v} {value}", f.verb));
         if is_blp {
-            self.notify_presence(&me, &before, None);
+            self.notify_presence(&me, &before);
         }
     }
 
@@ -922,6 +922,9 @@ impl Hub {
             Some(val) => {
                 let enc = pct_encode(val);
                 self.send(c, format!("PRP {trid} {v} {key} {enc}"));
+                if !PRP_KEYS.contains(&key.as_str()) {
+                    return;
+                }
                 for (wc, viewer) in self.watchers(&me) {
                     if self.dialect(wc) >= 5 && self.can_see(&viewer, &me) {
                         let vv = self.store.get(&viewer).map_or(0, |a| a.version);
