@@ -288,7 +288,7 @@ impl<F: FnMut(&[u8])> History for RingOut<'_, F> {
             *slot = b;
         }
         self.n = self.n.saturating_add(1);
-        if self.n % RING_LEN == 0 {
+        if self.n.is_multiple_of(RING_LEN) {
             self.flush();
         }
         Ok(())
@@ -354,7 +354,7 @@ fn run<H: History>(input: &[u8], expected_len: usize, table: &mut [u16; TABLE_LE
     if check != u32::from(sum) {
         return Err(LzpfError::Checksum);
     }
-    while bits.pos % 8 != 0 {
+    while !bits.pos.is_multiple_of(8) {
         if bits.bit()? != 0 {
             return Err(LzpfError::Trailer);
         }
@@ -411,7 +411,7 @@ pub fn encode_literals(input: &[u8], out: &mut [u8]) -> Result<usize, LzpfError>
         fn put(&mut self, v: u32, n: u8) -> Result<(), LzpfError> {
             for i in (0..n).rev() {
                 let byte = self.out.get_mut(self.pos / 8).ok_or(LzpfError::Capacity)?;
-                if self.pos % 8 == 0 {
+                if self.pos.is_multiple_of(8) {
                     *byte = 0;
                 }
                 if (v >> i) & 1 == 1 {
@@ -452,7 +452,7 @@ pub fn encode_literals(input: &[u8], out: &mut [u8]) -> Result<usize, LzpfError>
         wr.put(u32::from(code), len)?;
     }
     wr.put(u32::from(sum), 16)?;
-    while wr.pos % 8 != 0 {
+    while !wr.pos.is_multiple_of(8) {
         wr.put(0, 1)?;
     }
     wr.put(0, 8)?;
