@@ -1,7 +1,8 @@
 //! Every WTVP vector file (`$MSNTV_WTVP_VECTORS_DIR`, default `../shared/vectors/wtvp`) through the
 //! shared selftest suites `wtvsec`, `lzpf` and `wtvp_login`, plus the LZPF slice decoder.
 use msntv_messenger::selftest::wtvp::{
-    self as st, ChallengeVector, LoginExpect, LoginVector, LzpfVector, Rc4KeyVector, Rc4StreamVector,
+    self as st, ChallengeVector, LoginExpect, LoginVector, LzpfVector, Rc4KeyVector,
+    Rc4StreamVector,
 };
 use msntv_messenger::selftest::{Failure, Reporter, Tally};
 use msntv_messenger::wtvp::lzpf;
@@ -55,13 +56,21 @@ fn wtvsec_vectors_pass() {
             key2: &k.key2,
         })
         .collect();
-    let chunks: Vec<Vec<(&[u8], &[u8])>> =
-        v.rc4_streams.iter().map(|s| s.chunks.iter().map(|(p, c)| (&p[..], &c[..])).collect()).collect();
+    let chunks: Vec<Vec<(&[u8], &[u8])>> = v
+        .rc4_streams
+        .iter()
+        .map(|s| s.chunks.iter().map(|(p, c)| (&p[..], &c[..])).collect())
+        .collect();
     let streams: Vec<Rc4StreamVector<'_>> = v
         .rc4_streams
         .iter()
         .zip(&chunks)
-        .map(|(s, c)| Rc4StreamVector { name: &s.name, key: &s.key, c2s: s.c2s, chunks: c })
+        .map(|(s, c)| Rc4StreamVector {
+            name: &s.name,
+            key: &s.key,
+            c2s: s.c2s,
+            chunks: c,
+        })
         .collect();
     let mut t = Loud::default();
     st::run_wtvsec(&ch, &keys, &streams, &mut t);
@@ -102,7 +111,10 @@ fn lzpf_vectors_pass_streaming_and_slice() {
         // A buffer one byte short is a capacity error, never a panic.
         if !l.expected.is_empty() {
             let mut short = vec![0u8; l.expected.len() - 1];
-            assert_eq!(lzpf::decompress(&l.compressed, l.expected.len(), &mut short), Err(lzpf::LzpfError::Capacity));
+            assert_eq!(
+                lzpf::decompress(&l.compressed, l.expected.len(), &mut short),
+                Err(lzpf::LzpfError::Capacity)
+            );
         }
     }
 }

@@ -3,8 +3,8 @@
 
 use super::{check, Failure, Reporter};
 use crate::auth::md5_concat;
-use crate::wtvp::lzpf::{self, LzpfScratch};
 use crate::wtvp::login::{self, AnswerMode, LoginAnswer, LoginError};
+use crate::wtvp::lzpf::{self, LzpfScratch};
 use crate::wtvp::message::{parse_head, Status};
 use crate::wtvp::sec::{self, SecureStreams};
 
@@ -117,31 +117,46 @@ fn key16(k: &[u8]) -> Result<[u8; 16], Failure> {
 }
 
 fn check_challenge(v: &ChallengeVector<'_>) -> Result<(), Failure> {
-    let key: [u8; 8] = v.key.try_into().map_err(|_| Failure::new("8-byte DES key"))?;
+    let key: [u8; 8] = v
+        .key
+        .try_into()
+        .map_err(|_| Failure::new("8-byte DES key"))?;
     let s = sec::open_challenge(&key, v.challenge).map_err(|_| Failure::new("challenge opens"))?;
     check(&s.session_key1[..] == v.session_key1, "session key 1")?;
     check(&s.session_key2[..] == v.session_key2, "session key 2")?;
     check(&s.new_key[..] == v.new_key, "new shared key")?;
-    check(&sec::challenge_response(&s)[..] == v.response, "challenge response")?;
+    check(
+        &sec::challenge_response(&s)[..] == v.response,
+        "challenge response",
+    )?;
     if v.rebuild {
-        check(&sec::build_challenge(&key, &s)[..] == v.challenge, "rebuilt challenge")?;
+        check(
+            &sec::build_challenge(&key, &s)[..] == v.challenge,
+            "rebuilt challenge",
+        )?;
     }
     // Through base64, as the client sees it.
     let mut b64 = [0u8; 512];
     let n = sec::b64_encode(v.challenge, &mut b64).map_err(|_| Failure::new("base64 encode"))?;
     let mut resp = [0u8; 96];
-    sec::answer_challenge_b64(&key, b64.get(..n).unwrap_or(&[]), &mut resp).map_err(|_| Failure::new("b64 answer"))?;
+    sec::answer_challenge_b64(&key, b64.get(..n).unwrap_or(&[]), &mut resp)
+        .map_err(|_| Failure::new("b64 answer"))?;
     let mut expect = [0u8; 96];
     let m = sec::b64_encode(v.response, &mut expect).map_err(|_| Failure::new("base64 encode"))?;
     check(m == 96 && resp == expect, "base64 response")?;
     // A flipped bit anywhere in the secret must break the digest check.
     let mut bad = [0u8; sec::MAX_CHALLENGE_LEN];
-    let c = bad.get_mut(..v.challenge.len()).ok_or(Failure::new("challenge fits"))?;
+    let c = bad
+        .get_mut(..v.challenge.len())
+        .ok_or(Failure::new("challenge fits"))?;
     c.copy_from_slice(v.challenge);
     if let Some(b) = c.get_mut(20) {
         *b ^= 0x40;
     }
-    check(sec::open_challenge(&key, c).is_err(), "corrupt challenge rejected")
+    check(
+        sec::open_challenge(&key, c).is_err(),
+        "corrupt challenge rejected",
+    )
 }
 
 /// Run the WTVSec vectors: challenges, RC4 key derivations and RC4 streams.
@@ -169,7 +184,9 @@ pub fn run_wtvsec(
             let mut s = SecureStreams::from_rc4_keys(&k, &k);
             for (plain, cipher) in v.chunks {
                 let mut buf = [0u8; 512];
-                let b = buf.get_mut(..plain.len()).ok_or(Failure::new("chunk fits"))?;
+                let b = buf
+                    .get_mut(..plain.len())
+                    .ok_or(Failure::new("chunk fits"))?;
                 b.copy_from_slice(plain);
                 if v.c2s {
                     s.apply_c2s(b);
@@ -197,7 +214,12 @@ pub fn run_lzpf(vectors: &[LzpfVector<'_>], scratch: &mut LzpfScratch, r: &mut i
         let outcome = match res {
             Ok(d) => check(v.expect_ok, "stream decodes")
                 .and_then(|()| check(d.consumed == v.compressed.len(), "consumed whole stream"))
-                .and_then(|()| check(n == v.expected_len && digest == v.expected_md5, "output matches")),
+                .and_then(|()| {
+                    check(
+                        n == v.expected_len && digest == v.expected_md5,
+                        "output matches",
+                    )
+                }),
             Err(_) => check(!v.expect_ok, "defective stream rejected"),
         };
         // Every proper prefix must be reported as truncated, not as corrupt (small streams only).
@@ -241,8 +263,10 @@ fn check_login(v: &LoginVector<'_>) -> Result<(), Failure> {
     let rn = v.request_plain.len();
     let rq = req.get_mut(..rn).ok_or(Failure::new("request fits"))?;
     rq.copy_from_slice(v.request_plain);
-    if v.request_plain.starts_with(b"GET wtv-passport:/messengerlogin?")
-        && v.request_plain.ends_with(b"\r\nwtv-request-type: primary\r\n\r\n")
+    if v.request_plain
+        .starts_with(b"GET wtv-passport:/messengerlogin?")
+        && v.request_plain
+            .ends_with(b"\r\nwtv-request-type: primary\r\n\r\n")
     {
         let mut ours = [0u8; 1024];
         let n = login::write_request(b"wtv-passport:/messengerlogin", v.challenge, &mut ours)
@@ -252,7 +276,10 @@ fn check_login(v: &LoginVector<'_>) -> Result<(), Failure> {
     if let Some(s) = streams.as_mut() {
         s.apply_c2s(rq);
     }
-    check(v.request_wire.get(..rn) == Some(&rq[..]), "request wire bytes")?;
+    check(
+        v.request_wire.get(..rn) == Some(&rq[..]),
+        "request wire bytes",
+    )?;
 
     // Response.
     let Ok(Status::Complete(head)) = parse_head(v.response_wire) else {
@@ -260,23 +287,34 @@ fn check_login(v: &LoginVector<'_>) -> Result<(), Failure> {
     };
     let mut body = [0u8; 2048];
     let wire_body = v.response_wire.get(head.head_len..).unwrap_or(&[]);
-    let b = body.get_mut(..wire_body.len()).ok_or(Failure::new("body fits"))?;
+    let b = body
+        .get_mut(..wire_body.len())
+        .ok_or(Failure::new("body fits"))?;
     b.copy_from_slice(wire_body);
     if let Some(s) = streams.as_mut() {
         s.apply_s2c(b);
     }
     if !head.lzpf {
-        check(head.content_length == Some(b.len()), "content-length = body length")?;
+        check(
+            head.content_length == Some(b.len()),
+            "content-length = body length",
+        )?;
     }
     let mut plain = [0u8; 2048];
     let mode = login::answer_mode(v.challenge);
     let outcome = login::plain_body(b, head.lzpf, head.content_length, &mut plain)
         .and_then(|p| login::interpret(mode, head.status, head.reason, p));
     match (outcome, v.expect) {
-        (Ok(LoginAnswer::Md5(a)), LoginExpect::Answer(e)) => check(a[..] == *e && mode == AnswerMode::Md5, "md5 answer"),
-        (Ok(LoginAnswer::Ticket(t)), LoginExpect::Answer(e)) => check(t == e && mode == AnswerMode::Ticket, "ticket"),
+        (Ok(LoginAnswer::Md5(a)), LoginExpect::Answer(e)) => {
+            check(a[..] == *e && mode == AnswerMode::Md5, "md5 answer")
+        }
+        (Ok(LoginAnswer::Ticket(t)), LoginExpect::Answer(e)) => {
+            check(t == e && mode == AnswerMode::Ticket, "ticket")
+        }
         (Err(LoginError::NoAnswer), LoginExpect::NoAnswer) => Ok(()),
-        (Err(LoginError::Server { status, .. }), LoginExpect::Server(s)) => check(status == s, "server status"),
+        (Err(LoginError::Server { status, .. }), LoginExpect::Server(s)) => {
+            check(status == s, "server status")
+        }
         _ => Err(Failure::new("outcome matches the recording")),
     }
 }

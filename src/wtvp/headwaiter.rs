@@ -57,6 +57,14 @@ impl<const N: usize> core::fmt::Debug for Text<N> {
 }
 
 impl<const N: usize> Text<N> {
+    /// Return the empty text.
+    pub const fn empty() -> Self {
+        Text {
+            buf: [0; N],
+            len: 0,
+        }
+    }
+
     /// Copy `s` if it fits and is printable ASCII.
     pub fn new(s: &[u8]) -> Option<Self> {
         if s.len() > N || !super::message::field_ok(s) {
@@ -111,7 +119,11 @@ pub enum ConfigHeader {
 impl ConfigHeader {
     /// Return the header's wire name (for `Domain`, the first of its two names).
     pub fn name(self) -> &'static str {
-        header_names().iter().find(|(_, h)| *h == self).map(|(n, _)| *n).unwrap_or("")
+        header_names()
+            .iter()
+            .find(|(_, h)| *h == self)
+            .map(|(n, _)| *n)
+            .unwrap_or("")
     }
 }
 
@@ -193,11 +205,11 @@ impl Default for MessengerConfig {
         MessengerConfig {
             authorized: false,
             enabled: false,
-            server_host: Text::new(DEFAULT_SERVER_HOST.as_bytes()).unwrap_or(Text { buf: [0; HOST_CAP], len: 0 }),
+            server_host: Text::new(DEFAULT_SERVER_HOST.as_bytes()).unwrap_or(Text::empty()),
             server_port: DEFAULT_MSNP_PORT,
             user_name: None,
             domain: None,
-            login_url: Text::new(DEFAULT_LOGIN_URL.as_bytes()).unwrap_or(Text { buf: [0; URL_CAP], len: 0 }),
+            login_url: Text::new(DEFAULT_LOGIN_URL.as_bytes()).unwrap_or(Text::empty()),
             connect_timeout: Duration::from_secs(240),
             retry_interval: Duration::from_secs(20),
             passportd_timeout: Duration::from_secs(240),
@@ -232,7 +244,10 @@ fn parse_server(v: &[u8]) -> Option<(Text<HOST_CAP>, u16)> {
         }
         None => (v, DEFAULT_MSNP_PORT),
     };
-    let ok = !host.is_empty() && host.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'.' || c == b'-');
+    let ok = !host.is_empty()
+        && host
+            .iter()
+            .all(|&c| c.is_ascii_alphanumeric() || c == b'.' || c == b'-');
     ok.then_some(())?;
     Some((Text::new(host)?, port))
 }
@@ -261,27 +276,40 @@ impl MessengerConfig {
             let ok = match h {
                 ConfigHeader::Authorized => parse_flag(value).map(|v| c.authorized = v).is_some(),
                 ConfigHeader::Enable => parse_flag(value).map(|v| c.enabled = v).is_some(),
-                ConfigHeader::Server => parse_server(value).map(|(h, p)| (c.server_host, c.server_port) = (h, p)).is_some(),
+                ConfigHeader::Server => parse_server(value)
+                    .map(|(h, p)| (c.server_host, c.server_port) = (h, p))
+                    .is_some(),
                 ConfigHeader::UserName => optional_name(value).map(|v| c.user_name = v).is_some(),
                 ConfigHeader::Domain => optional_name(value).map(|v| c.domain = v).is_some(),
                 ConfigHeader::LoginUrl => Text::new(value)
                     .filter(|_| value.contains(&b':') && !value.contains(&b'?'))
                     .map(|v| c.login_url = v)
                     .is_some(),
-                ConfigHeader::ConnectTimeout => parse_secs(value).map(|d| c.connect_timeout = d).is_some(),
-                ConfigHeader::RetryInterval => parse_secs(value).map(|d| c.retry_interval = d).is_some(),
-                ConfigHeader::PassportdTimeout => parse_secs(value).map(|d| c.passportd_timeout = d).is_some(),
-                ConfigHeader::OpenConversationTimeout => {
-                    parse_secs(value).map(|d| c.open_conversation_timeout = d).is_some()
+                ConfigHeader::ConnectTimeout => {
+                    parse_secs(value).map(|d| c.connect_timeout = d).is_some()
                 }
-                ConfigHeader::InviteTimeout => parse_secs(value).map(|d| c.invite_timeout = d).is_some(),
-                ConfigHeader::AddressValidateTimeout => {
-                    parse_secs(value).map(|d| c.address_validate_timeout = d).is_some()
+                ConfigHeader::RetryInterval => {
+                    parse_secs(value).map(|d| c.retry_interval = d).is_some()
                 }
+                ConfigHeader::PassportdTimeout => {
+                    parse_secs(value).map(|d| c.passportd_timeout = d).is_some()
+                }
+                ConfigHeader::OpenConversationTimeout => parse_secs(value)
+                    .map(|d| c.open_conversation_timeout = d)
+                    .is_some(),
+                ConfigHeader::InviteTimeout => {
+                    parse_secs(value).map(|d| c.invite_timeout = d).is_some()
+                }
+                ConfigHeader::AddressValidateTimeout => parse_secs(value)
+                    .map(|d| c.address_validate_timeout = d)
+                    .is_some(),
             };
             if !ok {
                 c.warn(h, WarningReason::Invalid);
-                msgr_warn!("headwaiter: invalid value for {}, using the default", h.name());
+                msgr_warn!(
+                    "headwaiter: invalid value for {}, using the default",
+                    h.name()
+                );
             }
         }
         for h in ALL_HEADERS {
@@ -339,23 +367,38 @@ fn header_names() -> &'static [(&'static str, ConfigHeader)] {
 }
 
 fn header_id(name: &[u8]) -> Option<ConfigHeader> {
-    NAMES.iter().find(|(n, _)| name.eq_ignore_ascii_case(n.as_bytes())).map(|(_, h)| *h)
+    NAMES
+        .iter()
+        .find(|(n, _)| name.eq_ignore_ascii_case(n.as_bytes()))
+        .map(|(_, h)| *h)
 }
 
 const NAMES: &[(&str, ConfigHeader)] = &[
-        ("wtv-messenger-authorized", ConfigHeader::Authorized),
-        ("wtv-messenger-enable", ConfigHeader::Enable),
-        ("wtv-messenger-server", ConfigHeader::Server),
-        ("wtv-user-name", ConfigHeader::UserName),
-        ("wtv-domain", ConfigHeader::Domain),
-        ("passport-domain", ConfigHeader::Domain),
-        ("wtv-messenger-login-url", ConfigHeader::LoginUrl),
-        ("wtv-messenger-connect-timeout", ConfigHeader::ConnectTimeout),
-        ("wtv-messenger-retry-interval", ConfigHeader::RetryInterval),
-        ("wtv-messenger-passportd-timeout", ConfigHeader::PassportdTimeout),
-        ("wtv-messenger-open-conversation-timeout", ConfigHeader::OpenConversationTimeout),
-        ("wtv-messenger-invite-timeout", ConfigHeader::InviteTimeout),
-        ("wtv-messenger-address-validate-timeout", ConfigHeader::AddressValidateTimeout),
+    ("wtv-messenger-authorized", ConfigHeader::Authorized),
+    ("wtv-messenger-enable", ConfigHeader::Enable),
+    ("wtv-messenger-server", ConfigHeader::Server),
+    ("wtv-user-name", ConfigHeader::UserName),
+    ("wtv-domain", ConfigHeader::Domain),
+    ("passport-domain", ConfigHeader::Domain),
+    ("wtv-messenger-login-url", ConfigHeader::LoginUrl),
+    (
+        "wtv-messenger-connect-timeout",
+        ConfigHeader::ConnectTimeout,
+    ),
+    ("wtv-messenger-retry-interval", ConfigHeader::RetryInterval),
+    (
+        "wtv-messenger-passportd-timeout",
+        ConfigHeader::PassportdTimeout,
+    ),
+    (
+        "wtv-messenger-open-conversation-timeout",
+        ConfigHeader::OpenConversationTimeout,
+    ),
+    ("wtv-messenger-invite-timeout", ConfigHeader::InviteTimeout),
+    (
+        "wtv-messenger-address-validate-timeout",
+        ConfigHeader::AddressValidateTimeout,
+    ),
 ];
 
 #[cfg(test)]
@@ -371,7 +414,10 @@ wtv-messenger-connect-timeout: 30\nwtv-messenger-retry-interval: 5\nwtv-messenge
 wtv-messenger-open-conversation-timeout: 11\nwtv-messenger-invite-timeout: 12\nwtv-messenger-address-validate-timeout: 13\n\n",
         );
         assert_eq!(c.check_sign_in_allowed(), Ok(()));
-        assert_eq!((c.server_host.as_str(), c.server_port), ("msn.example", 1864));
+        assert_eq!(
+            (c.server_host.as_str(), c.server_port),
+            ("msn.example", 1864)
+        );
         assert_eq!(c.passportd_timeout, Duration::from_secs(10));
         assert_eq!(c.address_validate_timeout, Duration::from_secs(13));
         assert_eq!(c.warnings().count(), 0);
@@ -379,15 +425,23 @@ wtv-messenger-open-conversation-timeout: 11\nwtv-messenger-invite-timeout: 12\nw
 
     #[test]
     fn null_user_name_refuses_with_no_account() {
-        let c = MessengerConfig::parse(b"wtv-messenger-authorized: 1\nwtv-messenger-enable: 1\nwtv-user-name: null\n");
+        let c = MessengerConfig::parse(
+            b"wtv-messenger-authorized: 1\nwtv-messenger-enable: 1\nwtv-user-name: null\n",
+        );
         assert_eq!(c.check_sign_in_allowed(), Err(RefusalReason::NoAccount));
     }
 
     #[test]
     fn invalid_timeout_falls_back_with_warning() {
-        let c = MessengerConfig::parse(b"wtv-messenger-passportd-timeout: soon\nwtv-messenger-authorized: 0\n");
+        let c = MessengerConfig::parse(
+            b"wtv-messenger-passportd-timeout: soon\nwtv-messenger-authorized: 0\n",
+        );
         assert_eq!(c.passportd_timeout, Duration::from_secs(240));
-        assert!(c.warnings().any(|w| w == ConfigWarning { header: ConfigHeader::PassportdTimeout, reason: WarningReason::Invalid }));
+        assert!(c.warnings().any(|w| w
+            == ConfigWarning {
+                header: ConfigHeader::PassportdTimeout,
+                reason: WarningReason::Invalid
+            }));
         assert_eq!(c.check_sign_in_allowed(), Err(RefusalReason::NotAuthorized));
     }
 
@@ -395,6 +449,8 @@ wtv-messenger-open-conversation-timeout: 11\nwtv-messenger-invite-timeout: 12\nw
     fn missing_enable_refuses_as_disabled() {
         let c = MessengerConfig::parse(b"wtv-messenger-authorized: 1\nwtv-user-name: a\n");
         assert_eq!(c.check_sign_in_allowed(), Err(RefusalReason::Disabled));
-        assert!(c.warnings().any(|w| w.header == ConfigHeader::Enable && w.reason == WarningReason::Missing));
+        assert!(c
+            .warnings()
+            .any(|w| w.header == ConfigHeader::Enable && w.reason == WarningReason::Missing));
     }
 }

@@ -73,7 +73,10 @@ impl ServerMessage {
     pub fn new(msg: &[u8]) -> Self {
         let mut buf = [0u8; MAX_MESSAGE_LEN];
         let mut len = 0;
-        for (slot, &c) in buf.iter_mut().zip(msg.iter().filter(|c| (0x20..0x7f).contains(*c))) {
+        for (slot, &c) in buf
+            .iter_mut()
+            .zip(msg.iter().filter(|c| (0x20..0x7f).contains(*c)))
+        {
             *slot = c;
             len += 1;
         }
@@ -158,7 +161,11 @@ pub fn check_challenge(challenge: &[u8]) -> Result<AnswerMode, LoginError> {
 
 /// Write the request `GET <login-url>?<challenge>` + `wtv-request-type: primary` (CRLF, empty
 /// line) into `out`; this is the part that travels RC4-encrypted after SECURE ON.
-pub fn write_request(login_url: &[u8], challenge: &[u8], out: &mut [u8]) -> Result<usize, LoginError> {
+pub fn write_request(
+    login_url: &[u8],
+    challenge: &[u8],
+    out: &mut [u8],
+) -> Result<usize, LoginError> {
     check_challenge(challenge)?;
     let mut w = Writer::new(out);
     let r = (|| {
@@ -198,9 +205,17 @@ pub fn plain_body<'b>(
 }
 
 /// Interpret a messengerlogin reply whose body is already plain (after RC4 and LZPF).
-pub fn interpret<'b>(mode: AnswerMode, status: u16, reason: &[u8], body: &'b [u8]) -> Result<LoginAnswer<'b>, LoginError> {
+pub fn interpret<'b>(
+    mode: AnswerMode,
+    status: u16,
+    reason: &[u8],
+    body: &'b [u8],
+) -> Result<LoginAnswer<'b>, LoginError> {
     if status != 200 {
-        return Err(LoginError::Server { status, message: ServerMessage::new(reason) });
+        return Err(LoginError::Server {
+            status,
+            message: ServerMessage::new(reason),
+        });
     }
     match mode {
         AnswerMode::Md5 => {
@@ -246,7 +261,11 @@ pub struct LoginRequest<'a> {
 
 impl core::fmt::Debug for LoginRequest<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "LoginRequest {{ login_url: {:?}, mode: {:?} }}", self.login_url, self.mode)
+        write!(
+            f,
+            "LoginRequest {{ login_url: {:?}, mode: {:?} }}",
+            self.login_url, self.mode
+        )
     }
 }
 
@@ -260,8 +279,15 @@ impl LoginRequest<'_> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum DState {
     Idle,
-    Pending { mode: AnswerMode, deadline: Instant, taken: bool },
-    Answered { mode: AnswerMode, len: usize },
+    Pending {
+        mode: AnswerMode,
+        deadline: Instant,
+        taken: bool,
+    },
+    Answered {
+        mode: AnswerMode,
+        len: usize,
+    },
     Failed(LoginError),
 }
 
@@ -292,7 +318,12 @@ impl<'u, const N: usize> DelegateLogin<'u, N> {
 
     /// Take the pending request the firmware must perform (returned once per request).
     pub fn poll_request(&mut self) -> Option<LoginRequest<'_>> {
-        if let DState::Pending { mode, taken: taken @ false, .. } = &mut self.state {
+        if let DState::Pending {
+            mode,
+            taken: taken @ false,
+            ..
+        } = &mut self.state
+        {
             *taken = true;
             let mode = *mode;
             return Some(LoginRequest {
@@ -307,7 +338,13 @@ impl<'u, const N: usize> DelegateLogin<'u, N> {
     /// Report the firmware's reply: status, reason text, raw header lines and the body after RC4.
     ///
     /// If `headers_raw` contains `wtv-lzpf`, the body is decompressed using `Content-length`.
-    pub fn complete(&mut self, status: u16, reason: &[u8], headers_raw: &[u8], body: &[u8]) -> Result<(), LoginError> {
+    pub fn complete(
+        &mut self,
+        status: u16,
+        reason: &[u8],
+        headers_raw: &[u8],
+        body: &[u8],
+    ) -> Result<(), LoginError> {
         let DState::Pending { mode, .. } = self.state else {
             return Err(LoginError::State);
         };
@@ -319,7 +356,9 @@ impl<'u, const N: usize> DelegateLogin<'u, N> {
                 head_lzpf = true;
             } else if n.eq_ignore_ascii_case(b"content-length") {
                 clen = super::message::parse_decimal(v);
-            } else if n.eq_ignore_ascii_case(b"content-encoding") && v.eq_ignore_ascii_case(b"deflate") {
+            } else if n.eq_ignore_ascii_case(b"content-encoding")
+                && v.eq_ignore_ascii_case(b"deflate")
+            {
                 deflate = true;
             }
         }
@@ -360,9 +399,16 @@ impl<const N: usize> LoginTransport for DelegateLogin<'_, N> {
         }
         let mode = check_challenge(challenge)?;
         wipe(&mut self.body);
-        self.challenge.get_mut(..challenge.len()).ok_or(LoginError::BadChallenge)?.copy_from_slice(challenge);
+        self.challenge
+            .get_mut(..challenge.len())
+            .ok_or(LoginError::BadChallenge)?
+            .copy_from_slice(challenge);
         self.challenge_len = challenge.len();
-        self.state = DState::Pending { mode, deadline: now + self.timeout, taken: false };
+        self.state = DState::Pending {
+            mode,
+            deadline: now + self.timeout,
+            taken: false,
+        };
         msgr_debug!("wtvp: login answer requested (delegate)");
         Ok(())
     }
@@ -412,28 +458,57 @@ mod tests {
 
     #[test]
     fn md5_mode_200_ok_body_is_no_answer() {
-        assert_eq!(interpret(AnswerMode::Md5, 200, b"OK", b"200: OK"), Err(LoginError::NoAnswer));
+        assert_eq!(
+            interpret(AnswerMode::Md5, 200, b"OK", b"200: OK"),
+            Err(LoginError::NoAnswer)
+        );
     }
 
     #[test]
     fn non_200_carries_the_server_message() {
-        let e = interpret(AnswerMode::Md5, 500, b"MSN TV ran into a technical problem. Please try again.", b"");
-        let Err(LoginError::Server { status: 500, message }) = e else { panic!("{e:?}") };
-        assert_eq!(message.as_str(), "MSN TV ran into a technical problem. Please try again.");
+        let e = interpret(
+            AnswerMode::Md5,
+            500,
+            b"MSN TV ran into a technical problem. Please try again.",
+            b"",
+        );
+        let Err(LoginError::Server {
+            status: 500,
+            message,
+        }) = e
+        else {
+            panic!("{e:?}")
+        };
+        assert_eq!(
+            message.as_str(),
+            "MSN TV ran into a technical problem. Please try again."
+        );
     }
 
     #[test]
     fn request_bytes_match_the_note() {
         let mut out = [0u8; 128];
-        let n = write_request(b"wtv-passport:/messengerlogin", b"1013928519.693957190", &mut out).unwrap_or(0);
+        let n = write_request(
+            b"wtv-passport:/messengerlogin",
+            b"1013928519.693957190",
+            &mut out,
+        )
+        .unwrap_or(0);
         assert_eq!(&out[..n], b"GET wtv-passport:/messengerlogin?1013928519.693957190\r\nwtv-request-type: primary\r\n\r\n");
-        assert_eq!(write_request(b"x:/y", b"a\r\nb", &mut out), Err(LoginError::BadChallenge));
+        assert_eq!(
+            write_request(b"x:/y", b"a\r\nb", &mut out),
+            Err(LoginError::BadChallenge)
+        );
     }
 
     #[test]
     fn delegate_times_out_after_passportd_timeout() {
-        let mut d: DelegateLogin<'_, 64> = DelegateLogin::new("wtv-passport:/messengerlogin", Duration::from_secs(240));
-        assert_eq!(d.request_answer(Instant::from_millis(1000), b"ct=1"), Ok(()));
+        let mut d: DelegateLogin<'_, 64> =
+            DelegateLogin::new("wtv-passport:/messengerlogin", Duration::from_secs(240));
+        assert_eq!(
+            d.request_answer(Instant::from_millis(1000), b"ct=1"),
+            Ok(())
+        );
         assert_eq!(d.poll_request().map(|r| r.mode), Some(AnswerMode::Ticket));
         assert!(d.poll_request().is_none());
         assert_eq!(d.poll_timeout(), Some(Instant::from_millis(241_000)));
@@ -445,10 +520,17 @@ mod tests {
 
     #[test]
     fn delegate_completes_with_md5_answer() {
-        let mut d: DelegateLogin<'_, 64> = DelegateLogin::new("wtv-passport:/messengerlogin", Duration::from_secs(240));
-        assert_eq!(d.request_answer(Instant::ZERO, b"1013928519.693957190"), Ok(()));
+        let mut d: DelegateLogin<'_, 64> =
+            DelegateLogin::new("wtv-passport:/messengerlogin", Duration::from_secs(240));
+        assert_eq!(
+            d.request_answer(Instant::ZERO, b"1013928519.693957190"),
+            Ok(())
+        );
         let body = b"7f919fab309532df353c901430df36fa";
-        assert_eq!(d.complete(200, b"OK", b"Content-length: 32\n", body), Ok(()));
+        assert_eq!(
+            d.complete(200, b"OK", b"Content-length: 32\n", body),
+            Ok(())
+        );
         assert_eq!(d.poll_answer(), Some(Ok(LoginAnswer::Md5(*body))));
         assert_eq!(d.poll_timeout(), None);
     }

@@ -61,7 +61,13 @@ struct Canon {
 }
 
 const fn build_canon() -> Canon {
-    let mut c = Canon { symbols: [0; 257], count: [0; 17], first: [0; 17], offset: [0; 17], code: [0; 257] };
+    let mut c = Canon {
+        symbols: [0; 257],
+        count: [0; 17],
+        first: [0; 17],
+        offset: [0; 17],
+        code: [0; 257],
+    };
     let mut i = 0;
     while i < 257 {
         c.count[CODE_LENGTHS[i] as usize] += 1;
@@ -227,7 +233,11 @@ struct SliceOut<'a> {
 
 impl History for SliceOut<'_> {
     fn back(&self, d: usize) -> u8 {
-        self.n.checked_sub(d).and_then(|i| self.buf.get(i)).copied().unwrap_or(0)
+        self.n
+            .checked_sub(d)
+            .and_then(|i| self.buf.get(i))
+            .copied()
+            .unwrap_or(0)
     }
     fn push(&mut self, b: u8) -> Result<(), LzpfError> {
         let slot = self.buf.get_mut(self.n).ok_or(LzpfError::Capacity)?;
@@ -246,7 +256,10 @@ pub struct LzpfScratch {
 impl LzpfScratch {
     /// Make empty working memory.
     pub const fn new() -> Self {
-        LzpfScratch { ring: [0; RING_LEN], table: [EMPTY; TABLE_LEN] }
+        LzpfScratch {
+            ring: [0; RING_LEN],
+            table: [EMPTY; TABLE_LEN],
+        }
     }
 }
 
@@ -295,23 +308,32 @@ impl<F: FnMut(&[u8])> History for RingOut<'_, F> {
     }
 }
 
-fn run<H: History>(input: &[u8], expected_len: usize, table: &mut [u16; TABLE_LEN], out: &mut H) -> Result<Decoded, LzpfError> {
+fn run<H: History>(
+    input: &[u8],
+    expected_len: usize,
+    table: &mut [u16; TABLE_LEN],
+    out: &mut H,
+) -> Result<Decoded, LzpfError> {
     table.fill(EMPTY);
-    let mut bits = Bits { data: input, pos: 0 };
+    let mut bits = Bits {
+        data: input,
+        pos: 0,
+    };
     let mut n: usize = 0;
     let mut w: u32 = 0;
     let mut sum: u16 = 0;
     let mut pred: Option<usize> = None;
-    let emit = |b: u8, n: &mut usize, w: &mut u32, sum: &mut u16, out: &mut H| -> Result<(), LzpfError> {
-        if *n >= expected_len {
-            return Err(LzpfError::TooLong);
-        }
-        out.push(b)?;
-        *n += 1;
-        *w = (*w << 8) | u32::from(b);
-        *sum = sum.wrapping_add(u16::from(b));
-        Ok(())
-    };
+    let emit =
+        |b: u8, n: &mut usize, w: &mut u32, sum: &mut u16, out: &mut H| -> Result<(), LzpfError> {
+            if *n >= expected_len {
+                return Err(LzpfError::TooLong);
+            }
+            out.push(b)?;
+            *n += 1;
+            *w = (*w << 8) | u32::from(b);
+            *sum = sum.wrapping_add(u16::from(b));
+            Ok(())
+        };
     loop {
         if n == expected_len && expected_len < 2 {
             break;
@@ -345,7 +367,11 @@ fn run<H: History>(input: &[u8], expected_len: usize, table: &mut [u16; TABLE_LE
         if n >= 3 {
             let h = (((w >> 11) ^ w) & 0xFFF) as usize;
             if let Some(slot) = table.get_mut(h) {
-                pred = if *slot == EMPTY { None } else { Some(usize::from(*slot)) };
+                pred = if *slot == EMPTY {
+                    None
+                } else {
+                    Some(usize::from(*slot))
+                };
                 *slot = (n % RING_LEN) as u16;
             }
         }
@@ -362,7 +388,10 @@ fn run<H: History>(input: &[u8], expected_len: usize, table: &mut [u16; TABLE_LE
     let last = bits.pos / 8;
     match input.get(last) {
         None => Err(LzpfError::Truncated),
-        Some(0) => Ok(Decoded { out_len: n, consumed: last + 1 }),
+        Some(0) => Ok(Decoded {
+            out_len: n,
+            consumed: last + 1,
+        }),
         Some(_) => Err(LzpfError::Trailer),
     }
 }
@@ -392,7 +421,12 @@ pub fn decompress_streaming(
 ) -> Result<Decoded, LzpfError> {
     scratch.ring.fill(0);
     let LzpfScratch { ring, table } = scratch;
-    let mut h = RingOut { ring, n: 0, flushed: 0, sink };
+    let mut h = RingOut {
+        ring,
+        n: 0,
+        flushed: 0,
+        sink,
+    };
     let r = run(input, expected_len, table, &mut h)?;
     h.flush();
     Ok(r)
@@ -472,7 +506,13 @@ mod tests {
     #[test]
     fn empty_body_decodes_from_three_zero_bytes() {
         let mut out = [0u8; 4];
-        assert_eq!(decompress(&[0, 0, 0], 0, &mut out), Ok(Decoded { out_len: 0, consumed: 3 }));
+        assert_eq!(
+            decompress(&[0, 0, 0], 0, &mut out),
+            Ok(Decoded {
+                out_len: 0,
+                consumed: 3
+            })
+        );
     }
 
     #[test]
@@ -481,16 +521,25 @@ mod tests {
         let n = encode_literals(b"Hello, WebTV!", &mut enc).unwrap_or(0);
         let mut out = [0u8; 13];
         for cut in 0..n {
-            assert_eq!(decompress(&enc[..cut], 13, &mut out), Err(LzpfError::Truncated));
+            assert_eq!(
+                decompress(&enc[..cut], 13, &mut out),
+                Err(LzpfError::Truncated)
+            );
         }
-        assert_eq!(decompress(&enc[..n], 13, &mut out).map(|d| d.consumed), Ok(n));
+        assert_eq!(
+            decompress(&enc[..n], 13, &mut out).map(|d| d.consumed),
+            Ok(n)
+        );
         assert_eq!(&out, b"Hello, WebTV!");
     }
 
     #[test]
     fn small_output_buffer_is_a_capacity_error() {
         let mut out = [0u8; 4];
-        assert_eq!(decompress(&[0, 0, 0], 5, &mut out), Err(LzpfError::Capacity));
+        assert_eq!(
+            decompress(&[0, 0, 0], 5, &mut out),
+            Err(LzpfError::Capacity)
+        );
     }
 
     #[test]

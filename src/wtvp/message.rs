@@ -41,9 +41,9 @@ impl MessageError {
     /// Return the crate-wide classification of this error.
     pub const fn kind(self) -> crate::ErrorKind {
         match self {
-            MessageError::BufferTooSmall | MessageError::BodyTooLong | MessageError::HeadTooLong => {
-                crate::ErrorKind::Capacity
-            }
+            MessageError::BufferTooSmall
+            | MessageError::BodyTooLong
+            | MessageError::HeadTooLong => crate::ErrorKind::Capacity,
             MessageError::BadField => crate::ErrorKind::Local,
             _ => crate::ErrorKind::Malformed,
         }
@@ -65,8 +65,14 @@ impl<'a> Writer<'a> {
 
     /// Append `data` or fail with [`MessageError::BufferTooSmall`].
     pub fn put(&mut self, data: &[u8]) -> Result<(), MessageError> {
-        let end = self.pos.checked_add(data.len()).ok_or(MessageError::BufferTooSmall)?;
-        self.buf.get_mut(self.pos..end).ok_or(MessageError::BufferTooSmall)?.copy_from_slice(data);
+        let end = self
+            .pos
+            .checked_add(data.len())
+            .ok_or(MessageError::BufferTooSmall)?;
+        self.buf
+            .get_mut(self.pos..end)
+            .ok_or(MessageError::BufferTooSmall)?
+            .copy_from_slice(data);
         self.pos = end;
         Ok(())
     }
@@ -199,7 +205,9 @@ impl<'a> Iterator for Headers<'a> {
 impl<'a> ResponseHead<'a> {
     /// Return the first value of header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&'a [u8]> {
-        Headers::new(self.headers_raw).find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes())).map(|(_, v)| v)
+        Headers::new(self.headers_raw)
+            .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, v)| v)
     }
 
     /// Iterate over every value of header `name` (case-insensitive), in order.
@@ -207,7 +215,9 @@ impl<'a> ResponseHead<'a> {
     where
         'a: 'n,
     {
-        Headers::new(self.headers_raw).filter(move |(n, _)| n.eq_ignore_ascii_case(name.as_bytes())).map(|(_, v)| v)
+        Headers::new(self.headers_raw)
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, v)| v)
     }
 
     /// Iterate over all headers.
@@ -237,7 +247,10 @@ pub fn parse_head(buf: &[u8]) -> Result<Status<ResponseHead<'_>>, MessageError> 
     let mut pos = 0;
     let mut end = None;
     let mut first_line_end = None;
-    while let Some(off) = buf.get(pos..).and_then(|r| r.iter().position(|&c| c == b'\n')) {
+    while let Some(off) = buf
+        .get(pos..)
+        .and_then(|r| r.iter().position(|&c| c == b'\n'))
+    {
         let line_end = pos + off;
         let line = buf.get(pos..line_end).unwrap_or(&[]);
         let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -318,8 +331,13 @@ mod tests {
 
     #[test]
     fn parse_lf_head() {
-        let Ok(Status::Complete(h)) = parse_head(RESP) else { panic!("not complete") };
-        assert_eq!((h.status, h.reason, h.content_length, h.lzpf, h.close), (200, &b"OK"[..], Some(32), true, false));
+        let Ok(Status::Complete(h)) = parse_head(RESP) else {
+            panic!("not complete")
+        };
+        assert_eq!(
+            (h.status, h.reason, h.content_length, h.lzpf, h.close),
+            (200, &b"OK"[..], Some(32), true, false)
+        );
         assert_eq!(&RESP[h.head_len..], b"BODY");
         assert_eq!(h.header("CONNECTION"), Some(&b"Keep-Alive"[..]));
     }
@@ -335,19 +353,30 @@ mod tests {
     #[test]
     fn parse_crlf_head_with_message() {
         let r = b"500 Invalid challenge response received\r\nContent-Length: 0\r\n\r\n";
-        let Ok(Status::Complete(h)) = parse_head(r) else { panic!("not complete") };
-        assert_eq!((h.status, h.reason, h.content_length), (500, &b"Invalid challenge response received"[..], Some(0)));
+        let Ok(Status::Complete(h)) = parse_head(r) else {
+            panic!("not complete")
+        };
+        assert_eq!(
+            (h.status, h.reason, h.content_length),
+            (500, &b"Invalid challenge response received"[..], Some(0))
+        );
     }
 
     #[test]
     fn parse_bad_status_line_is_rejected() {
-        assert_eq!(parse_head(b"HTTP/1.0 200 OK\n\n"), Err(MessageError::StatusLine));
+        assert_eq!(
+            parse_head(b"HTTP/1.0 200 OK\n\n"),
+            Err(MessageError::StatusLine)
+        );
         assert_eq!(parse_head(b"2x0 OK\n"), Err(MessageError::StatusLine));
     }
 
     #[test]
     fn parse_bad_content_length_is_rejected() {
-        assert_eq!(parse_head(b"200 OK\nContent-length: -1\n\n"), Err(MessageError::ContentLength));
+        assert_eq!(
+            parse_head(b"200 OK\nContent-length: -1\n\n"),
+            Err(MessageError::ContentLength)
+        );
     }
 
     #[test]

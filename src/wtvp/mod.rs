@@ -9,8 +9,9 @@
 //! - [`login`]: the messengerlogin shim contract and the delegate transport;
 //! - [`client`]: the built-in sans-I/O WTVP client (box login, SECURE ON, messengerlogin).
 
-pub mod lzpf;
-pub mod sec;
+pub mod client;
 pub mod headwaiter;
 pub mod login;
+pub mod lzpf;
 pub mod message;
+pub mod sec;

@@ -96,12 +96,19 @@ fn des_ecb(key: &[u8; DES_KEY_LEN], data: &mut [u8], encrypt: bool) {
 }
 
 /// Decrypt a raw (base64-decoded) challenge with the current key and check its MD5.
-pub fn open_challenge(key: &[u8; DES_KEY_LEN], challenge: &[u8]) -> Result<ChallengeSecrets, SecError> {
+pub fn open_challenge(
+    key: &[u8; DES_KEY_LEN],
+    challenge: &[u8],
+) -> Result<ChallengeSecrets, SecError> {
     if challenge.len() < CHALLENGE_MIN_LEN || challenge.len() > MAX_CHALLENGE_LEN {
         return Err(SecError::ChallengeLength);
     }
     let mut plain = [0u8; 96];
-    plain.copy_from_slice(challenge.get(CHALLENGE_ID_LEN..CHALLENGE_MIN_LEN).ok_or(SecError::ChallengeLength)?);
+    plain.copy_from_slice(
+        challenge
+            .get(CHALLENGE_ID_LEN..CHALLENGE_MIN_LEN)
+            .ok_or(SecError::ChallengeLength)?,
+    );
     des_ecb(key, &mut plain, false);
     let digest = md5_concat(&[plain.get(..80).unwrap_or(&[])]);
     let ok = plain.get(80..96) == Some(&digest[..]);
@@ -113,11 +120,18 @@ pub fn open_challenge(key: &[u8; DES_KEY_LEN], challenge: &[u8]) -> Result<Chall
         new_key: [0; DES_KEY_LEN],
     };
     if ok {
-        s.id.copy_from_slice(challenge.get(..CHALLENGE_ID_LEN).ok_or(SecError::ChallengeLength)?);
+        s.id.copy_from_slice(
+            challenge
+                .get(..CHALLENGE_ID_LEN)
+                .ok_or(SecError::ChallengeLength)?,
+        );
         s.echo.copy_from_slice(plain.get(..40).unwrap_or(&[0; 40]));
-        s.session_key1.copy_from_slice(plain.get(40..56).unwrap_or(&[0; 16]));
-        s.session_key2.copy_from_slice(plain.get(56..72).unwrap_or(&[0; 16]));
-        s.new_key.copy_from_slice(plain.get(72..80).unwrap_or(&[0; 8]));
+        s.session_key1
+            .copy_from_slice(plain.get(40..56).unwrap_or(&[0; 16]));
+        s.session_key2
+            .copy_from_slice(plain.get(56..72).unwrap_or(&[0; 16]));
+        s.new_key
+            .copy_from_slice(plain.get(72..80).unwrap_or(&[0; 8]));
     }
     wipe(&mut plain);
     if ok {
@@ -147,7 +161,10 @@ pub fn challenge_response(s: &ChallengeSecrets) -> [u8; RESPONSE_LEN] {
 ///
 /// The result is 108 bytes: the id, 12 DES blocks of the secret, and the first 4 bytes of
 /// `DES(key, 00*8)` for minisrv's truncated filler block.
-pub fn build_challenge(key: &[u8; DES_KEY_LEN], s: &ChallengeSecrets) -> [u8; MINISRV_CHALLENGE_LEN] {
+pub fn build_challenge(
+    key: &[u8; DES_KEY_LEN],
+    s: &ChallengeSecrets,
+) -> [u8; MINISRV_CHALLENGE_LEN] {
     let mut plain = [0u8; 104];
     if let Some(p) = plain.get_mut(..40) {
         p.copy_from_slice(&s.echo);
@@ -184,12 +201,16 @@ pub fn rc4_key(session_key: &[u8; SESSION_KEY_LEN], incarnation: u32) -> [u8; 16
 
 /// Decode standard base64 into `out`, returning the decoded length.
 pub fn b64_decode(text: &[u8], out: &mut [u8]) -> Result<usize, SecError> {
-    base64::engine::general_purpose::STANDARD.decode_slice(text, out).map_err(|_| SecError::Base64)
+    base64::engine::general_purpose::STANDARD
+        .decode_slice(text, out)
+        .map_err(|_| SecError::Base64)
 }
 
 /// Encode bytes as standard base64 into `out`, returning the encoded length.
 pub fn b64_encode(data: &[u8], out: &mut [u8]) -> Result<usize, SecError> {
-    base64::engine::general_purpose::STANDARD.encode_slice(data, out).map_err(|_| SecError::Base64)
+    base64::engine::general_purpose::STANDARD
+        .encode_slice(data, out)
+        .map_err(|_| SecError::Base64)
 }
 
 /// Decode a base64 DES key (`wtv-initial-key`).
@@ -251,7 +272,10 @@ impl SecureStreams {
     /// Key fresh streams directly from derived RC4 keys (key1 client→server, key2 server→client).
     pub fn from_rc4_keys(key1: &[u8; 16], key2: &[u8; 16]) -> Self {
         use rc4::KeyInit as _;
-        SecureStreams { c2s: Rc4::new(key1.into()), s2c: Rc4::new(key2.into()) }
+        SecureStreams {
+            c2s: Rc4::new(key1.into()),
+            s2c: Rc4::new(key2.into()),
+        }
     }
 
     /// Apply the client→server keystream in place (encrypt on the client, decrypt on the server).
@@ -271,15 +295,27 @@ mod tests {
 
     #[test]
     fn short_challenge_is_rejected() {
-        assert_eq!(open_challenge(&[0; 8], &[0; 103]).err(), Some(SecError::ChallengeLength));
+        assert_eq!(
+            open_challenge(&[0; 8], &[0; 103]).err(),
+            Some(SecError::ChallengeLength)
+        );
     }
 
     #[test]
     fn built_challenge_opens_and_wrong_key_fails_digest() {
-        let s = ChallengeSecrets { id: [1; 8], echo: [2; 40], session_key1: [3; 16], session_key2: [4; 16], new_key: [5; 8] };
+        let s = ChallengeSecrets {
+            id: [1; 8],
+            echo: [2; 40],
+            session_key1: [3; 16],
+            session_key2: [4; 16],
+            new_key: [5; 8],
+        };
         let c = build_challenge(b"minisrv!", &s);
         let opened = open_challenge(b"minisrv!", &c).ok();
         assert_eq!(opened.as_ref(), Some(&s));
-        assert_eq!(open_challenge(b"minisrv?", &c).err(), Some(SecError::ChallengeDigest));
+        assert_eq!(
+            open_challenge(b"minisrv?", &c).err(),
+            Some(SecError::ChallengeDigest)
+        );
     }
 }

@@ -132,7 +132,10 @@ pub struct Vectors {
 }
 
 fn s(v: &Value, k: &str) -> String {
-    v.get(k).and_then(Value::as_str).unwrap_or_default().to_string()
+    v.get(k)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn h(v: &Value, k: &str) -> Vec<u8> {
@@ -147,7 +150,10 @@ fn b64(v: &Value, k: &str) -> Vec<u8> {
 }
 
 fn arr<'v>(v: &'v Value, k: &str) -> &'v [Value] {
-    v.get(k).and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[])
+    v.get(k)
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
 }
 
 fn u(v: &Value, k: &str) -> u64 {
@@ -160,7 +166,11 @@ pub fn load_vectors(dir: &Path) -> Vectors {
     for path in crate::files_with_suffix(dir, ".json") {
         let text = std::fs::read_to_string(&path).expect("read vector file");
         let doc: Value = serde_json::from_str(&text).expect("vector JSON");
-        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("?").to_string();
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("?")
+            .to_string();
         out.files += 1;
         for c in arr(&doc, "cases") {
             if c.get("wtv_challenge_hex").is_some() {
@@ -243,11 +253,19 @@ fn load_wtvsec_case(stem: &str, c: &Value, out: &mut Vectors) {
             h(e, "rc4_key2_hex")
         };
         let chunks = if e.get("chunks").is_some() {
-            arr(e, "chunks").iter().map(|ch| (h(ch, "plaintext_hex"), h(ch, "ciphertext_hex"))).collect()
+            arr(e, "chunks")
+                .iter()
+                .map(|ch| (h(ch, "plaintext_hex"), h(ch, "ciphertext_hex")))
+                .collect()
         } else {
             vec![(h(e, "plaintext_hex"), h(e, "ciphertext_hex"))]
         };
-        out.rc4_streams.push(Rc4Stream { name: format!("{name}/rc4-example-{i}"), key, c2s, chunks });
+        out.rc4_streams.push(Rc4Stream {
+            name: format!("{name}/rc4-example-{i}"),
+            key,
+            c2s,
+            chunks,
+        });
     }
 }
 
@@ -266,7 +284,11 @@ fn load_handshake(stem: &str, hs: &Value, out: &mut Vectors) {
     });
     // Also check the initial key decodes to the key that decrypted the first challenge.
     if let Some(fa) = hs.get("failed_first_attempt") {
-        let ff = fa.get("challenge_decode").or_else(|| fa.get("challenge_fields")).cloned().unwrap_or_default();
+        let ff = fa
+            .get("challenge_decode")
+            .or_else(|| fa.get("challenge_fields"))
+            .cloned()
+            .unwrap_or_default();
         if ff.get("key_used_to_decrypt_hex").is_some() && fa.get("correct_response_b64").is_some() {
             let chal = b64(fa, "wtv_challenge_b64");
             out.challenges.push(Challenge {
@@ -287,19 +309,29 @@ fn load_login_case(stem: &str, c: &Value, out: &mut Vectors) {
     let request_plain = h(c, "request_plaintext_hex");
     let wire = h(c, "request_wire_hex");
     let request_wire = if wire.starts_with(b"SECURE ON") {
-        let end = wire.windows(4).position(|w| w == b"\r\n\r\n").expect("SECURE ON block end") + 4;
+        let end = wire
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("SECURE ON block end")
+            + 4;
         wire[end..].to_vec()
     } else {
         wire
     };
-    let line_end = request_plain.windows(2).position(|w| w == b"\r\n").unwrap_or(request_plain.len());
+    let line_end = request_plain
+        .windows(2)
+        .position(|w| w == b"\r\n")
+        .unwrap_or(request_plain.len());
     let line = &request_plain[..line_end];
     let challenge = match line.iter().position(|&b| b == b'?') {
         Some(q) => line[q + 1..].to_vec(),
         None => Vec::new(),
     };
     let response_wire = h(c, "response_wire_hex");
-    let status: u16 = std::str::from_utf8(&response_wire[..3]).ok().and_then(|t| t.parse().ok()).unwrap_or(0);
+    let status: u16 = std::str::from_utf8(&response_wire[..3])
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0);
     let body_text = c
         .get("response_body_before_compression_text")
         .or_else(|| c.get("response_body_text"))
@@ -309,8 +341,16 @@ fn load_login_case(stem: &str, c: &Value, out: &mut Vectors) {
         .to_vec();
     let expect = if status != 200 {
         Expect::Server(status)
-    } else if let Some(e) = c.get("expected_body").or_else(|| c.get("stub_ticket")).and_then(Value::as_str) {
-        assert_eq!(e.as_bytes(), &body_text[..], "recorded body equals the expected answer");
+    } else if let Some(e) = c
+        .get("expected_body")
+        .or_else(|| c.get("stub_ticket"))
+        .and_then(Value::as_str)
+    {
+        assert_eq!(
+            e.as_bytes(),
+            &body_text[..],
+            "recorded body equals the expected answer"
+        );
         Expect::Answer(e.as_bytes().to_vec())
     } else {
         Expect::NoAnswer
@@ -328,4 +368,144 @@ fn load_login_case(stem: &str, c: &Value, out: &mut Vectors) {
         response_wire,
         expect,
     });
+}
+
+/// One message of a recorded WTVP session.
+#[derive(Debug, Clone)]
+pub struct SessionMessage {
+    /// Client to server.
+    pub c2s: bool,
+    /// Exact bytes on the wire.
+    pub wire: Vec<u8>,
+    /// For encrypted client requests: the request after RC4 decryption.
+    pub decrypted: Option<Vec<u8>>,
+    /// For server messages: the plain body (after RC4 and LZPF).
+    pub body_plain: Vec<u8>,
+}
+
+/// One TCP connection of a recorded session.
+#[derive(Debug, Clone)]
+pub struct SessionConn {
+    /// Host connected to.
+    pub host: String,
+    /// Port connected to.
+    pub port: u16,
+    /// What the recording says the connection was for.
+    pub purpose: String,
+    /// Whether it ran SECURE ON.
+    pub secure: bool,
+    /// Whether the server closed it after its last response.
+    pub server_closed: bool,
+    /// Messages in order.
+    pub messages: Vec<SessionMessage>,
+}
+
+/// A recorded WTVP session (`session-*.json`).
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// File stem.
+    pub name: String,
+    /// The box SSID.
+    pub ssid: String,
+    /// Box identity headers in order.
+    pub box_headers: Vec<(String, String)>,
+    /// Headers sent only with preregister (derived from the recorded request).
+    pub preregister_headers: Vec<(String, String)>,
+    /// `Accept-Language` value (derived from the recorded request).
+    pub accept_language: String,
+    /// First incarnation.
+    pub first_incarnation: u32,
+    /// A deliberately wrong challenge response the recording sent: (sent, correct) base64.
+    pub bad_response: Option<(String, String)>,
+    /// Connections in the order opened.
+    pub connections: Vec<SessionConn>,
+}
+
+fn split_header(line: &str) -> (String, String) {
+    let (n, v) = line.split_once(':').expect("header line");
+    (n.to_string(), v.strip_prefix(' ').unwrap_or(v).to_string())
+}
+
+/// Load every `*.json` session in `dir`.
+pub fn load_sessions(dir: &Path) -> Vec<Session> {
+    let mut out = Vec::new();
+    for path in crate::files_with_suffix(dir, ".json") {
+        let text = std::fs::read_to_string(&path).expect("read session");
+        let doc: Value = serde_json::from_str(&text).expect("session JSON");
+        let Some(conns) = doc.get("connections").and_then(Value::as_array) else {
+            continue;
+        };
+        let prof = doc.get("client_profile").cloned().unwrap_or_default();
+        let box_headers: Vec<(String, String)> = arr(&prof, "box_headers")
+            .iter()
+            .filter_map(Value::as_str)
+            .map(split_header)
+            .collect();
+        let mut connections = Vec::new();
+        for c in conns {
+            let messages = arr(c, "messages")
+                .iter()
+                .map(|m| SessionMessage {
+                    c2s: s(m, "direction") == "client->server",
+                    wire: h(m, "wire_hex"),
+                    decrypted: m.get("decrypted_hex").map(|_| h(m, "decrypted_hex")),
+                    body_plain: if m.get("body_decompressed_hex").is_some() {
+                        h(m, "body_decompressed_hex")
+                    } else {
+                        h(m, "body_plain_hex")
+                    },
+                })
+                .collect();
+            connections.push(SessionConn {
+                host: s(c, "host"),
+                port: u(c, "port") as u16,
+                purpose: s(c, "purpose"),
+                secure: c
+                    .get("secure")
+                    .is_some_and(|v| !v.is_null() && v != &Value::Bool(false)),
+                server_closed: c
+                    .get("server_closed_after_response")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+                messages,
+            });
+        }
+        // Derive the preregister extras and Accept-Language from the first request.
+        let first = &connections[0].messages[0].wire;
+        let first = String::from_utf8_lossy(first).to_string();
+        let mut accept_language = String::new();
+        let mut preregister_headers = Vec::new();
+        for line in first.split("\r\n").skip(1).filter(|l| !l.is_empty()) {
+            let (n, v) = split_header(line);
+            let standard = [
+                "wtv-request-type",
+                "wtv-client-serial-number",
+                "wtv-incarnation",
+            ];
+            if n == "Accept-Language" {
+                accept_language = v;
+            } else if !standard.contains(&n.as_str()) && !box_headers.iter().any(|(b, _)| *b == n) {
+                preregister_headers.push((n, v));
+            }
+        }
+        let bad_response = doc
+            .get("derived")
+            .and_then(|d| d.get("bad_first_attempt"))
+            .map(|b| (s(b, "sent_response_b64"), s(b, "correct_response_b64")));
+        out.push(Session {
+            name: path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("?")
+                .to_string(),
+            ssid: s(&prof, "ssid"),
+            box_headers,
+            preregister_headers,
+            accept_language,
+            first_incarnation: u(&prof, "first_incarnation") as u32,
+            bad_response,
+            connections,
+        });
+    }
+    out
 }
