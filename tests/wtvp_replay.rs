@@ -283,10 +283,56 @@ fn every_recorded_session_replays_through_the_built_in_client() {
     assert!(!sessions.is_empty(), "no sessions");
     let mut total = 0;
     for s in &sessions {
+        msntv_messenger::log::capture_start();
         let n = replay(s);
+        let log = msntv_messenger::log::capture_take();
+        scan_log_for_secrets(s, &log);
         eprintln!("{}: {n} checks", s.name);
         assert!(n > 5, "{}: too few checks", s.name);
         total += n;
     }
     assert!(total > 0);
+}
+
+/// Check that no secret of the session appears in the client's log output.
+fn scan_log_for_secrets(s: &Session, log: &str) {
+    assert!(
+        !log.is_empty(),
+        "{}: the client logged nothing, the scan would be vacuous",
+        s.name
+    );
+    let mut secrets: Vec<String> = Vec::new();
+    for conn in &s.connections {
+        for m in &conn.messages {
+            let text = String::from_utf8_lossy(&m.wire).to_string();
+            for line in text.lines() {
+                for name in [
+                    "wtv-ticket: ",
+                    "wtv-challenge-response: ",
+                    "wtv-challenge: ",
+                    "wtv-initial-key: ",
+                ] {
+                    if let Some(v) = line.strip_prefix(name) {
+                        secrets.push(v.trim().to_string());
+                    }
+                }
+            }
+            if !m.c2s && conn.purpose.contains("messengerlogin") && m.body_plain.len() >= 8 {
+                secrets.push(String::from_utf8_lossy(&m.body_plain).to_string());
+            }
+        }
+    }
+    assert!(!secrets.is_empty());
+    for secret in &secrets {
+        // Any 12-character window of a secret is enough to count as a leak.
+        let b = secret.as_bytes();
+        for w in b.windows(12.min(b.len())) {
+            let w = String::from_utf8_lossy(w);
+            assert!(
+                !log.contains(w.as_ref()),
+                "{}: secret fragment {w:?} in the log",
+                s.name
+            );
+        }
+    }
 }
