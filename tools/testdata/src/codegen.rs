@@ -8,7 +8,7 @@ use crate::escargot::{Dir, Transcript};
 use std::fmt::Write as _;
 
 /// Names of the generated `run_*` functions, in the order the guest runs them.
-pub const SUITES: &[&str] = &["md5", "ims"];
+pub const SUITES: &[&str] = &["md5", "ims", "wtvsec", "lzpf", "wtvp_login"];
 
 /// Render bytes as a Rust byte-string literal.
 pub fn bytes_lit(b: &[u8]) -> String {
@@ -66,10 +66,128 @@ pub fn generate() -> String {
     s.push_str("pub fn run_md5(r: &mut impl Reporter) { msntv_messenger::selftest::md5::run(msntv_messenger::selftest::md5::BUILTIN, r) }\n\n");
     s.push_str("/// Run the IMS idle-timer scenarios.\n");
     s.push_str("pub fn run_ims(r: &mut impl Reporter) { msntv_messenger::selftest::ims::run(msntv_messenger::selftest::ims::SCENARIOS, r) }\n\n");
+    let v = crate::wtvp::load_vectors(&crate::wtvp_vectors_dir());
+    s.push_str(&wtvp_suites(&v));
     s.push_str("/// Run every suite in order.\npub fn run_all(r: &mut impl Reporter) {\n");
     for suite in SUITES {
         writeln!(s, "    run_{suite}(r);").unwrap_or(());
     }
     s.push_str("}\n");
+    s
+}
+
+/// Render the WTVP suites (`run_wtvsec`, `run_lzpf`, `run_wtvp_login`) from loaded vectors.
+pub fn wtvp_suites(v: &crate::wtvp::Vectors) -> String {
+    use md5::{Digest, Md5};
+    let p = "msntv_messenger::selftest::wtvp";
+    let mut s = String::new();
+    // WTVSec.
+    write!(
+        s,
+        "static WTVSEC_CHALLENGES: &[{p}::ChallengeVector<'static>] = &["
+    )
+    .unwrap_or(());
+    for c in &v.challenges {
+        write!(
+            s,
+            "{p}::ChallengeVector {{ name: {}, key: {}, challenge: {}, response: {}, session_key1: {}, session_key2: {}, new_key: {}, rebuild: {} }},",
+            str_lit(&c.name),
+            bytes_lit(&c.key),
+            bytes_lit(&c.challenge),
+            bytes_lit(&c.response),
+            bytes_lit(&c.session_key1),
+            bytes_lit(&c.session_key2),
+            bytes_lit(&c.new_key),
+            c.rebuild
+        )
+        .unwrap_or(());
+    }
+    s.push_str("];\n");
+    write!(s, "static WTVSEC_KEYS: &[{p}::Rc4KeyVector<'static>] = &[").unwrap_or(());
+    for k in &v.rc4_keys {
+        write!(
+            s,
+            "{p}::Rc4KeyVector {{ name: {}, session_key1: {}, session_key2: {}, incarnation: {}, key1: {}, key2: {} }},",
+            str_lit(&k.name),
+            bytes_lit(&k.session_key1),
+            bytes_lit(&k.session_key2),
+            k.incarnation,
+            bytes_lit(&k.key1),
+            bytes_lit(&k.key2)
+        )
+        .unwrap_or(());
+    }
+    s.push_str("];\n");
+    write!(
+        s,
+        "static WTVSEC_STREAMS: &[{p}::Rc4StreamVector<'static>] = &["
+    )
+    .unwrap_or(());
+    for st in &v.rc4_streams {
+        write!(
+            s,
+            "{p}::Rc4StreamVector {{ name: {}, key: {}, c2s: {}, chunks: &[",
+            str_lit(&st.name),
+            bytes_lit(&st.key),
+            st.c2s
+        )
+        .unwrap_or(());
+        for (a, b) in &st.chunks {
+            write!(s, "({}, {}),", bytes_lit(a), bytes_lit(b)).unwrap_or(());
+        }
+        s.push_str("] },");
+    }
+    s.push_str("];\n");
+    s.push_str("/// Run the WTVSec vectors (challenge/response, RC4 keys, RC4 streams).\n");
+    writeln!(s, "pub fn run_wtvsec(r: &mut impl Reporter) {{ {p}::run_wtvsec(WTVSEC_CHALLENGES, WTVSEC_KEYS, WTVSEC_STREAMS, r) }}\n").unwrap_or(());
+    // LZPF: the expected output is carried as its MD5 to keep the guest tables small.
+    write!(s, "static LZPF_VECTORS: &[{p}::LzpfVector<'static>] = &[").unwrap_or(());
+    for l in &v.lzpf {
+        let d: [u8; 16] = Md5::digest(&l.expected).into();
+        write!(
+            s,
+            "{p}::LzpfVector {{ name: {}, compressed: {}, expected_len: {}, expected_md5: *{}, expect_ok: {} }},",
+            str_lit(&l.name),
+            bytes_lit(&l.compressed),
+            l.expected.len(),
+            bytes_lit(&d),
+            l.expect_ok
+        )
+        .unwrap_or(());
+    }
+    s.push_str("];\n");
+    s.push_str("/// Run the LZPF vectors (needs about 16 KiB of stack for the decoder's working memory).\n");
+    writeln!(s, "pub fn run_lzpf(r: &mut impl Reporter) {{ let mut scratch = msntv_messenger::wtvp::lzpf::LzpfScratch::new(); {p}::run_lzpf(LZPF_VECTORS, &mut scratch, r) }}\n").unwrap_or(());
+    // messengerlogin.
+    write!(s, "static WTVP_LOGIN: &[{p}::LoginVector<'static>] = &[").unwrap_or(());
+    for l in &v.logins {
+        let expect = match &l.expect {
+            crate::wtvp::Expect::Answer(a) => format!("{p}::LoginExpect::Answer({})", bytes_lit(a)),
+            crate::wtvp::Expect::NoAnswer => format!("{p}::LoginExpect::NoAnswer"),
+            crate::wtvp::Expect::Server(c) => format!("{p}::LoginExpect::Server({c})"),
+        };
+        write!(
+            s,
+            "{p}::LoginVector {{ name: {}, challenge: {}, secure: {}, key1: {}, c2s_offset: {}, key2: {}, s2c_offset: {}, request_plain: {}, request_wire: {}, response_wire: {}, expect: {expect} }},",
+            str_lit(&l.name),
+            bytes_lit(&l.challenge),
+            l.secure,
+            bytes_lit(&l.key1),
+            l.c2s_offset,
+            bytes_lit(&l.key2),
+            l.s2c_offset,
+            bytes_lit(&l.request_plain),
+            bytes_lit(&l.request_wire),
+            bytes_lit(&l.response_wire)
+        )
+        .unwrap_or(());
+    }
+    s.push_str("];\n");
+    s.push_str("/// Run the recorded messengerlogin exchanges.\n");
+    writeln!(
+        s,
+        "pub fn run_wtvp_login(r: &mut impl Reporter) {{ {p}::run_login(WTVP_LOGIN, r) }}\n"
+    )
+    .unwrap_or(());
     s
 }

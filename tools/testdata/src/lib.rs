@@ -14,6 +14,7 @@
 
 pub mod codegen;
 pub mod escargot;
+pub mod wtvp;
 
 use std::path::{Path, PathBuf};
 

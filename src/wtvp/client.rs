@@ -1,0 +1,904 @@
+//! The built-in sans-I/O WTVP client, for builds with no WTVP stack of their own.
+//!
+//! It signs the box in to a WebTV service (`wtv-1800:/preregister`, `wtv-head-waiter:/login`,
+//! `ValidateLogin` with the DES challenge response, `login-stage-two` over SECURE ON), keeps the
+//! current DES key, session keys, `wtv-ticket` and incarnation counter, and then performs
+//! `GET <login-url>?<challenge>` over SECURE ON for the NS session ([`LoginTransport`]).
+//!
+//! The client uses at most one TCP connection at a time. After every input call, drain in this
+//! order: [`WtvpClient::poll_event`] (connect/disconnect requests and progress),
+//! [`WtvpClient::poll_transmit`] (bytes to write), [`WtvpClient::poll_timeout`].
+//! The caller reports [`WtvpClient::handle_connected`], [`WtvpClient::handle_input`],
+//! [`WtvpClient::handle_closed`] and [`WtvpClient::handle_timeout`].
+//!
+//! Request layout (matches the recorded sessions): plain requests carry
+//! `wtv-request-type`, `wtv-client-serial-number`, `Accept-Language`, `wtv-incarnation` and the
+//! box headers; the SECURE ON block carries `Accept-Language`, `wtv-ticket`,
+//! `wtv-client-serial-number`, the box headers and `wtv-incarnation`; encrypted requests carry
+//! only `wtv-request-type: primary`. Each new SECURE connection uses the next incarnation.
+
+use super::headwaiter::{MessengerConfig, Text};
+use super::login::{self, AnswerMode, LoginAnswer, LoginError, LoginTransport};
+use super::lzpf::{self, LzpfError};
+use super::message::{parse_decimal, parse_head, MessageError, ResponseHead, Status, Writer};
+use super::sec::{self, SecureStreams};
+use crate::auth::wipe;
+use crate::time::{Duration, Instant};
+
+/// Capacity of a stored ticket (base64 text).
+pub const TICKET_CAP: usize = 512;
+/// Number of services remembered from `wtv-service` lines.
+pub const MAX_SERVICES: usize = 16;
+/// Capacity of a service name.
+pub const SERVICE_NAME_CAP: usize = 32;
+/// Capacity of a request URL.
+pub const URL_CAP: usize = 640;
+/// Capacity of a decoded response body (answers and small pages).
+pub const BODY_CAP: usize = 2048;
+/// Default limit for each box-login step.
+pub const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Describe the box: its SSID and the identity headers it sends.
+#[derive(Debug, Clone, Copy)]
+pub struct BoxIdentity<'a> {
+    /// The SSID (`wtv-client-serial-number`, 16 hex digits).
+    pub ssid: &'a str,
+    /// `Accept-Language` value.
+    pub accept_language: &'a str,
+    /// Identity headers in the order the box sends them (`wtv-system-version`, …).
+    pub headers: &'a [(&'a str, &'a str)],
+    /// Extra headers sent only with `preregister` (`wtv-script-id`, …).
+    pub preregister_headers: &'a [(&'a str, &'a str)],
+    /// The incarnation used for plain requests; SECURE connections count up from it.
+    pub first_incarnation: u32,
+}
+
+/// Say why the box could not sign in to the service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// A response could not be parsed.
+    Malformed(MessageError),
+    /// A response did not carry what the step needs (`wtv-initial-key`, `wtv-challenge`, …).
+    MissingHeader(&'static str),
+    /// The challenge could not be answered.
+    Challenge(sec::SecError),
+    /// The service refused a step; carries the status and its message.
+    Refused(u16, login::ServerMessage),
+    /// The body could not be decoded.
+    Lzpf(LzpfError),
+    /// A fixed buffer is too small.
+    Capacity,
+    /// The connection closed before the step finished.
+    Closed,
+    /// A step took longer than its limit.
+    Timeout,
+    /// No address is known for the needed service.
+    NoService,
+    /// The call does not fit the current state.
+    State,
+}
+
+impl ClientError {
+    /// Return the crate-wide classification of this error.
+    pub const fn kind(self) -> crate::ErrorKind {
+        use crate::ErrorKind as K;
+        match self {
+            ClientError::Malformed(e) => e.kind(),
+            ClientError::MissingHeader(_) => K::Unexpected,
+            ClientError::Challenge(e) => e.kind(),
+            ClientError::Refused(..) => K::Server,
+            ClientError::Lzpf(e) => e.kind(),
+            ClientError::Capacity => K::Capacity,
+            ClientError::Closed => K::Closed,
+            ClientError::Timeout => K::Timeout,
+            ClientError::NoService | ClientError::State => K::Local,
+        }
+    }
+}
+
+/// Tell the caller what happened or what to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WtvpEvent<'a> {
+    /// Open a TCP connection to `host:port`, then call `handle_connected`.
+    Connect {
+        /// Host (an IPv4 address in dotted form, or a name).
+        host: &'a str,
+        /// Port.
+        port: u16,
+    },
+    /// Close the current connection (no further `handle_closed` call is needed).
+    Disconnect,
+    /// The box is signed in; [`WtvpClient::config`] holds the Messenger configuration.
+    SignedIn,
+    /// Signing in failed.
+    SignInFailed(ClientError),
+    /// A [`WtvpClient::fetch`] finished with this status.
+    Fetched(u16),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Service {
+    name: Text<SERVICE_NAME_CAP>,
+    host: Text<64>,
+    port: u16,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Idle,
+    Preregister,
+    Challenge,
+    Validate,
+    StageTwo,
+    Login(AnswerMode),
+    Fetch,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Conn {
+    None,
+    Connecting,
+    Open,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pending {
+    Connect,
+    Disconnect,
+    SignedIn,
+    SignInFailed(ClientError),
+    Fetched(u16),
+}
+
+/// What a completed response said, copied out of the receive buffer.
+struct Summary {
+    status: u16,
+    reason: login::ServerMessage,
+    initial_key: Option<Result<[u8; 8], sec::SecError>>,
+    challenge: Option<Result<(sec::ChallengeSecrets, [u8; 96]), sec::SecError>>,
+    has_ticket: bool,
+    config: Option<MessengerConfig>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AnswerState {
+    None,
+    Ready { mode: AnswerMode, len: usize },
+    Failed(LoginError),
+}
+
+/// The built-in WTVP client; `RX` and `TX` are the receive and transmit buffer sizes.
+pub struct WtvpClient<'id, const RX: usize, const TX: usize> {
+    id: BoxIdentity<'id>,
+    services: [Option<Service>; MAX_SERVICES],
+    key: Option<[u8; 8]>,
+    session_keys: Option<([u8; 16], [u8; 16])>,
+    ticket: Option<Text<TICKET_CAP>>,
+    incarnation: u32,
+    config: Option<MessengerConfig>,
+    step: Step,
+    conn: Conn,
+    conn_service: Option<usize>,
+    secure: Option<SecureStreams>,
+    target: (Text<64>, u16),
+    url: [u8; URL_CAP],
+    url_len: usize,
+    deadline: Option<Instant>,
+    rx: [u8; RX],
+    rx_len: usize,
+    decrypted: usize,
+    tx: [u8; TX],
+    tx_len: usize,
+    body: [u8; BODY_CAP],
+    events: [Option<Pending>; 4],
+    answer: AnswerState,
+    signed_in: bool,
+    fetched_len: usize,
+}
+
+impl<const RX: usize, const TX: usize> Drop for WtvpClient<'_, RX, TX> {
+    fn drop(&mut self) {
+        self.wipe_secrets();
+    }
+}
+
+impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
+    /// Make a client for one box.
+    pub fn new(id: BoxIdentity<'id>) -> Self {
+        WtvpClient {
+            id,
+            services: [None; MAX_SERVICES],
+            key: None,
+            session_keys: None,
+            ticket: None,
+            incarnation: id.first_incarnation,
+            config: None,
+            step: Step::Idle,
+            conn: Conn::None,
+            conn_service: None,
+            secure: None,
+            target: (Text::empty(), 0),
+            url: [0; URL_CAP],
+            url_len: 0,
+            deadline: None,
+            rx: [0; RX],
+            rx_len: 0,
+            decrypted: 0,
+            tx: [0; TX],
+            tx_len: 0,
+            body: [0; BODY_CAP],
+            events: [None; 4],
+            answer: AnswerState::None,
+            signed_in: false,
+            fetched_len: 0,
+        }
+    }
+
+    fn wipe_secrets(&mut self) {
+        if let Some(k) = self.key.as_mut() {
+            wipe(k);
+        }
+        if let Some((a, b)) = self.session_keys.as_mut() {
+            wipe(a);
+            wipe(b);
+        }
+        wipe(&mut self.body);
+        wipe(&mut self.tx);
+        wipe(&mut self.rx);
+    }
+
+    /// Return the Messenger configuration from stage two, once signed in.
+    pub fn config(&self) -> Option<&MessengerConfig> {
+        self.config.as_ref()
+    }
+
+    /// Query whether the box is signed in to the service.
+    pub fn is_signed_in(&self) -> bool {
+        self.signed_in
+    }
+
+    /// Return the incarnation the next SECURE connection will use.
+    pub fn next_incarnation(&self) -> u32 {
+        self.incarnation.wrapping_add(1)
+    }
+
+    /// Start signing in: `host:port` is the first `wtv-1800` address (from the box's setup).
+    ///
+    /// A client that already holds a DES key (after a refused attempt) goes straight to the
+    /// head-waiter, whose challenge is then encrypted under the newest key.
+    pub fn sign_in(&mut self, now: Instant, host: &str, port: u16) -> Result<(), ClientError> {
+        if self.step != Step::Idle {
+            return Err(ClientError::State);
+        }
+        self.signed_in = false;
+        if self.key.is_some() && self.service("wtv-head-waiter").is_some() {
+            self.open_service(now, "wtv-head-waiter", Step::Challenge)
+        } else {
+            let h = Text::new(host.as_bytes()).ok_or(ClientError::NoService)?;
+            self.set_url(b"wtv-1800:/preregister?scriptless-visit-reason=10&0")?;
+            self.open(now, h, port, None, Step::Preregister);
+            Ok(())
+        }
+    }
+
+    /// Fetch any service URL over SECURE ON (after sign-in); ends with [`WtvpEvent::Fetched`].
+    pub fn fetch(&mut self, now: Instant, url: &[u8]) -> Result<(), ClientError> {
+        if !self.signed_in || self.step != Step::Idle {
+            return Err(ClientError::State);
+        }
+        self.set_url(url)?;
+        self.secure_request(now, Step::Fetch)
+    }
+
+    fn set_url(&mut self, url: &[u8]) -> Result<(), ClientError> {
+        let u = self.url.get_mut(..url.len()).ok_or(ClientError::Capacity)?;
+        u.copy_from_slice(url);
+        self.url_len = url.len();
+        Ok(())
+    }
+
+    fn url(&self) -> &[u8] {
+        self.url.get(..self.url_len).unwrap_or(&[])
+    }
+
+    fn service(&self, name: &str) -> Option<usize> {
+        let find = |n: &str| {
+            self.services.iter().position(|s| {
+                s.as_ref()
+                    .is_some_and(|s| s.name.as_bytes() == n.as_bytes())
+            })
+        };
+        find(name).or_else(|| find("wtv-*"))
+    }
+
+    fn service_of_url(&self) -> Option<usize> {
+        let url = self.url();
+        let end = url.iter().position(|&c| c == b':')?;
+        let name = core::str::from_utf8(url.get(..end)?).ok()?;
+        self.service(name)
+    }
+
+    fn open_service(&mut self, now: Instant, name: &str, step: Step) -> Result<(), ClientError> {
+        let i = self.service(name).ok_or(ClientError::NoService)?;
+        let s = self
+            .services
+            .get(i)
+            .copied()
+            .flatten()
+            .ok_or(ClientError::NoService)?;
+        if step == Step::Challenge {
+            self.set_url(b"wtv-head-waiter:/login?")?;
+        }
+        self.open(now, s.host, s.port, Some(i), step);
+        Ok(())
+    }
+
+    fn open(&mut self, now: Instant, host: Text<64>, port: u16, svc: Option<usize>, step: Step) {
+        if self.conn != Conn::None {
+            self.push(Pending::Disconnect);
+        }
+        self.reset_conn();
+        self.target = (host, port);
+        self.conn = Conn::Connecting;
+        self.conn_service = svc;
+        self.step = step;
+        self.deadline = Some(now + self.step_timeout(step));
+        self.push(Pending::Connect);
+    }
+
+    fn step_timeout(&self, step: Step) -> Duration {
+        match (step, &self.config) {
+            (Step::Login(_), Some(c)) => c.passportd_timeout,
+            _ => DEFAULT_STEP_TIMEOUT,
+        }
+    }
+
+    fn reset_conn(&mut self) {
+        self.conn = Conn::None;
+        self.conn_service = None;
+        self.secure = None;
+        self.rx_len = 0;
+        self.decrypted = 0;
+        self.tx_len = 0;
+    }
+
+    fn push(&mut self, p: Pending) {
+        if let Some(slot) = self.events.iter_mut().find(|e| e.is_none()) {
+            *slot = Some(p);
+        }
+    }
+
+    fn secure_request(&mut self, now: Instant, step: Step) -> Result<(), ClientError> {
+        let svc = self.service_of_url().ok_or(ClientError::NoService)?;
+        self.step = step;
+        self.deadline = Some(now + self.step_timeout(step));
+        if self.conn == Conn::Open && self.conn_service == Some(svc) && self.secure.is_some() {
+            return self.queue_request();
+        }
+        let s = self
+            .services
+            .get(svc)
+            .copied()
+            .flatten()
+            .ok_or(ClientError::NoService)?;
+        self.open(now, s.host, s.port, Some(svc), step);
+        Ok(())
+    }
+
+    /// Report that the connection requested by [`WtvpEvent::Connect`] is open.
+    pub fn handle_connected(&mut self, _now: Instant) -> Result<(), ClientError> {
+        if self.conn != Conn::Connecting {
+            return Err(ClientError::State);
+        }
+        self.conn = Conn::Open;
+        match self.step {
+            Step::Preregister | Step::Challenge => self.queue_plain(None),
+            Step::StageTwo | Step::Login(_) | Step::Fetch => {
+                self.queue_secure_on()?;
+                self.queue_request()
+            }
+            Step::Validate | Step::Idle => Err(ClientError::State),
+        }
+    }
+
+    fn tx_writer(&mut self) -> Writer<'_> {
+        let start = self.tx_len;
+        Writer::new(self.tx.get_mut(start..).unwrap_or(&mut []))
+    }
+
+    fn queue_plain(&mut self, response_b64: Option<&[u8]>) -> Result<(), ClientError> {
+        let mut url = [0u8; URL_CAP];
+        let ul = self.url_len;
+        url.get_mut(..ul)
+            .ok_or(ClientError::Capacity)?
+            .copy_from_slice(self.url());
+        let id = self.id;
+        let inc = self.incarnation;
+        let prereg = self.step == Step::Preregister;
+        let mut w = self.tx_writer();
+        let r: Result<(), MessageError> = (|| {
+            w.put(b"GET ")?;
+            w.put_field(url.get(..ul).unwrap_or(&[]))?;
+            w.put(b"\r\n")?;
+            w.header(b"wtv-request-type", b"primary")?;
+            w.header(b"wtv-client-serial-number", id.ssid.as_bytes())?;
+            w.header(b"Accept-Language", id.accept_language.as_bytes())?;
+            w.put(b"wtv-incarnation: ")?;
+            w.put_u32(inc)?;
+            w.put(b"\r\n")?;
+            for (n, v) in id.headers {
+                w.header(n.as_bytes(), v.as_bytes())?;
+            }
+            if prereg {
+                for (n, v) in id.preregister_headers {
+                    w.header(n.as_bytes(), v.as_bytes())?;
+                }
+            }
+            if let Some(r) = response_b64 {
+                w.header(b"wtv-challenge-response", r)?;
+            }
+            w.put(b"\r\n")
+        })();
+        let n = w.len();
+        r.map_err(ClientError::Malformed)?;
+        self.tx_len += n;
+        Ok(())
+    }
+
+    fn queue_secure_on(&mut self) -> Result<(), ClientError> {
+        let (k1, k2) = self.session_keys.ok_or(ClientError::State)?;
+        let ticket = self.ticket.ok_or(ClientError::State)?;
+        self.incarnation = self.incarnation.wrapping_add(1);
+        let inc = self.incarnation;
+        let id = self.id;
+        let mut w = self.tx_writer();
+        let r: Result<(), MessageError> = (|| {
+            w.put(b"SECURE ON\r\n")?;
+            w.header(b"Accept-Language", id.accept_language.as_bytes())?;
+            w.header(b"wtv-ticket", ticket.as_bytes())?;
+            w.header(b"wtv-client-serial-number", id.ssid.as_bytes())?;
+            for (n, v) in id.headers {
+                w.header(n.as_bytes(), v.as_bytes())?;
+            }
+            w.put(b"wtv-incarnation: ")?;
+            w.put_u32(inc)?;
+            w.put(b"\r\n\r\n")
+        })();
+        let n = w.len();
+        r.map_err(ClientError::Malformed)?;
+        self.tx_len += n;
+        self.secure = Some(SecureStreams::new(&k1, &k2, inc));
+        msgr_debug!("wtvp: SECURE ON, incarnation {}", inc);
+        Ok(())
+    }
+
+    fn queue_request(&mut self) -> Result<(), ClientError> {
+        let start = self.tx_len;
+        let mut url = [0u8; URL_CAP];
+        let ul = self.url_len;
+        url.get_mut(..ul)
+            .ok_or(ClientError::Capacity)?
+            .copy_from_slice(self.url());
+        let mut w = self.tx_writer();
+        let r: Result<(), MessageError> = (|| {
+            w.put(b"GET ")?;
+            w.put_field(url.get(..ul).unwrap_or(&[]))?;
+            w.put(b"\r\n")?;
+            w.header(b"wtv-request-type", b"primary")?;
+            w.put(b"\r\n")
+        })();
+        let n = w.len();
+        wipe(&mut url);
+        r.map_err(ClientError::Malformed)?;
+        self.tx_len += n;
+        let s = self.secure.as_mut().ok_or(ClientError::State)?;
+        s.apply_c2s(self.tx.get_mut(start..start + n).unwrap_or(&mut []));
+        self.rx_len = 0;
+        self.decrypted = 0;
+        Ok(())
+    }
+
+    /// Copy pending bytes to write into `out`; returns how many (0 when nothing is pending).
+    #[must_use]
+    pub fn poll_transmit(&mut self, out: &mut [u8]) -> usize {
+        let n = self.tx_len.min(out.len());
+        if let (Some(dst), Some(src)) = (out.get_mut(..n), self.tx.get(..n)) {
+            dst.copy_from_slice(src);
+        }
+        self.tx.copy_within(n..self.tx_len, 0);
+        self.tx_len -= n;
+        n
+    }
+
+    /// Take the next event.
+    pub fn poll_event(&mut self) -> Option<WtvpEvent<'_>> {
+        let p = self.events.first_mut()?.take()?;
+        self.events.rotate_left(1);
+        Some(match p {
+            Pending::Connect => WtvpEvent::Connect {
+                host: self.target.0.as_str(),
+                port: self.target.1,
+            },
+            Pending::Disconnect => WtvpEvent::Disconnect,
+            Pending::SignedIn => WtvpEvent::SignedIn,
+            Pending::SignInFailed(e) => WtvpEvent::SignInFailed(e),
+            Pending::Fetched(s) => WtvpEvent::Fetched(s),
+        })
+    }
+
+    /// Return when [`WtvpClient::handle_timeout`] should be called next.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    /// Report that time has passed; ends a step whose limit expired.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.deadline.is_some_and(|d| now >= d) {
+            msgr_warn!("wtvp: step timed out");
+            self.fail_step(ClientError::Timeout, LoginError::Timeout);
+            if self.conn != Conn::None {
+                self.push(Pending::Disconnect);
+                self.reset_conn();
+            }
+        }
+    }
+
+    fn fail_step(&mut self, e: ClientError, le: LoginError) {
+        match self.step {
+            Step::Login(_) => self.answer = AnswerState::Failed(le),
+            Step::Fetch => self.push(Pending::Fetched(0)),
+            Step::Idle => {}
+            _ => self.push(Pending::SignInFailed(e)),
+        }
+        self.step = Step::Idle;
+        self.deadline = None;
+    }
+
+    /// Report that the connection requested by [`WtvpEvent::Connect`] could not be opened.
+    pub fn handle_connect_failed(&mut self, _now: Instant) {
+        if self.conn == Conn::Connecting {
+            self.reset_conn();
+            self.fail_step(ClientError::Closed, LoginError::Closed);
+        }
+    }
+
+    /// Report that the peer closed the open connection (or it was lost).
+    ///
+    /// Ignored while a new connection is being opened (the old one was already given up).
+    pub fn handle_closed(&mut self, _now: Instant) {
+        if self.conn != Conn::Open {
+            return;
+        }
+        self.reset_conn();
+        if self.step != Step::Idle {
+            self.fail_step(ClientError::Closed, LoginError::Closed);
+        }
+    }
+
+    /// Feed bytes received on the current connection; returns how many were taken (all of them).
+    pub fn handle_input(&mut self, now: Instant, bytes: &[u8]) -> Result<usize, ClientError> {
+        if self.conn != Conn::Open || self.step == Step::Idle {
+            return Err(ClientError::State);
+        }
+        let end = self
+            .rx_len
+            .checked_add(bytes.len())
+            .ok_or(ClientError::Capacity)?;
+        let Some(dst) = self.rx.get_mut(self.rx_len..end) else {
+            self.abort(ClientError::Capacity, LoginError::TooLarge);
+            return Err(ClientError::Capacity);
+        };
+        dst.copy_from_slice(bytes);
+        self.rx_len = end;
+        match self.try_complete(now) {
+            Ok(()) => Ok(bytes.len()),
+            Err((e, le)) => {
+                self.abort(e, le);
+                Err(e)
+            }
+        }
+    }
+
+    fn abort(&mut self, e: ClientError, le: LoginError) {
+        self.fail_step(e, le);
+        self.push(Pending::Disconnect);
+        self.reset_conn();
+    }
+
+    // No heap to box into: the pair carries the server message for both error views.
+    #[allow(clippy::result_large_err)]
+    fn try_complete(&mut self, now: Instant) -> Result<(), (ClientError, LoginError)> {
+        let mal = |e: MessageError| (ClientError::Malformed(e), LoginError::Malformed(e));
+        let rx = self.rx.get(..self.rx_len).unwrap_or(&[]);
+        let head = match parse_head(rx).map_err(mal)? {
+            Status::Partial => {
+                if self.rx_len >= RX {
+                    return Err(mal(MessageError::HeadTooLong));
+                }
+                return Ok(());
+            }
+            Status::Complete(h) => h,
+        };
+        let head_len = head.head_len;
+        let (clen, lz, deflate, close) = (
+            head.content_length.unwrap_or(0),
+            head.lzpf,
+            head.deflate,
+            head.close,
+        );
+        // Decrypt newly arrived body bytes once (the server→client stream runs on).
+        let from = self.decrypted.max(head_len);
+        if let (Some(s), Some(b)) = (self.secure.as_mut(), self.rx.get_mut(from..self.rx_len)) {
+            s.apply_s2c(b);
+        }
+        self.decrypted = self.rx_len;
+        let body_wire = self.rx.get(head_len..self.rx_len).unwrap_or(&[]);
+        let body_len = if lz {
+            if clen > BODY_CAP {
+                return Err((ClientError::Capacity, LoginError::TooLarge));
+            }
+            match lzpf::decompress(body_wire, clen, &mut self.body) {
+                Err(LzpfError::Truncated) => return Ok(()),
+                Err(e) => return Err((ClientError::Lzpf(e), LoginError::Lzpf(e))),
+                Ok(d) if d.consumed != body_wire.len() => {
+                    return Err(mal(MessageError::BodyTooLong));
+                }
+                Ok(d) => d.out_len,
+            }
+        } else {
+            if body_wire.len() < clen {
+                return Ok(());
+            }
+            if body_wire.len() > clen {
+                return Err(mal(MessageError::BodyTooLong));
+            }
+            let n = clen.min(BODY_CAP);
+            if let (Some(d), Some(s)) = (self.body.get_mut(..n), body_wire.get(..n)) {
+                d.copy_from_slice(s);
+            }
+            n
+        };
+        // The response is complete: copy out what the step needs, then act on it.
+        let rx = self.rx.get(..head_len).unwrap_or(&[]);
+        let head = match parse_head(rx) {
+            Ok(Status::Complete(h)) => h,
+            _ => return Err(mal(MessageError::StatusLine)),
+        };
+        let step = self.step;
+        learn(&mut self.services, &mut self.ticket, &head)?;
+        let key = self.key;
+        let summary = Summary {
+            status: head.status,
+            reason: login::ServerMessage::new(head.reason),
+            initial_key: match step {
+                Step::Preregister => head.header("wtv-initial-key").map(sec::decode_des_key),
+                _ => None,
+            },
+            challenge: match (step, head.header("wtv-challenge"), key) {
+                (Step::Challenge, Some(c), Some(k)) => {
+                    let mut resp = [0u8; 96];
+                    Some(sec::answer_challenge_b64(&k, c, &mut resp).map(|s| (s, resp)))
+                }
+                _ => None,
+            },
+            has_ticket: self.ticket.is_some(),
+            config: (step == Step::StageTwo && head.status == 200)
+                .then(|| MessengerConfig::parse(head.headers_raw)),
+        };
+        let res = self.on_response(now, step, summary, body_len, deflate);
+        self.rx_len = 0;
+        self.decrypted = 0;
+        if close && self.conn == Conn::Open {
+            self.push(Pending::Disconnect);
+            self.reset_conn();
+        }
+        res
+    }
+
+    // No heap to box into: the pair carries the server message for both error views.
+    #[allow(clippy::result_large_err)]
+    fn on_response(
+        &mut self,
+        now: Instant,
+        step: Step,
+        sum: Summary,
+        body_len: usize,
+        deflate: bool,
+    ) -> Result<(), (ClientError, LoginError)> {
+        if !matches!(step, Step::Login(_) | Step::Fetch) && sum.status != 200 {
+            msgr_warn!("wtvp: sign-in step refused with status {}", sum.status);
+            return Err((
+                ClientError::Refused(sum.status, sum.reason),
+                LoginError::Server {
+                    status: sum.status,
+                    message: sum.reason,
+                },
+            ));
+        }
+        let missing = |h: &'static str| (ClientError::MissingHeader(h), LoginError::ServiceLogin);
+        let chal_err = |e| (ClientError::Challenge(e), LoginError::ServiceLogin);
+        match step {
+            Step::Preregister => {
+                let key = sum
+                    .initial_key
+                    .ok_or(missing("wtv-initial-key"))?
+                    .map_err(chal_err)?;
+                self.key = Some(key);
+                self.step = Step::Idle;
+                self.open_service(now, "wtv-head-waiter", Step::Challenge)
+                    .map_err(|e| (e, LoginError::ServiceLogin))?;
+            }
+            Step::Challenge => {
+                let (s, mut resp) = sum
+                    .challenge
+                    .ok_or(missing("wtv-challenge"))?
+                    .map_err(chal_err)?;
+                // Key chaining: the next challenge is encrypted under the new key.
+                self.key = Some(s.new_key);
+                self.session_keys = Some((s.session_key1, s.session_key2));
+                drop(s);
+                self.set_url(b"wtv-head-waiter:/ValidateLogin?initial_login=true")
+                    .map_err(|e| (e, LoginError::ServiceLogin))?;
+                self.step = Step::Validate;
+                self.deadline = Some(now + DEFAULT_STEP_TIMEOUT);
+                let r = self.queue_plain(Some(&resp));
+                wipe(&mut resp);
+                r.map_err(|e| (e, LoginError::ServiceLogin))?;
+            }
+            Step::Validate => {
+                if !sum.has_ticket {
+                    return Err(missing("wtv-ticket"));
+                }
+                self.set_url(b"wtv-head-waiter:/login-stage-two?")
+                    .map_err(|e| (e, LoginError::ServiceLogin))?;
+                self.step = Step::Idle;
+                self.open_service(now, "wtv-head-waiter", Step::StageTwo)
+                    .map_err(|e| (e, LoginError::ServiceLogin))?;
+            }
+            Step::StageTwo => {
+                self.config = sum.config;
+                self.signed_in = true;
+                self.step = Step::Idle;
+                self.deadline = None;
+                msgr_info!("wtvp: signed in to the service");
+                self.push(Pending::SignedIn);
+            }
+            Step::Login(mode) => {
+                self.step = Step::Idle;
+                self.deadline = None;
+                let body = self.body.get(..body_len).unwrap_or(&[]);
+                let r = if deflate && sum.status == 200 {
+                    Err(LoginError::UnsupportedEncoding)
+                } else {
+                    login::interpret(mode, sum.status, sum.reason.as_str().as_bytes(), body)
+                        .map(|_| ())
+                };
+                self.answer = match r {
+                    Ok(()) => AnswerState::Ready {
+                        mode,
+                        len: body_len,
+                    },
+                    Err(e) => {
+                        msgr_warn!(
+                            "wtvp: messengerlogin gave no answer (status {})",
+                            sum.status
+                        );
+                        AnswerState::Failed(e)
+                    }
+                };
+            }
+            Step::Fetch => {
+                self.step = Step::Idle;
+                self.deadline = None;
+                self.fetched_len = body_len;
+                self.push(Pending::Fetched(sum.status));
+            }
+            Step::Idle => return Err((ClientError::State, LoginError::State)),
+        }
+        Ok(())
+    }
+
+    /// Return the plain body of the last response to [`WtvpClient::fetch`].
+    pub fn fetched_body(&self) -> &[u8] {
+        self.body.get(..self.fetched_len).unwrap_or(&[])
+    }
+}
+
+// No heap to box into: the pair carries the server message for both error views.
+#[allow(clippy::result_large_err)]
+fn learn(
+    services: &mut [Option<Service>; MAX_SERVICES],
+    ticket: &mut Option<Text<TICKET_CAP>>,
+    head: &ResponseHead<'_>,
+) -> Result<(), (ClientError, LoginError)> {
+    for v in head.headers_named("wtv-service") {
+        if v == b"reset" {
+            *services = [None; MAX_SERVICES];
+            continue;
+        }
+        let mut svc = Service {
+            name: Text::empty(),
+            host: Text::empty(),
+            port: 0,
+        };
+        let mut named = false;
+        for field in v.split(|&c| c == b' ') {
+            if let Some(n) = field.strip_prefix(b"name=") {
+                svc.name = Text::new(n).ok_or((ClientError::Capacity, LoginError::TooLarge))?;
+                named = true;
+            } else if let Some(h) = field.strip_prefix(b"host=") {
+                svc.host = Text::new(h).ok_or((ClientError::Capacity, LoginError::TooLarge))?;
+            } else if let Some(p) = field.strip_prefix(b"port=") {
+                svc.port = parse_decimal(p)
+                    .and_then(|p| u16::try_from(p).ok())
+                    .unwrap_or(0);
+            }
+        }
+        if !named || svc.port == 0 {
+            continue;
+        }
+        let slot = services
+            .iter()
+            .position(|s| s.as_ref().is_some_and(|s| s.name == svc.name))
+            .or_else(|| services.iter().position(Option::is_none));
+        if let Some(s) = slot.and_then(|i| services.get_mut(i)) {
+            *s = Some(svc);
+        }
+    }
+    if let Some(t) = head.header("wtv-ticket") {
+        *ticket = Some(Text::new(t).ok_or((ClientError::Capacity, LoginError::TooLarge))?);
+    }
+    Ok(())
+}
+
+impl<const RX: usize, const TX: usize> LoginTransport for WtvpClient<'_, RX, TX> {
+    fn request_answer(&mut self, now: Instant, challenge: &[u8]) -> Result<(), LoginError> {
+        if !self.signed_in || self.step != Step::Idle {
+            return Err(LoginError::State);
+        }
+        let mode = login::check_challenge(challenge)?;
+        let login_url = self
+            .config
+            .as_ref()
+            .map(|c| c.login_url)
+            .ok_or(LoginError::State)?;
+        let lu = login_url.as_bytes();
+        let total = lu
+            .len()
+            .checked_add(1 + challenge.len())
+            .ok_or(LoginError::BadChallenge)?;
+        let u = self.url.get_mut(..total).ok_or(LoginError::BadChallenge)?;
+        let (a, rest) = u.split_at_mut(lu.len());
+        a.copy_from_slice(lu);
+        let (q, c) = rest.split_at_mut(1);
+        q.copy_from_slice(b"?");
+        c.copy_from_slice(challenge);
+        self.url_len = total;
+        self.answer = AnswerState::None;
+        self.fetched_len = 0;
+        wipe(&mut self.body);
+        msgr_debug!("wtvp: login answer requested (built-in client)");
+        self.secure_request(now, Step::Login(mode))
+            .map_err(|_| LoginError::ServiceLogin)
+    }
+
+    fn poll_answer(&mut self) -> Option<Result<LoginAnswer<'_>, LoginError>> {
+        match core::mem::replace(&mut self.answer, AnswerState::None) {
+            AnswerState::None => None,
+            AnswerState::Failed(e) => Some(Err(e)),
+            AnswerState::Ready { mode, len } => {
+                let body = self.body.get(..len)?;
+                Some(login::interpret(mode, 200, b"", body))
+            }
+        }
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        WtvpClient::handle_timeout(self, now);
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.deadline
+    }
+}
