@@ -18,10 +18,30 @@ pub struct Md5Vector<'a> {
 
 /// Built-in known answers (RFC 1321 appendix A.5 and reference §12.7).
 pub const BUILTIN: &[Md5Vector<'static>] = &[
-    Md5Vector { name: "rfc1321-empty", prefix: b"", suffix: b"", hex: "d41d8cd98f00b204e9800998ecf8427e" },
-    Md5Vector { name: "rfc1321-a", prefix: b"a", suffix: b"", hex: "0cc175b9c0f1b6a831c399e269772661" },
-    Md5Vector { name: "rfc1321-abc", prefix: b"abc", suffix: b"", hex: "900150983cd24fb0d6963f7d28e17f72" },
-    Md5Vector { name: "rfc1321-message-digest", prefix: b"message ", suffix: b"digest", hex: "f96b697d7cb7938d525a2f31aaf161d0" },
+    Md5Vector {
+        name: "rfc1321-empty",
+        prefix: b"",
+        suffix: b"",
+        hex: "d41d8cd98f00b204e9800998ecf8427e",
+    },
+    Md5Vector {
+        name: "rfc1321-a",
+        prefix: b"a",
+        suffix: b"",
+        hex: "0cc175b9c0f1b6a831c399e269772661",
+    },
+    Md5Vector {
+        name: "rfc1321-abc",
+        prefix: b"abc",
+        suffix: b"",
+        hex: "900150983cd24fb0d6963f7d28e17f72",
+    },
+    Md5Vector {
+        name: "rfc1321-message-digest",
+        prefix: b"message ",
+        suffix: b"digest",
+        hex: "f96b697d7cb7938d525a2f31aaf161d0",
+    },
     Md5Vector {
         name: "rfc1321-alphabet",
         prefix: b"abcdefghijklmnopqrstuvwxyz",
@@ -34,12 +54,42 @@ pub const BUILTIN: &[Md5Vector<'static>] = &[
         suffix: b"1234567890123456789012345678901234567890",
         hex: "57edf4a22be3c955ac49da2e2107b67a",
     },
-    Md5Vector { name: "usr-md5-ref-12.7", prefix: b"1013928519.693957190", suffix: b"password", hex: "7f919fab309532df353c901430df36fa" },
-    Md5Vector { name: "usr-md5-escargot-alice", prefix: b"a11ce5a17a11ce5", suffix: b"alice123", hex: "09737575b514aacd386bf2db61d46607" },
-    Md5Vector { name: "chl-qry-1", prefix: b"11111111111111111111", suffix: b"Q1P7W2E4J9R8U3S5", hex: "3b6666b60157322b6fc6e41a115968f5" },
-    Md5Vector { name: "chl-qry-2", prefix: b"12345678901234567890", suffix: b"Q1P7W2E4J9R8U3S5", hex: "8ba1bb9d6dbf624fee31a2053af5fdd0" },
-    Md5Vector { name: "chl-qry-3", prefix: b"15570131571988941333", suffix: b"Q1P7W2E4J9R8U3S5", hex: "8f2f5a91b72102cd28355e9fc9000d6e" },
-    Md5Vector { name: "chl-qry-4", prefix: b"22299241447072743325", suffix: b"Q1P7W2E4J9R8U3S5", hex: "20dba7e6e9817826b9cd5240cc8add99" },
+    Md5Vector {
+        name: "usr-md5-ref-12.7",
+        prefix: b"1013928519.693957190",
+        suffix: b"password",
+        hex: "7f919fab309532df353c901430df36fa",
+    },
+    Md5Vector {
+        name: "usr-md5-escargot-alice",
+        prefix: b"a11ce5a17a11ce5",
+        suffix: b"alice123",
+        hex: "09737575b514aacd386bf2db61d46607",
+    },
+    Md5Vector {
+        name: "chl-qry-1",
+        prefix: b"11111111111111111111",
+        suffix: b"Q1P7W2E4J9R8U3S5",
+        hex: "3b6666b60157322b6fc6e41a115968f5",
+    },
+    Md5Vector {
+        name: "chl-qry-2",
+        prefix: b"12345678901234567890",
+        suffix: b"Q1P7W2E4J9R8U3S5",
+        hex: "8ba1bb9d6dbf624fee31a2053af5fdd0",
+    },
+    Md5Vector {
+        name: "chl-qry-3",
+        prefix: b"15570131571988941333",
+        suffix: b"Q1P7W2E4J9R8U3S5",
+        hex: "8f2f5a91b72102cd28355e9fc9000d6e",
+    },
+    Md5Vector {
+        name: "chl-qry-4",
+        prefix: b"22299241447072743325",
+        suffix: b"Q1P7W2E4J9R8U3S5",
+        hex: "20dba7e6e9817826b9cd5240cc8add99",
+    },
 ];
 
 /// Run every vector through the login-answer and CHL-answer functions.

@@ -38,12 +38,18 @@ pub struct Transcript<'a> {
 impl<'a> Transcript<'a> {
     /// Iterate over the chunks of one connection in one direction.
     pub fn chunks_of(&self, conn: &'a str, dir: Dir) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.chunks.iter().filter(move |c| c.conn == conn && c.dir == dir).map(|c| c.bytes)
+        self.chunks
+            .iter()
+            .filter(move |c| c.conn == conn && c.dir == dir)
+            .map(|c| c.bytes)
     }
 
     /// Return the description of a connection.
     pub fn description(&self, conn: &str) -> Option<&'a str> {
-        self.connections.iter().find(|(n, _)| *n == conn).map(|(_, d)| *d)
+        self.connections
+            .iter()
+            .find(|(n, _)| *n == conn)
+            .map(|(_, d)| *d)
     }
 
     /// Query whether a connection is an MSNP connection (notification server or switchboard).
@@ -54,7 +60,8 @@ impl<'a> Transcript<'a> {
 
     /// Query whether a connection is a switchboard connection.
     pub fn is_switchboard(&self, conn: &str) -> bool {
-        self.description(conn).is_some_and(|d| d.starts_with("Switchboard"))
+        self.description(conn)
+            .is_some_and(|d| d.starts_with("Switchboard"))
     }
 
     /// Return the MSNP version named in a connection's description (`(MSNP8)`).
@@ -62,7 +69,9 @@ impl<'a> Transcript<'a> {
         let d = self.description(conn)?;
         let i = d.find("(MSNP")?;
         let rest = d.get(i.checked_add(5)?..)?;
-        let end = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let end = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
         rest.get(..end)?.parse().ok()
     }
 }

@@ -53,12 +53,16 @@ impl Transcript {
         self.connections
             .iter()
             .find(|(n, _)| n == conn)
-            .is_some_and(|(_, d)| d.starts_with("Notification Server") || d.starts_with("Switchboard"))
+            .is_some_and(|(_, d)| {
+                d.starts_with("Notification Server") || d.starts_with("Switchboard")
+            })
     }
 
     /// Query whether a connection is a switchboard connection.
     pub fn is_switchboard(&self, conn: &str) -> bool {
-        self.connections.iter().any(|(n, d)| n == conn && d.starts_with("Switchboard"))
+        self.connections
+            .iter()
+            .any(|(n, d)| n == conn && d.starts_with("Switchboard"))
     }
 
     /// Return the MSNP version a connection's description names (`(MSNP8)`), if any.
@@ -73,7 +77,10 @@ impl Transcript {
 
 /// Load every `*.json` transcript in `dir`, sorted by file name.
 pub fn load_dir(dir: &Path) -> Vec<Transcript> {
-    crate::files_with_suffix(dir, ".json").iter().map(|p| load_file(p)).collect()
+    crate::files_with_suffix(dir, ".json")
+        .iter()
+        .map(|p| load_file(p))
+        .collect()
 }
 
 /// Load the transcripts from the configured escargot directory.
@@ -84,12 +91,24 @@ pub fn load() -> Vec<Transcript> {
 /// Load one `.json` transcript.
 pub fn load_file(path: &Path) -> Transcript {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
-    let protocol = v["meta"]["protocol"].as_str().unwrap_or_default().to_string();
+    let v: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let name = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default()
+        .to_string();
+    let protocol = v["meta"]["protocol"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let connections = v["connections"]
         .as_object()
-        .map(|m| m.iter().map(|(k, d)| (k.clone(), d.as_str().unwrap_or_default().to_string())).collect())
+        .map(|m| {
+            m.iter()
+                .map(|(k, d)| (k.clone(), d.as_str().unwrap_or_default().to_string()))
+                .collect()
+        })
         .unwrap_or_default();
     let chunks = v["chunks"]
         .as_array()
@@ -98,7 +117,11 @@ pub fn load_file(path: &Path) -> Transcript {
                 .map(|c| Chunk {
                     t: c["t"].as_f64().unwrap_or(0.0),
                     conn: c["conn"].as_str().unwrap_or_default().to_string(),
-                    dir: if c["dir"] == "c2s" { Dir::C2s } else { Dir::S2c },
+                    dir: if c["dir"] == "c2s" {
+                        Dir::C2s
+                    } else {
+                        Dir::S2c
+                    },
                     bytes: base64::engine::general_purpose::STANDARD
                         .decode(c["b64"].as_str().unwrap_or_default())
                         .unwrap_or_else(|e| panic!("{}: bad base64: {e}", path.display())),
@@ -106,5 +129,10 @@ pub fn load_file(path: &Path) -> Transcript {
                 .collect()
         })
         .unwrap_or_default();
-    Transcript { name, protocol, connections, chunks }
+    Transcript {
+        name,
+        protocol,
+        connections,
+        chunks,
+    }
 }
