@@ -25,6 +25,7 @@ pub mod log;
 
 pub mod auth;
 pub mod error;
+pub mod ffi;
 pub mod ims;
 pub mod limits;
 pub mod msnp;
@@ -37,19 +38,24 @@ pub mod selftest;
 pub use error::ErrorKind;
 pub use time::{Duration, Instant};
 
-/// Stop the core on a panic in bare-metal builds that have no platform handler of their own.
+/// Hand a panic to the platform in bare-metal builds: the box firmware (or the QEMU board)
+/// defines `msgr_platform_panic`, reports the location and restarts the IM subsystem.
 ///
-/// The board firmware and box builds that want their own handler enable `platform-panic`.
-#[cfg(all(target_os = "none", not(feature = "platform-panic")))]
+/// The core cannot unwind on the target (`panic = abort`); this hook is the documented abort.
+#[cfg(target_os = "none")]
 #[panic_handler]
-fn panic(_info: &core::panic::PanicInfo<'_>) -> ! {
+fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     extern "C" {
-        /// Provided by the box firmware: report the failure and restart the IM subsystem.
-        fn msgr_platform_abort() -> !;
+        fn msgr_platform_panic(file: *const u8, file_len: usize, line: u32, column: u32) -> !;
     }
+    let (file, line, column) = match info.location() {
+        Some(l) => (l.file(), l.line(), l.column()),
+        None => ("<unknown>", 0, 0),
+    };
     #[allow(unsafe_code)]
-    // SAFETY: the symbol is part of the documented platform contract (README, include/).
+    // SAFETY: the platform contract (README, include/) requires the symbol; the pointer and
+    // length describe a `'static` string.
     unsafe {
-        msgr_platform_abort()
+        msgr_platform_panic(file.as_ptr(), file.len(), line, column)
     }
 }

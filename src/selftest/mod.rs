@@ -5,6 +5,7 @@
 //! (crate `tools/testdata`); the board's build script turns the same files into static tables
 //! compiled into the firmware, so both sides run the same checks on the same data.
 
+pub mod ims;
 pub mod md5;
 pub mod transcript;
 

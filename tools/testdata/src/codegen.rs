@@ -8,7 +8,7 @@ use crate::escargot::{Dir, Transcript};
 use std::fmt::Write as _;
 
 /// Names of the generated `run_*` functions, in the order the guest runs them.
-pub const SUITES: &[&str] = &["md5"];
+pub const SUITES: &[&str] = &["md5", "ims"];
 
 /// Render bytes as a Rust byte-string literal.
 pub fn bytes_lit(b: &[u8]) -> String {
@@ -64,5 +64,12 @@ pub fn generate() -> String {
     s.push_str("use msntv_messenger::selftest::Reporter;\n\n");
     s.push_str("/// Run the built-in MD5 known answers.\n");
     s.push_str("pub fn run_md5(r: &mut impl Reporter) { msntv_messenger::selftest::md5::run(msntv_messenger::selftest::md5::BUILTIN, r) }\n\n");
+    s.push_str("/// Run the IMS idle-timer scenarios.\n");
+    s.push_str("pub fn run_ims(r: &mut impl Reporter) { msntv_messenger::selftest::ims::run(msntv_messenger::selftest::ims::SCENARIOS, r) }\n\n");
+    s.push_str("/// Run every suite in order.\npub fn run_all(r: &mut impl Reporter) {\n");
+    for suite in SUITES {
+        writeln!(s, "    run_{suite}(r);").unwrap_or(());
+    }
+    s.push_str("}\n");
     s
 }
