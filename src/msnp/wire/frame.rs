@@ -7,9 +7,11 @@
 //!   historical server) accept a bare LF from clients, so the same reader works both ways.
 //! - **Payloads.** A line whose verb is a payload verb *for the reader's direction* is followed by
 //!   exactly as many payload bytes as its last argument says (decimal, no sign; 0 allowed):
-//!   server→client `MSG`, `NOT`, `IPG`; client→server `MSG`, `QRY`, `PAG`, `SDC` (reference §2.5,
-//!   §15.1). The server's `QRY trid` and `SDC trid OK` replies carry no payload. Verbs are matched
-//!   exactly (upper case), as servers send them.
+//!   server→client `MSG`, `NOT`, `IPG`; client→server `MSG`, `QRY`, `SDC`, and `PAG` when its last
+//!   argument is a number (reference §2.5, §15.1). The server's `QRY trid` and `SDC trid OK`
+//!   replies carry no payload. Escargot does not know `PAG` and reads `PAG trid handle` as a plain
+//!   line, so a client→server `PAG` without a numeric last argument is framed as a line too.
+//!   Verbs are matched exactly (upper case), as servers send them.
 //! - **Unknown verbs** are framed as plain lines, even when their last argument is a number: no
 //!   MSNP2–8 server sends a payload command outside the list above, and guessing would swallow the
 //!   following lines when the guess is wrong. (The command parser turns them into `Unknown`.)
@@ -228,7 +230,9 @@ impl Core {
         };
         let line_len = lf.saturating_add(1);
         let mut args = super::line::Args::new(line);
-        let is_payload = args.next().is_some_and(|v| self.dir.is_payload_verb(v));
+        let verb = args.next().unwrap_or(&[]);
+        let is_payload = self.dir.is_payload_verb(verb)
+            && !(verb == b"PAG" && args.last().and_then(super::line::parse_u32).is_none());
         if !is_payload {
             self.consumed = line_len;
             return Some(Ok(Frame {
@@ -411,6 +415,24 @@ mod tests {
         assert_eq!(
             frames(&mut s2c, input, 100),
             vec![ok(b"QRY 7 msmsgs@msnmsgr.com 2", None)]
+        );
+    }
+
+    #[test]
+    fn test_client_pag_without_length_is_a_line() {
+        let mut r = FrameReader::<64>::new(Direction::ClientToServer);
+        let got = frames(
+            &mut r,
+            b"PAG 23 bob@example.com\r\nPAG 24 b@x 2\r\nhiPNG\r\n",
+            3,
+        );
+        assert_eq!(
+            got,
+            vec![
+                ok(b"PAG 23 bob@example.com", None),
+                ok(b"PAG 24 b@x 2", Some(b"hi")),
+                ok(b"PNG", None)
+            ]
         );
     }
 
