@@ -22,7 +22,7 @@
 //! field is an error ([`WireError`]); the session skips such a line.
 
 use super::frame::Frame;
-use super::line::{parse_u32, Args, Line};
+use super::line::{parse_field_u32 as parse_u32, Args, Line};
 use super::server_error::ServerErrorCode;
 use super::trid::TrId;
 use super::writer::{len_u32, Writer};
@@ -1558,12 +1558,12 @@ pub enum ClientCommand<'a> {
         value: Option<&'a [u8]>,
         rest: Args<'a>,
     },
-    /// `ADD trid list handle nickname [group]`.
+    /// `ADD trid list handle [nickname [group]]` (Escargot answers a missing nickname with 201).
     Add {
         trid: TrId,
         list: ListKind,
         handle: &'a [u8],
-        nickname: &'a [u8],
+        nickname: Option<&'a [u8]>,
         group: Option<u32>,
         rest: Args<'a>,
     },
@@ -1783,13 +1783,18 @@ impl<'a> ClientCommand<'a> {
                 let trid = c.trid()?;
                 let list = c.list()?;
                 let handle = c.req()?;
-                let nickname = c.req()?;
+                let nickname = c.opt();
+                let group = if nickname.is_some() {
+                    c.opt_num()?
+                } else {
+                    None
+                };
                 C::Add {
                     trid,
                     list,
                     handle,
                     nickname,
-                    group: c.opt_num()?,
+                    group,
                     rest: c.rest(),
                 }
             }
@@ -2036,7 +2041,7 @@ impl<'a> ClientCommand<'a> {
                 .trid(trid)
                 .tok(list.token())
                 .tok(handle)
-                .tok(nickname)
+                .opt(nickname)
                 .opt_num(group)
                 .args(rest),
             C::Rem {

@@ -140,6 +140,15 @@ pub fn parse_u32(s: &[u8]) -> Option<u32> {
     Some(n)
 }
 
+/// Parse a number field in canonical form: like [`parse_u32`], but without leading zeros, so
+/// that the number re-encodes to the same bytes.
+pub fn parse_field_u32(s: &[u8]) -> Option<u32> {
+    match s {
+        [b'0', _, ..] => None,
+        _ => parse_u32(s),
+    }
+}
+
 /// Query whether `line` is exactly its tokens joined by single spaces.
 pub fn is_canonical(line: &[u8]) -> bool {
     !line.starts_with(b" ") && !line.ends_with(b" ") && !line.windows(2).any(|w| w == b"  ")
@@ -188,5 +197,8 @@ mod tests {
         assert_eq!(parse_u32(b"+1"), None);
         assert_eq!(parse_u32(b""), None);
         assert_eq!(parse_u32(b"0"), Some(0));
+        assert_eq!(parse_u32(b"007"), Some(7));
+        assert_eq!(parse_field_u32(b"007"), None);
+        assert_eq!(parse_field_u32(b"0"), Some(0));
     }
 }

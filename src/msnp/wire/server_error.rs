@@ -165,6 +165,7 @@ impl ServerErrorCode {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

@@ -21,9 +21,9 @@ impl TrId {
         self.0.get()
     }
 
-    /// Parse a decimal TrID; `None` for 0, non-digits or overflow.
+    /// Parse a decimal TrID; `None` for 0, non-digits, leading zeros or overflow.
     pub fn parse(s: &[u8]) -> Option<Self> {
-        super::line::parse_u32(s).and_then(Self::new)
+        super::line::parse_field_u32(s).and_then(Self::new)
     }
 }
 
