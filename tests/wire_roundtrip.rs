@@ -389,7 +389,7 @@ fn typed_commands_encode_then_parse_back() {
 fn encoders_refuse_values_that_would_break_the_line() {
     let trid = TrId::new(1).unwrap();
     let mut out = [0u8; 64];
-    for bad in [&b""[..], b"a b", b"a\r\n"] {
+    for bad in [&b""[..], b"a b", b"a\n"] {
         let c = ClientCommand::Rea {
             trid,
             handle: b"a@b",

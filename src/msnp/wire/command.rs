@@ -1438,9 +1438,10 @@ impl<'a> ServerCommand<'a> {
             S::Nak { trid, rest } => w.tok(b"NAK").trid(trid).args(rest),
             S::Bye { handle, rest } => w.tok(b"BYE").tok(handle).args(rest),
             S::Error { code, trid, rest } => {
-                let mut d = [0u8; 10];
-                let digits = super::writer::fmt_u32(u32::from(code.0), &mut d);
-                w.tok(digits);
+                // Three digits, zero-padded (`007`); a code above 999 cannot be parsed anyway.
+                let c = code.0;
+                let digit = |n: u16| b'0'.wrapping_add(u8::try_from(n % 10).unwrap_or(0));
+                w.tok(&[digit(c / 100), digit(c / 10), digit(c)]);
                 if let Some(t) = trid {
                     w.trid(t);
                 }

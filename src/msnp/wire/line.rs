@@ -7,10 +7,20 @@
 use super::WireError;
 
 /// Iterate over space-separated arguments, borrowed from the line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+///
+/// Two argument lists are equal when they hold the same tokens, whatever the spacing.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Args<'a> {
     rest: &'a [u8],
 }
+
+impl PartialEq for Args<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.clone_iter().eq(other.clone_iter())
+    }
+}
+
+impl Eq for Args<'_> {}
 
 impl<'a> Args<'a> {
     /// Make an argument view over raw bytes (tokens separated by spaces).

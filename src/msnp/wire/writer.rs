@@ -60,9 +60,10 @@ impl<'b> Writer<'b> {
 
     /// Append one token, preceded by a space unless it starts the line.
     ///
-    /// An empty token, or one holding a space, CR or LF, would corrupt the line: it is refused.
+    /// An empty token, or one holding a space or LF, would change the line's tokens: it is
+    /// refused. (A CR inside a token survives: readers strip only the CR right before the LF.)
     pub(crate) fn tok(&mut self, b: &[u8]) -> &mut Self {
-        if b.is_empty() || b.iter().any(|&c| matches!(c, b' ' | b'\r' | b'\n')) {
+        if b.is_empty() || b.iter().any(|&c| matches!(c, b' ' | b'\n')) {
             self.invalid = true;
         }
         if !self.first {
