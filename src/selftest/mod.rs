@@ -8,6 +8,7 @@
 pub mod ims;
 pub mod md5;
 pub mod transcript;
+pub mod wire;
 pub mod wtvp;
 
 /// Receive the result of each test case.

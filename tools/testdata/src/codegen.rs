@@ -8,7 +8,7 @@ use crate::escargot::{Dir, Transcript};
 use std::fmt::Write as _;
 
 /// Names of the generated `run_*` functions, in the order the guest runs them.
-pub const SUITES: &[&str] = &["md5", "ims", "wtvsec", "lzpf", "wtvp_login"];
+pub const SUITES: &[&str] = &["md5", "ims", "wire", "wtvsec", "lzpf", "wtvp_login"];
 
 /// Render bytes as a Rust byte-string literal.
 pub fn bytes_lit(b: &[u8]) -> String {
@@ -68,6 +68,7 @@ pub fn generate() -> String {
     s.push_str("pub fn run_ims(r: &mut impl Reporter) { msntv_messenger::selftest::ims::run(msntv_messenger::selftest::ims::SCENARIOS, r) }\n\n");
     let v = crate::wtvp::load_vectors(&crate::wtvp_vectors_dir());
     s.push_str(&wtvp_suites(&v));
+    s.push_str(&wire_suite());
     s.push_str("/// Run every suite in order.\npub fn run_all(r: &mut impl Reporter) {\n");
     for suite in SUITES {
         writeln!(s, "    run_{suite}(r);").unwrap_or(());
@@ -189,5 +190,20 @@ pub fn wtvp_suites(v: &crate::wtvp::Vectors) -> String {
         "pub fn run_wtvp_login(r: &mut impl Reporter) {{ {p}::run_login(WTVP_LOGIN, r) }}\n"
     )
     .unwrap_or(());
+    s
+}
+
+/// Emit `run_wire`: the MSNP connections of every escargot transcript (HTTP chunks left out).
+fn wire_suite() -> String {
+    let mut s = String::new();
+    s.push_str("/// Run the wire-layer checks over the escargot transcripts.\n");
+    s.push_str("pub fn run_wire(r: &mut impl Reporter) {\n    static T: &[msntv_messenger::selftest::transcript::Transcript<'static>] = &[\n");
+    for t in crate::escargot::load() {
+        let mut m = t.clone();
+        m.connections.retain(|(n, _)| t.is_msnp(n));
+        m.chunks.retain(|c| t.is_msnp(&c.conn));
+        writeln!(s, "        {},", transcript_lit(&m)).unwrap_or(());
+    }
+    s.push_str("    ];\n    msntv_messenger::selftest::wire::run(T, r)\n}\n\n");
     s
 }

@@ -1,0 +1,542 @@
+//! Framing: byte chunks in, complete command lines (plus payloads) out, in a fixed buffer.
+//!
+//! # Policy
+//!
+//! - **Line end.** A line ends at LF. One CR before the LF is stripped; a frame whose line ended
+//!   in a bare LF says so ([`Frame::bare_lf`]). Servers always send CRLF; Escargot (and the
+//!   historical server) accept a bare LF from clients, so the same reader works both ways.
+//! - **Payloads.** A line whose verb is a payload verb *for the reader's direction* is followed by
+//!   exactly as many payload bytes as its last argument says (decimal, no sign; 0 allowed):
+//!   server→client `MSG`, `NOT`, `IPG`; client→server `MSG`, `QRY`, `SDC`, and `PAG` when its last
+//!   argument is a number (reference §2.5, §15.1). The server's `QRY trid` and `SDC trid OK`
+//!   replies carry no payload. Escargot does not know `PAG` and reads `PAG trid handle` as a plain
+//!   line, so a client→server `PAG` without a numeric last argument is framed as a line too.
+//!   Verbs are matched exactly (upper case), as servers send them.
+//! - **Unknown verbs** are framed as plain lines, even when their last argument is a number: no
+//!   MSNP2–8 server sends a payload command outside the list above, and guessing would swallow the
+//!   following lines when the guess is wrong. (The command parser turns them into `Unknown`.)
+//! - **Empty lines** are returned as frames with an empty line; the command parser rejects them.
+//! - **Line longer than the buffer** (capacity bytes with no LF): [`FrameError::LineTooLong`] is
+//!   reported once, the rest of that line is discarded up to and including the next LF, and
+//!   framing resumes there (resynchronise). If the lost line announced a payload, the payload will
+//!   be read as lines; sessions should treat this error as fatal to the link unless they can
+//!   afford to guess.
+//! - **Payload longer than the buffer** (line, LF and payload together exceed the capacity): the
+//!   line is dropped, [`FrameError::PayloadTooLong`] is reported once, exactly `len` payload bytes
+//!   are discarded as they arrive, and framing continues after them (reference §2.5 advice).
+//! - **Non-numeric payload length** (or none): [`FrameError::BadPayloadLength`] is fatal to the
+//!   session: frame boundaries are lost. The reader stays failed (every call repeats the error and
+//!   further input is dropped) until [`FrameReader::reset`].
+//!
+//! Memory is bounded by the capacity `N`; nothing grows.
+
+/// Which way the bytes flow, which decides the payload verbs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Direction {
+    /// Bytes from the server (what the client core reads).
+    ServerToClient,
+    /// Bytes from a client (what a server, such as the dev server, reads).
+    ClientToServer,
+}
+
+impl Direction {
+    /// Query whether `verb` carries a length-counted payload in this direction.
+    pub fn is_payload_verb(self, verb: &[u8]) -> bool {
+        match self {
+            Direction::ServerToClient => matches!(verb, b"MSG" | b"NOT" | b"IPG"),
+            Direction::ClientToServer => matches!(verb, b"MSG" | b"QRY" | b"PAG" | b"SDC"),
+        }
+    }
+}
+
+/// One complete frame: a command line and, for payload commands, its payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Frame<'a> {
+    /// The line without its line end.
+    pub line: &'a [u8],
+    /// The payload of a payload command (possibly empty), else `None`.
+    pub payload: Option<&'a [u8]>,
+    /// Whether the line ended in a bare LF instead of CRLF.
+    pub bare_lf: bool,
+}
+
+impl Frame<'_> {
+    /// Query whether the frame is byte-for-byte what an encoder would write for its tokens.
+    pub fn is_canonical(&self) -> bool {
+        !self.bare_lf && super::line::is_canonical(self.line)
+    }
+}
+
+/// Describe a framing failure; see the module doc for the recovery of each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum FrameError {
+    /// A line filled the buffer without an LF; it is skipped up to the next LF.
+    LineTooLong,
+    /// A payload does not fit the buffer; its `len` bytes are skipped.
+    PayloadTooLong {
+        /// The announced payload length.
+        len: u32,
+    },
+    /// A payload command had no decimal length: fatal until [`FrameReader::reset`].
+    BadPayloadLength,
+}
+
+impl FrameError {
+    /// Query whether framing can continue after this error.
+    pub const fn is_recoverable(self) -> bool {
+        !matches!(self, FrameError::BadPayloadLength)
+    }
+
+    /// Classify the error for callers that only switch on the broad cause.
+    pub const fn kind(self) -> crate::ErrorKind {
+        match self {
+            FrameError::BadPayloadLength => crate::ErrorKind::Malformed,
+            _ => crate::ErrorKind::Capacity,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Normal,
+    SkipLine,
+    SkipPayload(u32),
+    Failed,
+}
+
+/// Hold the reader state apart from the buffer so the logic exists once for every capacity.
+#[derive(Debug, Clone, Copy)]
+struct Core {
+    start: usize,
+    end: usize,
+    /// Bytes of the frame handed out last time, dropped on the next call.
+    consumed: usize,
+    state: State,
+    dir: Direction,
+}
+
+impl Core {
+    const fn new(dir: Direction) -> Self {
+        Core {
+            start: 0,
+            end: 0,
+            consumed: 0,
+            state: State::Normal,
+            dir,
+        }
+    }
+
+    fn release(&mut self) {
+        self.start = self.start.saturating_add(self.consumed).min(self.end);
+        self.consumed = 0;
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+    }
+
+    fn push(&mut self, buf: &mut [u8], mut bytes: &[u8]) -> usize {
+        self.release();
+        let total = bytes.len();
+        if self.start == self.end {
+            // Nothing buffered: skip discarded input without copying it.
+            match self.state {
+                State::Failed => return total,
+                State::SkipPayload(rem) => {
+                    let k = usize::try_from(rem).unwrap_or(usize::MAX).min(bytes.len());
+                    bytes = bytes.get(k..).unwrap_or(&[]);
+                    let left = rem.saturating_sub(u32::try_from(k).unwrap_or(u32::MAX));
+                    self.state = if left == 0 {
+                        State::Normal
+                    } else {
+                        State::SkipPayload(left)
+                    };
+                }
+                State::SkipLine => match memchr::memchr(b'\n', bytes) {
+                    Some(lf) => {
+                        bytes = bytes.get(lf.saturating_add(1)..).unwrap_or(&[]);
+                        self.state = State::Normal;
+                    }
+                    None => return total,
+                },
+                State::Normal => {}
+            }
+        }
+        if self.start > 0 && self.end.saturating_add(bytes.len()) > buf.len() {
+            buf.copy_within(self.start..self.end, 0);
+            self.end = self.end.saturating_sub(self.start);
+            self.start = 0;
+        }
+        let room = buf.len().saturating_sub(self.end);
+        let k = room.min(bytes.len());
+        let dst_end = self.end.saturating_add(k);
+        if let (Some(dst), Some(src)) = (buf.get_mut(self.end..dst_end), bytes.get(..k)) {
+            dst.copy_from_slice(src);
+            self.end = dst_end;
+        }
+        total.saturating_sub(bytes.len()).saturating_add(k)
+    }
+
+    fn next<'a>(&mut self, buf: &'a [u8]) -> Option<Result<Frame<'a>, FrameError>> {
+        self.release();
+        loop {
+            match self.state {
+                State::Normal => break,
+                State::Failed => return Some(Err(FrameError::BadPayloadLength)),
+                State::SkipPayload(rem) => {
+                    let avail = self.end.saturating_sub(self.start);
+                    let k = usize::try_from(rem).unwrap_or(usize::MAX).min(avail);
+                    self.start = self.start.saturating_add(k);
+                    let left = rem.saturating_sub(u32::try_from(k).unwrap_or(u32::MAX));
+                    if left > 0 {
+                        self.state = State::SkipPayload(left);
+                        self.release();
+                        return None;
+                    }
+                    self.state = State::Normal;
+                }
+                State::SkipLine => {
+                    let data = buf.get(self.start..self.end).unwrap_or(&[]);
+                    match memchr::memchr(b'\n', data) {
+                        Some(lf) => {
+                            self.start = self.start.saturating_add(lf).saturating_add(1);
+                            self.state = State::Normal;
+                        }
+                        None => {
+                            self.start = self.end;
+                            self.release();
+                            return None;
+                        }
+                    }
+                }
+            }
+        }
+        let data = buf.get(self.start..self.end).unwrap_or(&[]);
+        let Some(lf) = memchr::memchr(b'\n', data) else {
+            if data.len() >= buf.len() {
+                self.state = State::SkipLine;
+                self.start = self.end;
+                self.release();
+                return Some(Err(FrameError::LineTooLong));
+            }
+            return None;
+        };
+        let raw = data.get(..lf).unwrap_or(&[]);
+        let (line, bare_lf) = match raw.split_last() {
+            Some((b'\r', l)) => (l, false),
+            _ => (raw, true),
+        };
+        let line_len = lf.saturating_add(1);
+        let mut args = super::line::Args::new(line);
+        let verb = args.next().unwrap_or(&[]);
+        let is_payload = self.dir.is_payload_verb(verb)
+            && !(verb == b"PAG" && args.last().and_then(super::line::parse_u32).is_none());
+        if !is_payload {
+            self.consumed = line_len;
+            return Some(Ok(Frame {
+                line,
+                payload: None,
+                bare_lf,
+            }));
+        }
+        let Some(len) = args.last().and_then(super::line::parse_u32) else {
+            self.state = State::Failed;
+            return Some(Err(FrameError::BadPayloadLength));
+        };
+        let total = usize::try_from(len)
+            .ok()
+            .and_then(|l| l.checked_add(line_len));
+        match total {
+            Some(t) if t <= buf.len() => match data.get(line_len..t) {
+                Some(payload) => {
+                    self.consumed = t;
+                    Some(Ok(Frame {
+                        line,
+                        payload: Some(payload),
+                        bare_lf,
+                    }))
+                }
+                None => None,
+            },
+            _ => {
+                self.start = self.start.saturating_add(line_len);
+                self.state = State::SkipPayload(len);
+                Some(Err(FrameError::PayloadTooLong { len }))
+            }
+        }
+    }
+}
+
+/// Frame an MSNP byte stream in a receive buffer of `N` bytes (no heap).
+///
+/// Use: [`push`](Self::push) a chunk (it copies what fits and returns how many bytes it took),
+/// then call [`next_frame`](Self::next_frame) until it returns `None`, then push the rest of
+/// the chunk. A frame borrows the buffer until the next call. `N` bounds one frame: a line plus
+/// LF plus payload must fit.
+#[derive(Debug, Clone)]
+pub struct FrameReader<const N: usize> {
+    buf: [u8; N],
+    core: Core,
+}
+
+impl<const N: usize> FrameReader<N> {
+    /// Make an empty reader for bytes flowing in `dir`.
+    pub const fn new(dir: Direction) -> Self {
+        FrameReader {
+            buf: [0; N],
+            core: Core::new(dir),
+        }
+    }
+
+    /// Return the direction this reader frames.
+    pub const fn direction(&self) -> Direction {
+        self.core.dir
+    }
+
+    /// Copy as much of `bytes` as fits (or skip bytes being discarded); return how many were taken.
+    ///
+    /// Returns less than `bytes.len()` only when the buffer is full of unread frames; drain
+    /// [`next_frame`](Self::next_frame) and push the rest.
+    pub fn push(&mut self, bytes: &[u8]) -> usize {
+        self.core.push(&mut self.buf, bytes)
+    }
+
+    /// Return the next complete frame, a framing error, or `None` when more bytes are needed.
+    pub fn next_frame(&mut self) -> Option<Result<Frame<'_>, FrameError>> {
+        self.core.next(&self.buf)
+    }
+
+    /// Return how many bytes are buffered and not yet returned as frames.
+    pub fn buffered(&self) -> usize {
+        self.core
+            .end
+            .saturating_sub(self.core.start)
+            .saturating_sub(self.core.consumed)
+    }
+
+    /// Query whether a fatal framing error has stopped the reader.
+    pub fn is_failed(&self) -> bool {
+        self.core.state == State::Failed
+    }
+
+    /// Drop all buffered bytes and any failure (a new connection).
+    pub fn reset(&mut self) {
+        self.core = Core::new(self.core.dir);
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    type Out = Vec<Result<(Vec<u8>, Option<Vec<u8>>), FrameError>>;
+
+    fn frames<const N: usize>(r: &mut FrameReader<N>, input: &[u8], chunk: usize) -> Out {
+        let mut out = Vec::new();
+        for mut c in input.chunks(chunk.max(1)) {
+            loop {
+                let k = r.push(c);
+                c = &c[k..];
+                while let Some(f) = r.next_frame() {
+                    let fatal = matches!(f, Err(FrameError::BadPayloadLength));
+                    out.push(f.map(|f| (f.line.to_vec(), f.payload.map(<[u8]>::to_vec))));
+                    if fatal {
+                        return out;
+                    }
+                }
+                if c.is_empty() {
+                    break;
+                }
+            }
+        }
+        out
+    }
+
+    fn ok(l: &[u8], p: Option<&[u8]>) -> Result<(Vec<u8>, Option<Vec<u8>>), FrameError> {
+        Ok((l.to_vec(), p.map(<[u8]>::to_vec)))
+    }
+
+    const S2C: &[u8] = b"VER 1 MSNP8\r\nMSG Hotmail Hotmail 5\r\nhi\r\n!QRY 7\r\nNOT 0\r\nQNG\r\n";
+
+    #[test]
+    fn test_frames_lines_and_payloads_at_every_chunk_size() {
+        let want = vec![
+            ok(b"VER 1 MSNP8", None),
+            ok(b"MSG Hotmail Hotmail 5", Some(b"hi\r\n!")),
+            ok(b"QRY 7", None),
+            ok(b"NOT 0", Some(b"")),
+            ok(b"QNG", None),
+        ];
+        for chunk in 1..=S2C.len() {
+            let mut r = FrameReader::<64>::new(Direction::ServerToClient);
+            assert_eq!(frames(&mut r, S2C, chunk), want, "chunk {chunk}");
+            assert_eq!(r.buffered(), 0);
+        }
+    }
+
+    #[test]
+    fn test_every_proper_prefix_is_partial() {
+        let one = b"MSG a b 3\r\nxyz";
+        for n in 0..one.len() {
+            let mut r = FrameReader::<64>::new(Direction::ServerToClient);
+            r.push(&one[..n]);
+            assert!(r.next_frame().is_none(), "prefix {n}");
+        }
+    }
+
+    #[test]
+    fn test_bare_lf_is_a_line_end() {
+        let mut r = FrameReader::<64>::new(Direction::ClientToServer);
+        r.push(b"VER 1 MSNP8 CVR0\nPNG\r\n");
+        let f = r.next_frame().unwrap().unwrap();
+        assert_eq!(
+            (f.line, f.bare_lf, f.is_canonical()),
+            (&b"VER 1 MSNP8 CVR0"[..], true, false)
+        );
+        let f = r.next_frame().unwrap().unwrap();
+        assert_eq!(
+            (f.line, f.bare_lf, f.is_canonical()),
+            (&b"PNG"[..], false, true)
+        );
+    }
+
+    #[test]
+    fn test_direction_decides_payload_verbs() {
+        let input = b"QRY 7 msmsgs@msnmsgr.com 2\r\nab";
+        let mut c2s = FrameReader::<64>::new(Direction::ClientToServer);
+        assert_eq!(
+            frames(&mut c2s, input, 100),
+            vec![ok(b"QRY 7 msmsgs@msnmsgr.com 2", Some(b"ab"))]
+        );
+        let mut s2c = FrameReader::<64>::new(Direction::ServerToClient);
+        assert_eq!(
+            frames(&mut s2c, input, 100),
+            vec![ok(b"QRY 7 msmsgs@msnmsgr.com 2", None)]
+        );
+    }
+
+    #[test]
+    fn test_client_pag_without_length_is_a_line() {
+        let mut r = FrameReader::<64>::new(Direction::ClientToServer);
+        let got = frames(
+            &mut r,
+            b"PAG 23 bob@example.com\r\nPAG 24 b@x 2\r\nhiPNG\r\n",
+            3,
+        );
+        assert_eq!(
+            got,
+            vec![
+                ok(b"PAG 23 bob@example.com", None),
+                ok(b"PAG 24 b@x 2", Some(b"hi")),
+                ok(b"PNG", None)
+            ]
+        );
+    }
+
+    #[test]
+    fn test_unknown_verb_with_numeric_last_arg_is_a_line() {
+        let mut r = FrameReader::<64>::new(Direction::ServerToClient);
+        assert_eq!(
+            frames(&mut r, b"UBX a 3\r\nQNG\r\n", 100),
+            vec![ok(b"UBX a 3", None), ok(b"QNG", None)]
+        );
+    }
+
+    #[test]
+    fn test_line_too_long_resynchronises_at_next_lf() {
+        let mut input = b"NLN NLN a@b ".to_vec();
+        input.extend(std::iter::repeat_n(b'x', 100));
+        input.extend_from_slice(b"\r\nQNG\r\n");
+        for chunk in [1, 7, 1000] {
+            let mut r = FrameReader::<32>::new(Direction::ServerToClient);
+            assert_eq!(
+                frames(&mut r, &input, chunk),
+                vec![Err(FrameError::LineTooLong), ok(b"QNG", None)]
+            );
+        }
+    }
+
+    #[test]
+    fn test_payload_too_long_is_discarded_by_count() {
+        let mut input = b"MSG a b 100\r\n".to_vec();
+        input.extend(std::iter::repeat_n(b'\n', 100));
+        input.extend_from_slice(b"QNG\r\n");
+        for chunk in [1, 5, 32, 1000] {
+            let mut r = FrameReader::<32>::new(Direction::ServerToClient);
+            let got = frames(&mut r, &input, chunk);
+            assert_eq!(
+                got,
+                vec![
+                    Err(FrameError::PayloadTooLong { len: 100 }),
+                    ok(b"QNG", None)
+                ],
+                "chunk {chunk}"
+            );
+        }
+    }
+
+    #[test]
+    fn test_payload_that_exactly_fits() {
+        let input = b"MSG a b 3\r\nxyz";
+        let mut r = FrameReader::<14>::new(Direction::ServerToClient);
+        assert_eq!(
+            frames(&mut r, input, 1),
+            vec![ok(b"MSG a b 3", Some(b"xyz"))]
+        );
+        let mut r = FrameReader::<13>::new(Direction::ServerToClient);
+        assert_eq!(
+            frames(&mut r, input, 1),
+            vec![Err(FrameError::PayloadTooLong { len: 3 })]
+        );
+    }
+
+    #[test]
+    fn test_bad_payload_length_is_sticky_until_reset() {
+        let mut r = FrameReader::<64>::new(Direction::ClientToServer);
+        r.push(b"QRY 9 msmsgs@msnmsgr.com abc\r\nPNG\r\n");
+        assert_eq!(r.next_frame(), Some(Err(FrameError::BadPayloadLength)));
+        assert_eq!(r.next_frame(), Some(Err(FrameError::BadPayloadLength)));
+        assert!(r.is_failed());
+        assert_eq!(r.push(b"more"), 4);
+        r.reset();
+        r.push(b"PNG\r\n");
+        assert_eq!(r.next_frame().unwrap().unwrap().line, b"PNG");
+        for bad in [
+            &b"MSG\r\n"[..],
+            b"NOT -1\r\n",
+            b"MSG a b +5\r\n",
+            b"IPG 99999999999\r\n",
+        ] {
+            let mut r = FrameReader::<64>::new(Direction::ServerToClient);
+            r.push(bad);
+            assert_eq!(r.next_frame(), Some(Err(FrameError::BadPayloadLength)));
+        }
+    }
+
+    #[test]
+    fn test_empty_line_is_a_frame() {
+        let mut r = FrameReader::<16>::new(Direction::ClientToServer);
+        assert_eq!(
+            frames(&mut r, b"\r\n\nPNG\r\n", 1),
+            vec![ok(b"", None), ok(b"", None), ok(b"PNG", None)]
+        );
+    }
+
+    #[test]
+    fn test_push_reports_what_fits() {
+        let mut r = FrameReader::<8>::new(Direction::ServerToClient);
+        let input = b"QNG\r\nQNG\r\nQNG\r\n";
+        assert_eq!(r.push(input), 8);
+        assert_eq!(r.next_frame().unwrap().unwrap().line, b"QNG");
+        assert!(r.next_frame().is_none());
+        assert_eq!(r.push(&input[8..]), 5);
+        let mut r = FrameReader::<8>::new(Direction::ServerToClient);
+        assert_eq!(
+            frames(&mut r, input, 100),
+            vec![ok(b"QNG", None), ok(b"QNG", None), ok(b"QNG", None)]
+        );
+    }
+}

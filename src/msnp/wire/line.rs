@@ -1,0 +1,214 @@
+//! A view over one command line: a three-character verb and space-separated arguments.
+//!
+//! Arguments are split on spaces; runs of spaces and leading or trailing spaces are tolerated
+//! (servers never send them). A line is *canonical* when it is exactly its tokens joined by
+//! single spaces; only canonical lines re-encode byte for byte.
+
+use super::WireError;
+
+/// Iterate over space-separated arguments, borrowed from the line.
+///
+/// Two argument lists are equal when they hold the same tokens, whatever the spacing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Args<'a> {
+    rest: &'a [u8],
+}
+
+impl PartialEq for Args<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.clone_iter().eq(other.clone_iter())
+    }
+}
+
+impl Eq for Args<'_> {}
+
+impl<'a> Args<'a> {
+    /// Make an argument view over raw bytes (tokens separated by spaces).
+    pub const fn new(bytes: &'a [u8]) -> Self {
+        Args { rest: bytes }
+    }
+
+    /// Return an empty argument list.
+    pub const fn empty() -> Self {
+        Args { rest: &[] }
+    }
+
+    /// Return the argument at `i`, if present.
+    pub fn get(&self, i: usize) -> Option<&'a [u8]> {
+        self.clone_iter().nth(i)
+    }
+
+    /// Return the number of arguments.
+    pub fn len(&self) -> usize {
+        self.clone_iter().count()
+    }
+
+    /// Query whether there are no arguments.
+    pub fn is_empty(&self) -> bool {
+        self.rest.iter().all(|&b| b == b' ')
+    }
+
+    /// Return the arguments after the first `n`.
+    pub fn skip(&self, n: usize) -> Args<'a> {
+        let mut it = self.clone_iter();
+        for _ in 0..n {
+            if it.next().is_none() {
+                break;
+            }
+        }
+        it
+    }
+
+    /// Return the raw bytes of the remaining arguments, separators included.
+    pub fn as_bytes(&self) -> &'a [u8] {
+        self.rest
+    }
+
+    /// Return the last argument, if any.
+    pub fn last(&self) -> Option<&'a [u8]> {
+        self.clone_iter().last()
+    }
+
+    fn clone_iter(&self) -> Args<'a> {
+        *self
+    }
+}
+
+impl<'a> Iterator for Args<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let start = self.rest.iter().position(|&b| b != b' ')?;
+        let rest = self.rest.get(start..).unwrap_or(&[]);
+        let end = rest.iter().position(|&b| b == b' ').unwrap_or(rest.len());
+        let (tok, tail) = rest.split_at(end);
+        self.rest = tail;
+        Some(tok)
+    }
+}
+
+/// A command line split into its verb and arguments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Line<'a> {
+    verb: &'a [u8],
+    args: Args<'a>,
+}
+
+impl<'a> Line<'a> {
+    /// Split a line (without its line end) into verb and arguments.
+    ///
+    /// The verb must be exactly three ASCII letters or digits; anything else (an empty line,
+    /// `X`, binary noise) is [`WireError::BadVerb`].
+    pub fn parse(line: &'a [u8]) -> Result<Self, WireError> {
+        let mut args = Args::new(line);
+        let verb = args.next().ok_or(WireError::BadVerb)?;
+        if verb.len() != 3 || !verb.iter().all(u8::is_ascii_alphanumeric) {
+            return Err(WireError::BadVerb);
+        }
+        Ok(Line { verb, args })
+    }
+
+    /// Return the verb as sent (`MSG`, `png`, `911`).
+    pub fn verb(&self) -> &'a [u8] {
+        self.verb
+    }
+
+    /// Return the arguments after the verb.
+    pub fn args(&self) -> Args<'a> {
+        self.args
+    }
+
+    /// Return the argument at `i`, if present.
+    pub fn arg(&self, i: usize) -> Option<&'a [u8]> {
+        self.args.get(i)
+    }
+
+    /// Return the numeric error code if the verb is three digits.
+    pub fn error_code(&self) -> Option<u16> {
+        if self.verb.iter().all(u8::is_ascii_digit) {
+            parse_u32(self.verb).and_then(|n| u16::try_from(n).ok())
+        } else {
+            None
+        }
+    }
+}
+
+/// Parse an unsigned decimal number: digits only, no sign, at most `u32::MAX`.
+pub fn parse_u32(s: &[u8]) -> Option<u32> {
+    if s.is_empty() || s.len() > 10 {
+        return None;
+    }
+    let mut n: u32 = 0;
+    for &c in s {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        n = n
+            .checked_mul(10)?
+            .checked_add(u32::from(c.wrapping_sub(b'0')))?;
+    }
+    Some(n)
+}
+
+/// Parse a number field in canonical form: like [`parse_u32`], but without leading zeros, so
+/// that the number re-encodes to the same bytes.
+pub fn parse_field_u32(s: &[u8]) -> Option<u32> {
+    match s {
+        [b'0', _, ..] => None,
+        _ => parse_u32(s),
+    }
+}
+
+/// Query whether `line` is exactly its tokens joined by single spaces.
+pub fn is_canonical(line: &[u8]) -> bool {
+    !line.starts_with(b" ") && !line.ends_with(b" ") && !line.windows(2).any(|w| w == b"  ")
+}
+
+#[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_parse_splits_verb_and_args() {
+        let l = Line::parse(b"USR 4 OK alice@example.com Alice 1 0").unwrap();
+        assert_eq!(l.verb(), b"USR");
+        assert_eq!(l.args().len(), 6);
+        assert_eq!(l.arg(2), Some(&b"alice@example.com"[..]));
+        assert_eq!(l.arg(6), None);
+        assert_eq!(
+            l.args().skip(4).collect::<Vec<_>>(),
+            vec![&b"1"[..], &b"0"[..]]
+        );
+    }
+
+    #[test]
+    fn test_parse_tolerates_extra_spaces() {
+        let l = Line::parse(b"  CHG  6   NLN 0 ").unwrap();
+        assert_eq!(l.verb(), b"CHG");
+        assert_eq!(l.args().collect::<Vec<_>>(), vec![&b"6"[..], b"NLN", b"0"]);
+        assert!(!is_canonical(b"  CHG  6"));
+        assert!(is_canonical(b"CHG 6 NLN 0"));
+    }
+
+    #[test]
+    fn test_parse_bad_verb() {
+        assert_eq!(Line::parse(b""), Err(WireError::BadVerb));
+        assert_eq!(Line::parse(b"X"), Err(WireError::BadVerb));
+        assert_eq!(Line::parse(b"ABCD 1"), Err(WireError::BadVerb));
+        assert_eq!(Line::parse(b"A\xffB 1"), Err(WireError::BadVerb));
+        assert_eq!(Line::parse(b"911 3").unwrap().error_code(), Some(911));
+    }
+
+    #[test]
+    fn test_parse_u32_limits() {
+        assert_eq!(parse_u32(b"4294967295"), Some(u32::MAX));
+        assert_eq!(parse_u32(b"4294967296"), None);
+        assert_eq!(parse_u32(b"+1"), None);
+        assert_eq!(parse_u32(b""), None);
+        assert_eq!(parse_u32(b"0"), Some(0));
+        assert_eq!(parse_u32(b"007"), Some(7));
+        assert_eq!(parse_field_u32(b"007"), None);
+        assert_eq!(parse_field_u32(b"0"), Some(0));
+    }
+}

@@ -1,0 +1,154 @@
+//! A borrowed view over an `MSG` payload: MIME-style header lines, an empty line, a body
+//! (reference §11.1).
+//!
+//! Headers end at the first empty line, whether lines end in CRLF or a bare LF. Without an empty
+//! line the whole payload is headers and the body is empty. Header names compare
+//! case-insensitively; values are trimmed of surrounding spaces and tabs.
+
+/// View an `MSG` payload as headers and body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MimeMessage<'a> {
+    headers: &'a [u8],
+    body: &'a [u8],
+}
+
+fn trim(mut s: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = s {
+        s = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = s {
+        s = rest;
+    }
+    s
+}
+
+impl<'a> MimeMessage<'a> {
+    /// Split a payload into its header block and body.
+    pub fn parse(payload: &'a [u8]) -> Self {
+        let mut pos = 0usize;
+        loop {
+            let rest = payload.get(pos..).unwrap_or(&[]);
+            let (line_len, next) = match memchr::memchr(b'\n', rest) {
+                Some(lf) => (lf, pos.saturating_add(lf).saturating_add(1)),
+                None => {
+                    return MimeMessage {
+                        headers: payload,
+                        body: &[],
+                    }
+                }
+            };
+            let line = rest.get(..line_len).unwrap_or(&[]);
+            if line.is_empty() || line == b"\r" {
+                return MimeMessage {
+                    headers: payload.get(..pos).unwrap_or(&[]),
+                    body: payload.get(next..).unwrap_or(&[]),
+                };
+            }
+            pos = next;
+        }
+    }
+
+    /// Iterate over `(name, value)` header pairs in order; lines without a colon are skipped.
+    pub fn headers(&self) -> Headers<'a> {
+        Headers { rest: self.headers }
+    }
+
+    /// Return the value of the first header called `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&'a [u8]> {
+        self.headers()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, v)| v)
+    }
+
+    /// Return the media type of `Content-Type`, without parameters (`text/plain`).
+    pub fn content_type(&self) -> Option<&'a [u8]> {
+        let v = self.header("Content-Type")?;
+        Some(trim(v.split(|&b| b == b';').next().unwrap_or(v)))
+    }
+
+    /// Query whether the media type equals `media` (case-insensitive).
+    pub fn is_content_type(&self, media: &str) -> bool {
+        self.content_type()
+            .is_some_and(|t| t.eq_ignore_ascii_case(media.as_bytes()))
+    }
+
+    /// Return the `charset=` parameter of `Content-Type`, if any.
+    pub fn charset(&self) -> Option<&'a [u8]> {
+        let v = self.header("Content-Type")?;
+        v.split(|&b| b == b';').skip(1).find_map(|p| {
+            let p = trim(p);
+            let (k, val) = p.split_at(p.iter().position(|&b| b == b'=')?);
+            k.eq_ignore_ascii_case(b"charset")
+                .then(|| trim(val.get(1..).unwrap_or(&[])))
+        })
+    }
+
+    /// Return the body: everything after the first empty line.
+    pub fn body(&self) -> &'a [u8] {
+        self.body
+    }
+}
+
+/// Iterate over the header lines of a [`MimeMessage`].
+#[derive(Debug, Clone)]
+pub struct Headers<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for Headers<'a> {
+    type Item = (&'a [u8], &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if self.rest.is_empty() {
+                return None;
+            }
+            let lf = memchr::memchr(b'\n', self.rest).unwrap_or(self.rest.len());
+            let line = self.rest.get(..lf).unwrap_or(&[]);
+            self.rest = self.rest.get(lf.saturating_add(1)..).unwrap_or(&[]);
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if let Some(colon) = line.iter().position(|&b| b == b':') {
+                let (name, value) = line.split_at(colon);
+                return Some((trim(name), trim(value.get(1..).unwrap_or(&[]))));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_parse_text_message() {
+        let p = b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\nX-MMS-IM-Format: FN=Arial; EF=; CO=0\r\n\r\nHello\r\nthere";
+        let m = MimeMessage::parse(p);
+        assert_eq!(m.content_type(), Some(&b"text/plain"[..]));
+        assert!(m.is_content_type("TEXT/PLAIN"));
+        assert_eq!(m.charset(), Some(&b"UTF-8"[..]));
+        assert_eq!(m.header("mime-version"), Some(&b"1.0"[..]));
+        assert_eq!(m.body(), b"Hello\r\nthere");
+        assert_eq!(m.headers().count(), 3);
+    }
+
+    #[test]
+    fn test_parse_lf_only_and_no_space() {
+        let m = MimeMessage::parse(b"Content-Type:text/x-msmsgscontrol\nTypingUser:bob@x\n\n\r\n");
+        assert_eq!(m.content_type(), Some(&b"text/x-msmsgscontrol"[..]));
+        assert_eq!(m.header("TypingUser"), Some(&b"bob@x"[..]));
+        assert_eq!(m.charset(), None);
+        assert_eq!(m.body(), b"\r\n");
+    }
+
+    #[test]
+    fn test_parse_headers_only() {
+        let m = MimeMessage::parse(
+            b"MIME-Version: 1.0\r\nContent-Type: text/x-msmsgsprofile;charset=UTF-8\r\nKid: 0",
+        );
+        assert_eq!(m.header("Kid"), Some(&b"0"[..]));
+        assert_eq!(m.charset(), Some(&b"UTF-8"[..]));
+        assert_eq!(m.body(), b"");
+        assert_eq!(MimeMessage::parse(b"").headers().count(), 0);
+    }
+}
