@@ -44,8 +44,17 @@ impl Direction {
     /// Query whether `verb` carries a length-counted payload in this direction.
     pub fn is_payload_verb(self, verb: &[u8]) -> bool {
         match self {
-            Direction::ServerToClient => matches!(verb, b"MSG" | b"NOT" | b"IPG"),
-            Direction::ClientToServer => matches!(verb, b"MSG" | b"QRY" | b"PAG" | b"SDC"),
+            Direction::ServerToClient => matches!(
+                super::command::verb_key(verb),
+                super::command::verb::MSG | super::command::verb::NOT | super::command::verb::IPG
+            ),
+            Direction::ClientToServer => matches!(
+                super::command::verb_key(verb),
+                super::command::verb::MSG
+                    | super::command::verb::QRY
+                    | super::command::verb::PAG
+                    | super::command::verb::SDC
+            ),
         }
     }
 }

@@ -77,9 +77,18 @@ impl<'a> Args<'a> {
 impl<'a> Iterator for Args<'a> {
     type Item = &'a [u8];
 
+    #[cfg_attr(not(target_os = "none"), inline(always))]
     fn next(&mut self) -> Option<&'a [u8]> {
-        let start = self.rest.iter().position(|&b| b != b' ')?;
-        let rest = self.rest.get(start..).unwrap_or(&[]);
+        // Servers send exactly one space between tokens, so skip one separator without a scan
+        // and fall back to skipping a run only when there is more.
+        let mut rest = self.rest;
+        while let [b' ', tail @ ..] = rest {
+            rest = tail;
+        }
+        if rest.is_empty() {
+            self.rest = rest;
+            return None;
+        }
         let end = rest.iter().position(|&b| b == b' ').unwrap_or(rest.len());
         let (tok, tail) = rest.split_at(end);
         self.rest = tail;
@@ -134,6 +143,7 @@ impl<'a> Line<'a> {
 }
 
 /// Parse an unsigned decimal number: digits only, no sign, at most `u32::MAX`.
+#[cfg_attr(not(target_os = "none"), inline)]
 pub fn parse_u32(s: &[u8]) -> Option<u32> {
     if s.is_empty() || s.len() > 10 {
         return None;
