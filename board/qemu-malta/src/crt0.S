@@ -85,3 +85,15 @@ board_vector_general:
     la      $k0, board_exception
     jr      $k0
     nop
+
+# void board_spin(u32 n): exactly 3*n + 4 instructions (calibrates -icount against CP0 Count).
+    .section .text.board_spin, "ax"
+    .globl board_spin
+    .type board_spin, @function
+board_spin:
+1:  addiu   $a0, $a0, -1
+    bnez    $a0, 1b
+    nop
+    jr      $ra
+    nop
+    .size board_spin, . - board_spin

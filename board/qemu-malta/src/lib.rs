@@ -19,6 +19,7 @@
 #![no_std]
 #![feature(asm_experimental_arch)]
 
+pub mod bench;
 pub mod clock;
 pub mod console;
 pub mod defmt_logger;
