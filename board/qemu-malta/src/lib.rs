@@ -19,10 +19,13 @@
 #![no_std]
 #![feature(asm_experimental_arch)]
 
+pub mod bootargs;
 pub mod clock;
 pub mod console;
 pub mod defmt_logger;
 pub mod exit;
+pub mod ne2000;
+pub mod net;
 
 core::arch::global_asm!(include_str!("crt0.S"));
 
