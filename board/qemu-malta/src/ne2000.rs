@@ -254,6 +254,11 @@ impl Ne2000 {
         }
         self.write(ISR, 0xff);
         self.write(CR, CR_STP | CR_NODMA);
+        // An empty ISA slot reads 0xff everywhere, which also looks like "reset done": the
+        // command register must read back what was written.
+        if self.read(CR) != CR_STP | CR_NODMA {
+            return Err(Error::NoDevice);
+        }
         self.write(DCR, DCR_WORD);
         self.write(RBCR0, 0);
         self.write(RBCR1, 0);
@@ -309,7 +314,10 @@ impl Ne2000 {
         self.remote_setup(addr, count, CR_RWRITE);
         let mut chunks = data.chunks_exact(2);
         for pair in &mut chunks {
-            self.write_word([pair.first().copied().unwrap_or(0), pair.get(1).copied().unwrap_or(0)]);
+            self.write_word([
+                pair.first().copied().unwrap_or(0),
+                pair.get(1).copied().unwrap_or(0),
+            ]);
         }
         if let [last] = chunks.remainder() {
             self.write_word([*last, 0]);
@@ -448,7 +456,11 @@ impl Ne2000 {
             }
         };
         self.next = next;
-        let bnry = if next == RX_START { RX_STOP - 1 } else { next - 1 };
+        let bnry = if next == RX_START {
+            RX_STOP - 1
+        } else {
+            next - 1
+        };
         self.write(BNRY, bnry);
         result
     }
@@ -487,7 +499,9 @@ impl Ne2000 {
             }
             len = MIN_FRAME;
         }
-        let [lo, hi] = u16::try_from(len).map_err(|_| Error::FrameSize)?.to_le_bytes();
+        let [lo, hi] = u16::try_from(len)
+            .map_err(|_| Error::FrameSize)?
+            .to_le_bytes();
         self.write(TPSR, TX_START);
         self.write(TBCR0, lo);
         self.write(TBCR1, hi);

@@ -269,9 +269,7 @@ impl Net {
             return Err(NetError::BadMac);
         }
         let buffers = BUFFERS.try_take().ok_or(NetError::AlreadyStarted)?;
-        let storage = SOCKET_STORAGE
-            .try_take()
-            .ok_or(NetError::AlreadyStarted)?;
+        let storage = SOCKET_STORAGE.try_take().ok_or(NetError::AlreadyStarted)?;
         let mut dev = NicDevice {
             nic,
             rx: [0; MAX_FRAME],
@@ -402,14 +400,10 @@ impl Net {
             S::SynSent | S::SynReceived | S::Listen => ConnState::Connecting,
             S::Established => ConnState::Established,
             S::CloseWait => ConnState::PeerClosed,
-            S::FinWait1 | S::FinWait2 | S::Closing | S::LastAck | S::TimeWait => {
-                if sock.can_recv() {
-                    ConnState::Established
-                } else {
-                    ConnState::Closing
-                }
-            }
-            S::Closed if sock.can_recv() => ConnState::PeerClosed,
+            S::FinWait1 | S::FinWait2 | S::Closing | S::LastAck => ConnState::Closing,
+            // TIME-WAIT only guards old segments: the slot is free to open again.
+            S::TimeWait | S::Closed if sock.can_recv() => ConnState::PeerClosed,
+            S::TimeWait => ConnState::Closed,
             S::Closed if slot.opened && !slot.established => ConnState::Failed,
             S::Closed => ConnState::Closed,
         }
@@ -426,8 +420,9 @@ impl Net {
 
     /// Return how many bytes sent on `conn` are not yet acknowledged by the peer.
     pub fn send_pending(&self, conn: ConnId) -> usize {
-        self.slot(conn)
-            .map_or(0, |s| self.sockets.get::<tcp::Socket>(s.handle).send_queue())
+        self.slot(conn).map_or(0, |s| {
+            self.sockets.get::<tcp::Socket>(s.handle).send_queue()
+        })
     }
 
     /// Move received bytes into `buf`; return how many (0 if none yet).
@@ -461,11 +456,12 @@ impl Net {
 
     /// Move frames in and out and run TCP timers; return whether any socket changed.
     pub fn poll(&mut self, now: msntv_messenger::Instant) -> bool {
-        let changed = self.iface.poll(to_net(now), &mut self.dev, &mut self.sockets)
+        let changed = self
+            .iface
+            .poll(to_net(now), &mut self.dev, &mut self.sockets)
             == smoltcp::iface::PollResult::SocketStateChanged;
         for slot in self.slots.iter_mut() {
-            if self.sockets.get::<tcp::Socket>(slot.handle).state() == tcp::State::Established
-            {
+            if self.sockets.get::<tcp::Socket>(slot.handle).state() == tcp::State::Established {
                 slot.established = true;
             }
         }

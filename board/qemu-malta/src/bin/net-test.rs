@@ -13,11 +13,11 @@
 #![no_std]
 #![no_main]
 
-use msntv_board_malta::net::{ConnId, ConnState, Net, NetConfig, QEMU_HOST};
+use msntv_board_malta::net::{ConnId, ConnState, Net, NetConfig, QEMU_HOST, SOCKETS};
 use msntv_board_malta::{bootargs, clock, exit, ne2000, println};
 
 /// Bytes moved each way by the bulk cases.
-const BULK: usize = 128 * 1024;
+const BULK: usize = 1024 * 1024;
 /// Echo lines sent.
 const LINES: u32 = 20;
 /// Bound on every step, in guest milliseconds.
@@ -68,11 +68,16 @@ struct Tally {
 
 impl Tally {
     fn case(&mut self, name: &str, result: Result<(), &str>) {
+        if result.is_ok() {
+            println!("ok   {name}");
+        }
+        self.quiet_case(name, result);
+    }
+
+    /// Count a case, printing it only if it failed.
+    fn quiet_case(&mut self, name: &str, result: Result<(), &str>) {
         match result {
-            Ok(()) => {
-                self.passed += 1;
-                println!("ok   {name}");
-            }
+            Ok(()) => self.passed += 1,
             Err(why) => {
                 self.failed += 1;
                 println!("FAIL {name}: {why}");
@@ -185,7 +190,8 @@ fn test_refused(net: &mut Net, port: u16) -> Result<(), &'static str> {
 
 fn test_connect(net: &mut Net, port: u16) -> Result<(), &'static str> {
     let conn = ConnId::NS;
-    net.open(conn, QEMU_HOST, port).map_err(|_| "open refused")?;
+    net.open(conn, QEMU_HOST, port)
+        .map_err(|_| "open refused")?;
     if !poll_until(net, |net| net.state(conn) != ConnState::Connecting) {
         return Err("timed out connecting");
     }
@@ -259,7 +265,11 @@ fn test_sink(net: &mut Net, seed: u32) -> Result<u64, &'static str> {
 fn test_source(net: &mut Net, seed: u32) -> Result<u64, &'static str> {
     let conn = ConnId::NS;
     let mut req = [0u8; 64];
-    send_all(net, conn, line(&mut req, format_args!("SOURCE {BULK} {seed}\n")))?;
+    send_all(
+        net,
+        conn,
+        line(&mut req, format_args!("SOURCE {BULK} {seed}\n")),
+    )?;
     let start = clock::now_ms();
     let mut g = Gen::new(seed);
     let mut crc = crc32fast::Hasher::new();
@@ -313,6 +323,46 @@ fn test_close(net: &mut Net) -> Result<(), &'static str> {
     net.close(conn);
     if !poll_until(net, |net| net.state(conn) == ConnState::Closed) {
         return Err("did not reach Closed");
+    }
+    Ok(())
+}
+
+/// Open every slot at once, echo a different line on each, then close them all from our side.
+fn test_all_slots(net: &mut Net, port: u16) -> Result<(), &'static str> {
+    let conns = || (0..SOCKETS).filter_map(ConnId::new);
+    for c in conns() {
+        net.open(c, QEMU_HOST, port).map_err(|_| "open refused")?;
+    }
+    if !poll_until(net, |net| {
+        conns().all(|c| net.state(c) != ConnState::Connecting)
+    }) {
+        return Err("timed out connecting");
+    }
+    if !conns().all(|c| net.state(c) == ConnState::Established) {
+        return Err("not every slot connected");
+    }
+    for c in conns() {
+        let mut req = [0u8; 64];
+        let req = line(&mut req, format_args!("ECHO slot {}\n", c.index()));
+        send_all(net, c, req)?;
+    }
+    // Read the answers in reverse order: each slot buffers its own.
+    for c in conns().rev() {
+        let mut want = [0u8; 64];
+        let want = line(&mut want, format_args!("slot {}", c.index()));
+        let mut got = [0u8; 64];
+        let n = recv_line(net, c, &mut got)?;
+        if got.get(..n) != Some(want) {
+            return Err("an echo came back on the wrong slot");
+        }
+    }
+    for c in conns() {
+        net.close(c);
+    }
+    if !poll_until(net, |net| {
+        conns().all(|c| net.state(c) == ConnState::Closed)
+    }) {
+        return Err("slots did not close");
     }
     Ok(())
 }
@@ -379,24 +429,41 @@ extern "C" fn board_main() -> ! {
     let up = connected.is_ok();
     t.case("connect to 10.0.2.2 (host loopback)", connected);
     if up {
+        let before = t.failed;
         for i in 0..LINES {
-            t.case("echo line", test_echo(&mut net, i));
+            t.quiet_case("echo line", test_echo(&mut net, i));
+        }
+        if t.failed == before {
+            println!("ok   {LINES} echo lines");
         }
         match test_sink(&mut net, seed) {
             Ok(ms) => {
-                println!("upload: {BULK} bytes in {ms} ms, {} KiB/s", kib_per_s(BULK, ms));
-                t.case("upload 128 KiB, host CRC-32 matches", Ok(()));
+                println!(
+                    "upload: {BULK} bytes in {ms} ms, {} KiB/s",
+                    kib_per_s(BULK, ms)
+                );
+                t.case("upload 1 MiB, host CRC-32 matches", Ok(()));
             }
-            Err(e) => t.case("upload 128 KiB, host CRC-32 matches", Err(e)),
+            Err(e) => t.case("upload 1 MiB, host CRC-32 matches", Err(e)),
         }
         match test_source(&mut net, seed ^ 0x5a5a_5a5a) {
             Ok(ms) => {
-                println!("download: {BULK} bytes in {ms} ms, {} KiB/s", kib_per_s(BULK, ms));
-                t.case("download 128 KiB, every byte and CRC-32 match", Ok(()));
+                println!(
+                    "download: {BULK} bytes in {ms} ms, {} KiB/s",
+                    kib_per_s(BULK, ms)
+                );
+                t.case("download 1 MiB, every byte and CRC-32 match", Ok(()));
             }
-            Err(e) => t.case("download 128 KiB, every byte and CRC-32 match", Err(e)),
+            Err(e) => t.case("download 1 MiB, every byte and CRC-32 match", Err(e)),
         }
         t.case("QUIT and graceful close", test_close(&mut net));
+        t.case(
+            "six connections at once, echo on each, close from our side",
+            test_all_slots(&mut net, port),
+        );
+        let reopened = test_connect(&mut net, port).and_then(|()| test_echo(&mut net, 0));
+        t.case("reopen a closed slot and echo", reopened);
+        t.case("QUIT and graceful close again", test_close(&mut net));
     }
     let s = net.nic_stats();
     println!(
