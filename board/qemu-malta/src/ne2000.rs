@@ -25,8 +25,11 @@ use core::ptr::{read_volatile, write_volatile};
 /// The ISA I/O base of `ne2k_isa` on QEMU malta (port 0x300 through KSEG1).
 pub const MALTA_ISA_BASE: usize = 0xB800_0300;
 
-/// The largest Ethernet frame the driver moves (header and payload, without FCS).
+/// The largest Ethernet frame the driver transmits (header and payload, without FCS).
 pub const MAX_FRAME: usize = 1514;
+
+/// The largest frame [`Ne2000::receive`] may return: a real DP8390 stores the 4-byte FCS too.
+pub const MAX_RX_FRAME: usize = MAX_FRAME + 4;
 
 /// The shortest frame put on the wire; shorter ones are padded with zeros.
 const MIN_FRAME: usize = 60;
@@ -439,7 +442,7 @@ impl Ne2000 {
         let total = usize::from(u16::from_le_bytes([lo, hi]));
         let len = total.wrapping_sub(4);
         let ring_ok = (RX_START..RX_STOP).contains(&next) && status & 0x01 != 0;
-        if !ring_ok || !(14..=MAX_FRAME + 4).contains(&len) {
+        if !ring_ok || !(14..=MAX_RX_FRAME).contains(&len) {
             self.restart_ring();
             return Err(Error::RingCorrupt);
         }

@@ -12,7 +12,7 @@
 //! 10.0.2.15/24, the gateway 10.0.2.2 is also the host alias (a connection to 10.0.2.2:PORT
 //! reaches the host's 127.0.0.1:PORT), so host services stay bound to loopback.
 
-use crate::ne2000::{self, Ne2000, MAX_FRAME};
+use crate::ne2000::{self, Ne2000, MAX_FRAME, MAX_RX_FRAME};
 use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet, SocketStorage};
 use smoltcp::phy::{self, DeviceCapabilities, Medium};
 use smoltcp::socket::tcp;
@@ -153,7 +153,7 @@ static SOCKET_STORAGE: ConstStaticCell<[SocketStorage<'static>; SOCKETS]> =
 /// smoltcp's view of the card: one frame buffer each way.
 struct NicDevice {
     nic: Ne2000,
-    rx: [u8; MAX_FRAME],
+    rx: [u8; MAX_RX_FRAME],
     tx: [u8; MAX_FRAME],
     errors: u32,
 }
@@ -272,7 +272,7 @@ impl Net {
         let storage = SOCKET_STORAGE.try_take().ok_or(NetError::AlreadyStarted)?;
         let mut dev = NicDevice {
             nic,
-            rx: [0; MAX_FRAME],
+            rx: [0; MAX_RX_FRAME],
             tx: [0; MAX_FRAME],
             errors: 0,
         };
