@@ -486,22 +486,17 @@ impl Ne2000 {
         }
         self.write(ISR, ISR_PTX | ISR_TXE);
         let addr = u16::from(TX_START) << 8;
-        self.remote_write(addr, frame)?;
-        let mut len = frame.len();
-        if len < MIN_FRAME {
-            // Pad on the card: write the zeros after the frame.
-            let pad = [0u8; MIN_FRAME];
-            let start = addr.wrapping_add(u16::try_from(len).map_err(|_| Error::FrameSize)?);
-            // An odd frame already wrote one pad byte; start on the even boundary after it.
-            let start = start.wrapping_add(start & 1);
-            let rest = MIN_FRAME.saturating_sub(usize::from(start.wrapping_sub(addr)));
-            if let Some(p) = pad.get(..rest) {
-                if !p.is_empty() {
-                    self.remote_write(start, p)?;
-                }
+        let mut short = [0u8; MIN_FRAME];
+        let frame = match short.get_mut(..frame.len()) {
+            // Pad a runt with zeros to the Ethernet minimum.
+            Some(head) => {
+                head.copy_from_slice(frame);
+                &short[..]
             }
-            len = MIN_FRAME;
-        }
+            None => frame,
+        };
+        self.remote_write(addr, frame)?;
+        let len = frame.len();
         let [lo, hi] = u16::try_from(len)
             .map_err(|_| Error::FrameSize)?
             .to_le_bytes();

@@ -268,6 +268,14 @@ impl Net {
         if !mac.is_unicast() {
             return Err(NetError::BadMac);
         }
+        // smoltcp panics on a non-unicast interface address: refuse it here instead.
+        let ip = Ipv4Address::from(config.ip);
+        let gateway = Ipv4Address::from(config.gateway);
+        let unicast =
+            |a: Ipv4Address| !(a.is_broadcast() || a.is_multicast() || a.is_unspecified());
+        if !unicast(ip) || !unicast(gateway) || config.prefix_len > 32 {
+            return Err(NetError::Unaddressable);
+        }
         let buffers = BUFFERS.try_take().ok_or(NetError::AlreadyStarted)?;
         let storage = SOCKET_STORAGE.try_take().ok_or(NetError::AlreadyStarted)?;
         let mut dev = NicDevice {
@@ -279,22 +287,14 @@ impl Net {
         let mut cfg = Config::new(HardwareAddress::Ethernet(mac));
         cfg.random_seed = u64::from(seed) | 1;
         let mut iface = Interface::new(cfg, &mut dev, to_net(now));
-        let [a, b, c, d] = config.ip;
         let mut addr_ok = true;
         iface.update_ip_addrs(|addrs| {
             addr_ok = addrs
-                .push(IpCidr::new(
-                    Ipv4Address::new(a, b, c, d).into(),
-                    config.prefix_len.min(32),
-                ))
+                .push(IpCidr::new(ip.into(), config.prefix_len))
                 .is_ok();
         });
-        let [a, b, c, d] = config.gateway;
-        let route_ok = iface
-            .routes_mut()
-            .add_default_ipv4_route(Ipv4Address::new(a, b, c, d))
-            .is_ok();
-        if !addr_ok || !route_ok || Ipv4Address::from(config.ip).is_unspecified() {
+        let route_ok = iface.routes_mut().add_default_ipv4_route(gateway).is_ok();
+        if !addr_ok || !route_ok {
             return Err(NetError::Unaddressable);
         }
         let mut sockets = SocketSet::new(&mut storage[..]);
