@@ -67,13 +67,13 @@ impl ConnId {
 /// Where a connection stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConnState {
-    /// Never opened, or closed and fully drained.
+    /// Never opened, or over (including TIME-WAIT): the slot may be opened again.
     Closed,
     /// Opened, waiting for the handshake to finish.
     Connecting,
     /// Both ways open.
     Established,
-    /// The peer closed its side; data already received may still be read, sending may work.
+    /// The peer has finished sending: read what is left, then close (or abort) the slot.
     PeerClosed,
     /// We closed our side; waiting for the peer.
     Closing,
