@@ -8,6 +8,7 @@
 //! | ISA COM1 16550 | 0xB80003F8 | plain-text console (`-serial` #1) |
 //! | ISA COM2 16550 | 0xB80002F8 | `defmt` frames (`-serial` #2), decoded by `defmt-print` |
 //! | SOFTRES | 0xBF000500 | write 0x42 to reset; with `-no-reboot` QEMU exits |
+//! | ISA NE2000 (`ne2k_isa`) | 0xB8000300 | Ethernet, polled ([`ne2000`], [`net`]; see README.md) |
 //!
 //! Clock: QEMU's malta machine clocks the CPU at 320 MHz and CP0 Count ticks once every two
 //! cycles (nominally 160 MHz), but QEMU keeps the tick period in whole nanoseconds, so 6.25 ns
@@ -20,10 +21,13 @@
 #![feature(asm_experimental_arch)]
 
 pub mod bench;
+pub mod bootargs;
 pub mod clock;
 pub mod console;
 pub mod defmt_logger;
 pub mod exit;
+pub mod ne2000;
+pub mod net;
 
 core::arch::global_asm!(include_str!("crt0.S"));
 

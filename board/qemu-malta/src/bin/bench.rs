@@ -37,6 +37,13 @@ extern "C" fn board_main() -> ! {
         ok
     });
     println!("bench wire_rx_msg insns={insns} ops={ok}");
-    println!("RESULT: {}", if ok == 1000 { "PASSED" } else { "FAILED (parse)" });
+    println!(
+        "RESULT: {}",
+        if ok == 1000 {
+            "PASSED"
+        } else {
+            "FAILED (parse)"
+        }
+    );
     exit::exit(exit::ExitCode::Passed)
 }
