@@ -210,7 +210,7 @@ impl<'s> Conversations<'s> {
     fn parts(
         &mut self,
         conv: ConversationId,
-    ) -> Result<(&mut Session, &mut [MessageSlot], &SbConfig, &[u8]), SbError> {
+    ) -> Result<Parts<'_>, SbError> {
         let slot = self
             .slots
             .get_mut(conv.index())
@@ -626,6 +626,9 @@ impl<'s> Conversations<'s> {
         }
     }
 }
+
+/// A live session with the shared message slots, the configuration and our handle.
+type Parts<'a> = (&'a mut Session, &'a mut [MessageSlot], &'a SbConfig, &'a [u8]);
 
 enum Kind {
     Session,
