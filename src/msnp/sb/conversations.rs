@@ -207,10 +207,7 @@ impl<'s> Conversations<'s> {
         }
     }
 
-    fn parts(
-        &mut self,
-        conv: ConversationId,
-    ) -> Result<Parts<'_>, SbError> {
+    fn parts(&mut self, conv: ConversationId) -> Result<Parts<'_>, SbError> {
         let slot = self
             .slots
             .get_mut(conv.index())
@@ -628,7 +625,12 @@ impl<'s> Conversations<'s> {
 }
 
 /// A live session with the shared message slots, the configuration and our handle.
-type Parts<'a> = (&'a mut Session, &'a mut [MessageSlot], &'a SbConfig, &'a [u8]);
+type Parts<'a> = (
+    &'a mut Session,
+    &'a mut [MessageSlot],
+    &'a SbConfig,
+    &'a [u8],
+);
 
 enum Kind {
     Session,

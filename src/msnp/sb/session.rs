@@ -361,7 +361,7 @@ impl Session {
                 None => break,
                 Some(Ok(frame)) => match ServerCommand::parse(&frame) {
                     Ok(cmd) => st.on_command(now, cmd, msgs, cfg, me),
-                    Err(e) => msgr_debug!("sb: unparsable line skipped ({})", e.as_str()),
+                    Err(_) => msgr_debug!("sb: unparsable line skipped"),
                 },
                 Some(Err(FrameError::BadPayloadLength)) => {
                     msgr_warn!("sb: payload length unreadable, closing");
@@ -749,8 +749,8 @@ impl State {
                 self.connect_deadline = None;
                 self.events.push(K_READY, 0, 0, &[]);
                 if let Some(who) = self.first_invitee.take() {
-                    if let Err(e) = self.invite(now, who, cfg) {
-                        msgr_warn!("sb: first CAL not sent ({})", e.as_str());
+                    if self.invite(now, who, cfg).is_err() {
+                        msgr_warn!("sb: first CAL not sent");
                     }
                 }
             }
@@ -767,8 +767,8 @@ impl State {
                 self.events.push(K_READY, 0, 0, &[]);
                 self.flush(msgs);
             }
-            S::Cal { trid, .. } => {
-                msgr_debug!("sb: CAL {} ringing", trid.get());
+            S::Cal { .. } => {
+                msgr_debug!("sb: CAL ringing");
             }
             S::Joi { handle, name, .. } => {
                 if handle.eq_ignore_ascii_case(me) {
