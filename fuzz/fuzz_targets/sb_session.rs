@@ -1,0 +1,63 @@
+//! Drive one switchboard conversation with a fuzzer-chosen sequence of server bytes, user
+//! commands and clock jumps. Each input byte below 0xF0 is server data; 0xF0.. are operations.
+//! The machine must never panic, and every message must get at most one outcome (exactly one
+//! once the connection is closed and the clock has run past every deadline).
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+use msntv_messenger::msnp::sb::{ConversationSlot, Conversations, MessageSlot, SbConfig, SbEvent};
+use msntv_messenger::msnp::wire::AckMode;
+use msntv_messenger::{Duration, Instant};
+
+fuzz_target!(|data: &[u8]| {
+    let mut slots = [ConversationSlot::EMPTY];
+    let mut msgs = [MessageSlot::EMPTY, MessageSlot::EMPTY, MessageSlot::EMPTY];
+    let mut c = Conversations::new(SbConfig::default(), b"tv@example.com", &mut slots, &mut msgs).unwrap();
+    let mut now = Instant::ZERO;
+    let conv = c.open(now, Some(b"bob@example.com")).unwrap();
+    let _ = c.switchboard_ready(now, conv, b"127.0.0.1:1864", b"k");
+    let _ = c.handle_connected(now, conv);
+    let mut ids = Vec::new();
+    let mut outcomes = std::collections::HashMap::new();
+    let mut drain = |c: &mut Conversations<'_>, outcomes: &mut std::collections::HashMap<u32, u32>| {
+        let mut out = [0u8; 300];
+        while c.poll_transmit(&mut out).is_some() {}
+        while let Some(ev) = c.poll_event() {
+            if let SbEvent::Outcome { message, .. } = ev {
+                *outcomes.entry(message.0).or_insert(0) += 1;
+            }
+        }
+    };
+    for chunk in data.split(|&b| b >= 0xF0) {
+        let _ = c.handle_input(now, conv, chunk);
+        drain(&mut c, &mut outcomes);
+        match chunk.len() % 5 {
+            0 => {
+                if let Ok(id) = c.send_message_with(now, conv, b"hi", AckMode::Acknowledged, None) {
+                    ids.push(id.0);
+                }
+            }
+            1 => {
+                if let Ok(id) = c.send_message_with(now, conv, b"yo", AckMode::NakOnly, None) {
+                    ids.push(id.0);
+                }
+            }
+            2 => now = now + Duration::from_secs(7),
+            3 => {
+                let _ = c.send_typing(now, conv);
+            }
+            _ => {
+                let _ = c.invite(now, conv, b"carol@example.com");
+            }
+        }
+        c.handle_timeout(now);
+        drain(&mut c, &mut outcomes);
+    }
+    let _ = c.handle_closed(now, conv);
+    now = now + Duration::from_secs(1000);
+    c.handle_timeout(now);
+    drain(&mut c, &mut outcomes);
+    for id in ids {
+        assert_eq!(outcomes.get(&id).copied(), Some(1), "message {id}");
+    }
+    assert!(c.poll_timeout().is_none());
+});
