@@ -228,6 +228,16 @@ impl<'s, const RX: usize, const TX: usize> NsSession<'s, RX, TX> {
         &mut self.core.lists
     }
 
+    /// Return the own friendly name (decoded) from `USR … OK` or the last own `REA`.
+    pub fn own_friendly(&self) -> &str {
+        self.core.own_friendly.as_str()
+    }
+
+    /// Return the MSNP8 client capability number this session sends with `CHG`.
+    pub fn client_id(&self) -> u32 {
+        self.core.cfg.client_id
+    }
+
     /// Return the own status confirmed by the server.
     pub fn status(&self) -> Status {
         self.core.status
@@ -240,8 +250,8 @@ impl<'s, const RX: usize, const TX: usize> NsSession<'s, RX, TX> {
 
     /// Skip TrIDs so the next command uses `trid` (replaying recordings; never goes back).
     pub fn skip_trids_to(&mut self, trid: TrId) {
-        while self.core.trids.peek() < trid {
-            self.core.trids.next_trid();
+        if self.core.trids.peek() < trid {
+            self.core.trids = TrIdAllocator::starting_at(trid.get());
         }
     }
 
@@ -955,7 +965,7 @@ impl<'s, const RX: usize, const TX: usize> NsSession<'s, RX, TX> {
             let n = self.reader.push(bytes);
             taken = taken.saturating_add(n);
             bytes = bytes.get(n..).unwrap_or(&[]);
-            if n == 0 && self.reader.next_frame().is_none() {
+            if n == 0 {
                 return Ok(taken);
             }
         }
