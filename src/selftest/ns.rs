@@ -33,8 +33,8 @@ use crate::msnp::ns::{
     version_range, Blp, Contact, Group, Gtc, NsConfig, NsError, NsEvent, NsSession, Phase, Phone,
 };
 use crate::msnp::wire::{
-    escape, ClientCommand, Direction, Frame, FrameReader, ListKind, ProtocolVersion,
-    ServerCommand, TrId,
+    escape, ClientCommand, Direction, Frame, FrameReader, ListKind, ProtocolVersion, ServerCommand,
+    TrId,
 };
 use crate::time::{Duration, Instant};
 use crate::wtvp::login::LoginAnswer;
@@ -105,28 +105,44 @@ pub fn run(transcripts: &[Transcript<'_>], r: &mut impl Reporter) {
             };
             let mut name = [0u8; 96];
             let n = case("client-bytes", &mut name);
-            report(r, &name, n, whole.and_then(|s| {
-                if s.robust {
-                    return Ok(());
-                }
-                check(s.mismatch.is_none(), s.mismatch.unwrap_or(""))?;
-                check(s.exact + s.equivalent > 0, "at least one command reproduced")
-            }));
+            report(
+                r,
+                &name,
+                n,
+                whole.and_then(|s| {
+                    if s.robust {
+                        return Ok(());
+                    }
+                    check(s.mismatch.is_none(), s.mismatch.unwrap_or(""))?;
+                    check(
+                        s.exact + s.equivalent > 0,
+                        "at least one command reproduced",
+                    )
+                }),
+            );
             let n = case("events", &mut name);
             report(r, &name, n, whole.and_then(|s| check_events(&s)));
             let n = case("timeouts", &mut name);
-            report(r, &name, n, whole.and_then(|s| {
-                check(s.timed_out.1 == 0, "only unanswered requests time out")
-            }));
+            report(
+                r,
+                &name,
+                n,
+                whole.and_then(|s| check(s.timed_out.1 == 0, "only unanswered requests time out")),
+            );
             let n = case("split", &mut name);
             let split = replay(t, conn, 1);
-            report(r, &name, n, match (whole, split) {
-                (Ok(a), Ok(b)) => check(
-                    a.out_digest == b.out_digest && a.ev_digest == b.ev_digest,
-                    "byte-at-a-time input gives the same output and events",
-                ),
-                (Err(e), _) | (_, Err(e)) => Err(e),
-            });
+            report(
+                r,
+                &name,
+                n,
+                match (whole, split) {
+                    (Ok(a), Ok(b)) => check(
+                        a.out_digest == b.out_digest && a.ev_digest == b.ev_digest,
+                        "byte-at-a-time input gives the same output and events",
+                    ),
+                    (Err(e), _) | (_, Err(e)) => Err(e),
+                },
+            );
         }
     }
 }
@@ -142,14 +158,23 @@ fn check_events(s: &Summary) -> Result<(), Failure> {
         check(s.offline.0 <= s.offline.1, "no extra offline events")?;
         check(s.added_by.0 <= s.added_by.1, "no extra added-by events")?;
     } else {
-        check(s.presence.0 == s.presence.1, "one presence event per ILN/NLN")?;
+        check(
+            s.presence.0 == s.presence.1,
+            "one presence event per ILN/NLN",
+        )?;
         check(s.offline.0 == s.offline.1, "one offline event per FLN")?;
-        check(s.added_by.0 == s.added_by.1, "one added-by event per ADD 0 RL")?;
+        check(
+            s.added_by.0 == s.added_by.1,
+            "one added-by event per ADD 0 RL",
+        )?;
     }
     if !s.robust {
         check(s.signed_in.0 == s.signed_in.1, "SignedIn iff USR OK")?;
     }
-    check(!s.refusal.0 || s.refusal.1, "server refusal reported as LoginFailed")
+    check(
+        !s.refusal.0 || s.refusal.1,
+        "server refusal reported as LoginFailed",
+    )
 }
 
 struct Cursor<'b> {
@@ -252,7 +277,7 @@ pub fn replay(t: &Transcript<'_>, conn: &str, piece: usize) -> Result<Summary, F
     if !robust {
         cfg.versions = versions;
         cfg.offer_cvr0 = cvr0;
-        if !cvr_sent {
+        if !cvr_sent && versions & (1 << 8) == 0 {
             cfg.identity = None;
         }
     } else {
@@ -310,7 +335,11 @@ pub fn replay(t: &Transcript<'_>, conn: &str, piece: usize) -> Result<Summary, F
                         break;
                     }
                 }
-                let step = if piece == 0 { c.bytes.len().max(1) } else { piece };
+                let step = if piece == 0 {
+                    c.bytes.len().max(1)
+                } else {
+                    piece
+                };
                 for part in c.bytes.chunks(step) {
                     st.feed(&mut s, part);
                 }
@@ -641,7 +670,38 @@ impl State {
                 self.refuse(s, trid);
                 return;
             }
+            // A driver that left the login flow (dialects in another order, a short CVR, a second
+            // VER, USR S without USR I) is not reproduced: our own login step is dropped.
+            let front = self.out.get(..self.out_len).unwrap_or(&[]);
+            let lf = front
+                .iter()
+                .position(|&b| b == b'\n')
+                .unwrap_or(front.len());
+            let ours = front.get(..lf).unwrap_or(&[]);
+            let ours = ours.strip_suffix(b"\r").unwrap_or(ours);
+            let deviates = matches!(
+                cmd,
+                ClientCommand::Ver { .. }
+                    | ClientCommand::Cvr { .. }
+                    | ClientCommand::UsrAuth { .. }
+            ) && ours != f.line
+                && ours.get(3) == Some(&b' ');
+            if deviates {
+                self.consume(lf + 1);
+                self.sum.refused += 1;
+                return;
+            }
             self.expect(f);
+            return;
+        }
+        if login && phase != Phase::Closed && matches!(cmd, ClientCommand::Out { .. }) {
+            // The driver quit in the middle of the login: drop our further login steps.
+            self.sum.refused += 1;
+            self.out_len = 0;
+            if s.sign_out(self.now).is_ok() {
+                self.drain(s);
+                self.expect(f);
+            }
             return;
         }
         if phase == Phase::Closed || login {
@@ -664,15 +724,18 @@ impl State {
                 status, client_id, ..
             } => {
                 let v8 = s.version().is_some_and(|v| v.presence_has_client_id());
-                if v8 && client_id.is_none() || !v8 && client_id.is_some() {
-                    Err(())
-                } else if v8 && client_id != Some(self_client_id(s)) {
+                let ours = v8.then(|| s.client_id());
+                if client_id != ours {
                     Err(())
                 } else {
                     s.set_status(now, status).map(drop).map_err(drop)
                 }
             }
-            ClientCommand::Syn { .. } => s.sync(now).map(drop).map_err(drop),
+            ClientCommand::Syn { version, .. } => {
+                // The driver picks the cached version; behave as if that cache had been restored.
+                s.lists_mut().version = version;
+                s.sync(now).map(drop).map_err(drop)
+            }
             ClientCommand::Add {
                 list,
                 handle,
@@ -680,7 +743,10 @@ impl State {
                 group,
                 ..
             } => match (core::str::from_utf8(handle), decoded(nick, &mut nb)) {
-                (Ok(h), Some(n)) => s.add_contact(now, list, h, n, group).map(drop).map_err(drop),
+                (Ok(h), Some(n)) => s
+                    .add_contact(now, list, h, n, group)
+                    .map(drop)
+                    .map_err(drop),
                 _ => Err(()),
             },
             ClientCommand::Rem {
@@ -689,7 +755,10 @@ impl State {
                 group,
                 ..
             } => match core::str::from_utf8(handle) {
-                Ok(h) => s.remove_contact(now, list, h, group).map(drop).map_err(drop),
+                Ok(h) => s
+                    .remove_contact(now, list, h, group)
+                    .map(drop)
+                    .map_err(drop),
                 Err(_) => Err(()),
             },
             ClientCommand::Adg { name, rest, .. } if rest.as_bytes() == b"0" => {
@@ -698,9 +767,14 @@ impl State {
                     None => Err(()),
                 }
             }
-            ClientCommand::Rmg { group_id, .. } => s.remove_group(now, group_id).map(drop).map_err(drop),
+            ClientCommand::Rmg { group_id, .. } => {
+                s.remove_group(now, group_id).map(drop).map_err(drop)
+            }
             ClientCommand::Reg {
-                group_id, name, rest, ..
+                group_id,
+                name,
+                rest,
+                ..
             } if rest.as_bytes() == b"0" => match decoded(name, &mut nb) {
                 Some(n) => s.rename_group(now, group_id, n).map(drop).map_err(drop),
                 None => Err(()),
@@ -721,7 +795,10 @@ impl State {
             },
             ClientCommand::Prp {
                 property, value, ..
-            } => match (Phone::from_token(property), value.map(|v| decoded(v, &mut nb))) {
+            } => match (
+                Phone::from_token(property),
+                value.map(|v| decoded(v, &mut nb)),
+            ) {
                 (Some(p), None) => s.set_phone(now, p, None).map(drop).map_err(drop),
                 (Some(p), Some(Some(v))) => s.set_phone(now, p, Some(v)).map(drop).map_err(drop),
                 _ => Err(()),
@@ -780,8 +857,4 @@ impl State {
             Err(()) => self.refuse(s, trid),
         }
     }
-}
-
-fn self_client_id(s: &NsSession<'_, 4096, 4096>) -> u32 {
-    s.client_id()
 }

@@ -86,7 +86,10 @@ enum Ev {
     LoginAnswerNeeded(AnswerMode),
     SignedIn,
     LoginFailed(NsError),
-    ListsSynced { version: u32, from_cache: bool },
+    ListsSynced {
+        version: u32,
+        from_cache: bool,
+    },
     Overflow,
     ServerMessage(NsMessageKind),
     StatusChanged(Status),
@@ -406,7 +409,8 @@ impl<'s, const RX: usize, const TX: usize> NsSession<'s, RX, TX> {
             return Err(LocalError::BadArgument);
         }
         let mut nick = [0u8; crate::limits::MAX_FRIENDLY_NAME_ENCODED];
-        let n = escape::encode_friendly_name(nickname, &mut nick).map_err(|_| LocalError::TooLong)?;
+        let n =
+            escape::encode_friendly_name(nickname, &mut nick).map_err(|_| LocalError::TooLong)?;
         let nick = nick.get(..n).unwrap_or(&[]);
         if nick.is_empty() {
             return Err(LocalError::BadArgument);
@@ -1071,10 +1075,12 @@ impl<'s, const RX: usize, const TX: usize> NsSession<'s, RX, TX> {
                 }),
                 Ev::VersionNegotiated(version) => Some(NsEvent::VersionNegotiated { version }),
                 Ev::LoginAnswerNeeded(mode) => match self.current() {
-                    Some(ServerCommand::UsrAuth { value, .. }) => Some(NsEvent::LoginAnswerNeeded {
-                        challenge: value.unwrap_or(&[]),
-                        mode,
-                    }),
+                    Some(ServerCommand::UsrAuth { value, .. }) => {
+                        Some(NsEvent::LoginAnswerNeeded {
+                            challenge: value.unwrap_or(&[]),
+                            mode,
+                        })
+                    }
                     _ => None,
                 },
                 Ev::SignedIn => match self.current() {
@@ -1147,7 +1153,10 @@ fn fmt_charref(mut cp: u32, out: &mut [u8; 12]) -> usize {
     let mut n = 0usize;
     loop {
         if let Some(d) = digits.get_mut(n) {
-            *d = b"0123456789ABCDEF".get((cp & 0xf) as usize).copied().unwrap_or(b'0');
+            *d = b"0123456789ABCDEF"
+                .get((cp & 0xf) as usize)
+                .copied()
+                .unwrap_or(b'0');
         }
         n += 1;
         cp >>= 4;
@@ -1436,11 +1445,7 @@ fn classify_message(payload: &[u8]) -> NsMessageKind {
     let body = MimeMessage::parse(m.body());
     let num = |v: Option<&[u8]>| v.and_then(|v| parse_u32(trim(v))).unwrap_or(0);
     let ct = m.content_type().unwrap_or(&[]);
-    let ct = ct
-        .split(|&b| b == b';')
-        .next()
-        .map(trim)
-        .unwrap_or(&[]);
+    let ct = ct.split(|&b| b == b';').next().map(trim).unwrap_or(&[]);
     let is = |t: &[u8]| ct.eq_ignore_ascii_case(t);
     if is(b"text/x-msmsgsprofile") {
         NsMessageKind::Profile
@@ -1467,7 +1472,10 @@ fn classify_message(payload: &[u8]) -> NsMessageKind {
 }
 
 fn trim(v: &[u8]) -> &[u8] {
-    let s = v.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(v.len());
+    let s = v
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(v.len());
     let e = v
         .iter()
         .rposition(|b| !b.is_ascii_whitespace())
@@ -1839,7 +1847,9 @@ impl<'s, const TX: usize> Core<'s, TX> {
         }
         if address != b"0" {
             match split_address(address) {
-                Some((host, port)) if host.len() <= MAX_HOST_LEN && core::str::from_utf8(host).is_ok() => {
+                Some((host, port))
+                    if host.len() <= MAX_HOST_LEN && core::str::from_utf8(host).is_ok() =>
+                {
                     if let Some(d) = self.host.get_mut(..host.len()) {
                         d.copy_from_slice(host);
                     }
@@ -1914,7 +1924,9 @@ impl<'s, const TX: usize> Core<'s, TX> {
                     self.push(Ev::LoginAnswerNeeded(mode));
                 }
             }
-            S::UsrOk { trid, friendly, .. } if login_reply(trid) && self.phase == Phase::AwaitOk => {
+            S::UsrOk { trid, friendly, .. }
+                if login_reply(trid) && self.phase == Phase::AwaitOk =>
+            {
                 self.own_friendly.set_encoded(friendly);
                 self.timers.stop(Timer::Login as usize);
                 self.login_trid = None;
@@ -1928,7 +1940,10 @@ impl<'s, const TX: usize> Core<'s, TX> {
                 }
             }
             S::XfrNs { address, .. } => {
-                if self.phase.is_login() || self.phase == Phase::Online || self.phase == Phase::Syncing {
+                if self.phase.is_login()
+                    || self.phase == Phase::Online
+                    || self.phase == Phase::Syncing
+                {
                     self.redirect(address);
                 }
             }
