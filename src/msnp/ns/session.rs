@@ -966,7 +966,10 @@ impl<'s, const RX: usize, const TX: usize> NsSession<'s, RX, TX> {
             if bytes.is_empty() {
                 return Ok(taken);
             }
-            let n = self.reader.push(bytes);
+            // Push at most one line end at a time, so no complete frame is left buffered behind
+            // one that produced events: every byte reported as taken has been processed.
+            let upto = memchr::memchr(b'\n', bytes).map_or(bytes.len(), |i| i.saturating_add(1));
+            let n = self.reader.push(bytes.get(..upto).unwrap_or(bytes));
             taken = taken.saturating_add(n);
             bytes = bytes.get(n..).unwrap_or(&[]);
             if n == 0 {
