@@ -7,6 +7,7 @@
 
 pub mod ims;
 pub mod md5;
+pub mod ns;
 pub mod sb;
 pub mod transcript;
 pub mod wire;

@@ -8,7 +8,16 @@ use crate::escargot::{Dir, Transcript};
 use std::fmt::Write as _;
 
 /// Names of the generated `run_*` functions, in the order the guest runs them.
-pub const SUITES: &[&str] = &["md5", "ims", "wire", "wtvsec", "lzpf", "wtvp_login", "sb"];
+pub const SUITES: &[&str] = &[
+    "md5",
+    "ims",
+    "wire",
+    "wtvsec",
+    "lzpf",
+    "wtvp_login",
+    "sb",
+    "ns",
+];
 
 /// Render bytes as a Rust byte-string literal.
 pub fn bytes_lit(b: &[u8]) -> String {
@@ -70,6 +79,7 @@ pub fn generate() -> String {
     s.push_str(&wtvp_suites(&v));
     s.push_str(&wire_suite());
     s.push_str(&sb_suite());
+    s.push_str(&ns_suite());
     s.push_str("/// Run every suite in order.\npub fn run_all(r: &mut impl Reporter) {\n");
     for suite in SUITES {
         writeln!(s, "    run_{suite}(r);").unwrap_or(());
@@ -225,5 +235,25 @@ fn sb_suite() -> String {
         writeln!(s, "        {},", transcript_lit(&m)).unwrap_or(());
     }
     s.push_str("    ];\n    msntv_messenger::selftest::sb::run(T, r);\n    msntv_messenger::selftest::sb::run_scenarios(r)\n}\n\n");
+    s
+}
+
+/// Render `run_ns`: the notification-session replays over the transcripts' NS connections only.
+fn ns_suite() -> String {
+    let mut s = String::new();
+    s.push_str("/// Run the notification-session replays over the escargot transcripts.\n");
+    s.push_str("pub fn run_ns(r: &mut impl Reporter) {\n    static T: &[msntv_messenger::selftest::transcript::Transcript<'static>] = &[\n");
+    for t in crate::escargot::load() {
+        let mut m = t.clone();
+        let is_ns = |d: &str| d.starts_with("Notification Server");
+        m.connections.retain(|(_, d)| is_ns(d));
+        let keep: Vec<String> = m.connections.iter().map(|(n, _)| n.clone()).collect();
+        m.chunks.retain(|c| keep.contains(&c.conn));
+        if m.connections.is_empty() {
+            continue;
+        }
+        writeln!(s, "        {},", transcript_lit(&m)).unwrap_or(());
+    }
+    s.push_str("    ];\n    msntv_messenger::selftest::ns::run(T, r)\n}\n\n");
     s
 }
