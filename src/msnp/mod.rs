@@ -1,3 +1,4 @@
 //! MSNP2–MSNP8: the wire layer and the notification and switchboard sessions.
 
 pub mod wire;
+pub mod ns;

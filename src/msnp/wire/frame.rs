@@ -188,6 +188,38 @@ impl Core {
         total.saturating_sub(bytes.len()).saturating_add(k)
     }
 
+    /// Query whether `line` announces a payload in this direction.
+    fn is_payload_line(&self, line: &[u8]) -> bool {
+        let mut args = super::line::Args::new(line);
+        let verb = args.next().unwrap_or(&[]);
+        self.dir.is_payload_verb(verb)
+            && !(verb == b"PAG" && args.last().and_then(super::line::parse_u32).is_none())
+    }
+
+    /// Return the frame handed out last, if its bytes are still in the buffer.
+    fn current<'a>(&self, buf: &'a [u8]) -> Option<Frame<'a>> {
+        if self.consumed == 0 {
+            return None;
+        }
+        let data = buf.get(self.start..self.start.checked_add(self.consumed)?)?;
+        let lf = memchr::memchr(b'\n', data)?;
+        let raw = data.get(..lf)?;
+        let (line, bare_lf) = match raw.split_last() {
+            Some((b'\r', l)) => (l, false),
+            _ => (raw, true),
+        };
+        let payload = if self.is_payload_line(line) {
+            Some(data.get(lf.checked_add(1)?..)?)
+        } else {
+            None
+        };
+        Some(Frame {
+            line,
+            payload,
+            bare_lf,
+        })
+    }
+
     fn next<'a>(&mut self, buf: &'a [u8]) -> Option<Result<Frame<'a>, FrameError>> {
         self.release();
         loop {
@@ -238,11 +270,8 @@ impl Core {
             _ => (raw, true),
         };
         let line_len = lf.saturating_add(1);
-        let mut args = super::line::Args::new(line);
-        let verb = args.next().unwrap_or(&[]);
-        let is_payload = self.dir.is_payload_verb(verb)
-            && !(verb == b"PAG" && args.last().and_then(super::line::parse_u32).is_none());
-        if !is_payload {
+        let args = super::line::Args::new(line);
+        if !self.is_payload_line(line) {
             self.consumed = line_len;
             return Some(Ok(Frame {
                 line,
@@ -317,6 +346,15 @@ impl<const N: usize> FrameReader<N> {
         self.core.next(&self.buf)
     }
 
+    /// Return the frame returned by the last [`next_frame`](Self::next_frame) call again.
+    ///
+    /// The bytes stay in the buffer until the next `push` or `next_frame`, so a session can keep
+    /// borrowing a frame's fields (for events) without copying them. `None` when that call
+    /// returned no frame.
+    pub fn current_frame(&self) -> Option<Frame<'_>> {
+        self.core.current(&self.buf)
+    }
+
     /// Return how many bytes are buffered and not yet returned as frames.
     pub fn buffered(&self) -> usize {
         self.core
@@ -369,6 +407,22 @@ mod tests {
     }
 
     const S2C: &[u8] = b"VER 1 MSNP8\r\nMSG Hotmail Hotmail 5\r\nhi\r\n!QRY 7\r\nNOT 0\r\nQNG\r\n";
+
+    #[test]
+    fn test_current_frame_repeats_last_frame() {
+        let mut r = FrameReader::<64>::new(Direction::ServerToClient);
+        assert!(r.current_frame().is_none());
+        r.push(b"MSG Hotmail Hotmail 2\r\nhiCHG 1 NLN\n");
+        let first = r.next_frame().and_then(|f| f.ok()).map(|f| (f.line.to_vec(), f.payload.map(<[u8]>::to_vec)));
+        let again = r.current_frame().map(|f| (f.line.to_vec(), f.payload.map(<[u8]>::to_vec)));
+        assert_eq!(first, again);
+        assert_eq!(again, Some((b"MSG Hotmail Hotmail 2".to_vec(), Some(b"hi".to_vec()))));
+        let second = r.next_frame().and_then(|f| f.ok()).map(|f| f.bare_lf);
+        assert_eq!(second, Some(true));
+        assert_eq!(r.current_frame().map(|f| f.line), Some(&b"CHG 1 NLN"[..]));
+        assert!(r.next_frame().is_none());
+        assert!(r.current_frame().is_none());
+    }
 
     #[test]
     fn test_frames_lines_and_payloads_at_every_chunk_size() {
