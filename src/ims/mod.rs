@@ -6,6 +6,9 @@
 //! ticks alone: [`IdleTimer::handle_timeout`] says when to send `IMS OFF`,
 //! [`IdleTimer::user_activity`] when to send `IMS ON`.
 
+mod backoff;
+pub use backoff::Backoff;
+
 use crate::time::{Duration, Instant};
 
 /// A fixed table of optional deadlines indexed by a small key type (quinn's timer table).

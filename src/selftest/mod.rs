@@ -7,6 +7,7 @@
 
 pub mod ims;
 pub mod md5;
+pub mod sb;
 pub mod transcript;
 pub mod wire;
 pub mod wtvp;

@@ -8,7 +8,7 @@ use crate::escargot::{Dir, Transcript};
 use std::fmt::Write as _;
 
 /// Names of the generated `run_*` functions, in the order the guest runs them.
-pub const SUITES: &[&str] = &["md5", "ims", "wire", "wtvsec", "lzpf", "wtvp_login"];
+pub const SUITES: &[&str] = &["md5", "ims", "wire", "wtvsec", "lzpf", "wtvp_login", "sb"];
 
 /// Render bytes as a Rust byte-string literal.
 pub fn bytes_lit(b: &[u8]) -> String {
@@ -69,6 +69,7 @@ pub fn generate() -> String {
     let v = crate::wtvp::load_vectors(&crate::wtvp_vectors_dir());
     s.push_str(&wtvp_suites(&v));
     s.push_str(&wire_suite());
+    s.push_str(&sb_suite());
     s.push_str("/// Run every suite in order.\npub fn run_all(r: &mut impl Reporter) {\n");
     for suite in SUITES {
         writeln!(s, "    run_{suite}(r);").unwrap_or(());
@@ -205,5 +206,24 @@ fn wire_suite() -> String {
         writeln!(s, "        {},", transcript_lit(&m)).unwrap_or(());
     }
     s.push_str("    ];\n    msntv_messenger::selftest::wire::run(T, r)\n}\n\n");
+    s
+}
+
+/// Emit `run_sb`: the switchboard connections of every escargot transcript that has one (NS and
+/// HTTP chunks left out), replayed by `selftest::sb::run`, then the simulated-clock scenarios.
+fn sb_suite() -> String {
+    let mut s = String::new();
+    s.push_str("/// Run the switchboard replays and scenarios.\n");
+    s.push_str("pub fn run_sb(r: &mut impl Reporter) {\n    static T: &[msntv_messenger::selftest::transcript::Transcript<'static>] = &[\n");
+    for t in crate::escargot::load() {
+        if !t.connections.iter().any(|(n, _)| t.is_switchboard(n)) {
+            continue;
+        }
+        let mut m = t.clone();
+        m.connections.retain(|(n, _)| t.is_switchboard(n));
+        m.chunks.retain(|c| t.is_switchboard(&c.conn));
+        writeln!(s, "        {},", transcript_lit(&m)).unwrap_or(());
+    }
+    s.push_str("    ];\n    msntv_messenger::selftest::sb::run(T, r);\n    msntv_messenger::selftest::sb::run_scenarios(r)\n}\n\n");
     s
 }

@@ -1,0 +1,737 @@
+//! [`Conversations`]: the bounded set of switchboard conversations, the outgoing message queue
+//! and outcome tracking, over storage the caller provides.
+//!
+//! # Driving it (sans-I/O)
+//!
+//! - Inputs: [`handle_connected`](Conversations::handle_connected),
+//!   [`handle_input`](Conversations::handle_input), [`handle_closed`](Conversations::handle_closed)
+//!   per conversation, and [`handle_timeout`](Conversations::handle_timeout).
+//! - Commands: [`open`](Conversations::open), [`switchboard_ready`](Conversations::switchboard_ready),
+//!   [`switchboard_failed`](Conversations::switchboard_failed),
+//!   [`accept_invitation`](Conversations::accept_invitation), [`invite`](Conversations::invite),
+//!   [`send_message`](Conversations::send_message), [`send_typing`](Conversations::send_typing),
+//!   [`leave`](Conversations::leave).
+//! - Outputs: after every input or command, drain [`poll_transmit`](Conversations::poll_transmit)
+//!   until it returns `None` (write each chunk to the named conversation's socket), then
+//!   [`poll_event`](Conversations::poll_event) until `None`, then re-read
+//!   [`poll_timeout`](Conversations::poll_timeout) and call `handle_timeout` at that time (early or
+//!   repeated calls are harmless). Times must not go backwards.
+//!
+//! # Storage
+//!
+//! `ConversationSlot`s (about 10 KiB each; one per concurrent conversation) and `MessageSlot`s
+//! (about 1.7 KiB each; one per queued or unconfirmed message part) are borrowed from the caller,
+//! so one compiled machine serves every capacity.
+
+use super::message::{self, TextFormat};
+use super::session::{
+    self, invite_failure, message_deadline, message_timeouts, tx_drained, Handle, Phase, Record,
+    Session, PART_CAP,
+};
+use super::{
+    CloseReason, ConversationId, FailReason, MessageId, Outcome, SbConfig, SbError, SbEvent,
+};
+use crate::limits::MAX_OUTGOING_MSG_PAYLOAD;
+use crate::msnp::wire::{AckMode, ServerErrorCode, TrId};
+use crate::time::Instant;
+
+/// Hold one conversation (its switchboard connection and buffers); the caller provides these.
+pub struct ConversationSlot {
+    session: Option<Session>,
+    generation: u16,
+}
+
+impl ConversationSlot {
+    /// Return an empty slot (for array initialisers: `[ConversationSlot::EMPTY; 4]`).
+    #[allow(clippy::declare_interior_mutable_const)]
+    pub const EMPTY: ConversationSlot = ConversationSlot {
+        session: None,
+        generation: 0,
+    };
+
+    /// Make an empty slot.
+    pub const fn new() -> Self {
+        Self::EMPTY
+    }
+}
+
+impl Default for ConversationSlot {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Where one part of an outgoing message stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PartState {
+    Free,
+    Queued,
+    InTx(TrId),
+    AwaitAck(TrId, Instant),
+    NakWindow(TrId, Instant),
+    Done(Outcome),
+    Report(Outcome),
+}
+
+/// Hold one part of an outgoing message until its outcome is reported; the caller provides these.
+pub struct MessageSlot {
+    pub(crate) state: PartState,
+    pub(crate) conv: ConversationId,
+    pub(crate) id: MessageId,
+    pub(crate) part: u16,
+    pub(crate) ack: AckMode,
+    pub(crate) len: u16,
+    pub(crate) payload: [u8; MAX_OUTGOING_MSG_PAYLOAD],
+}
+
+impl MessageSlot {
+    /// Return an empty slot (for array initialisers: `[MessageSlot::EMPTY; 40]`).
+    #[allow(clippy::declare_interior_mutable_const)]
+    pub const EMPTY: MessageSlot = MessageSlot {
+        state: PartState::Free,
+        conv: ConversationId::new(u16::MAX, u16::MAX),
+        id: MessageId(0),
+        part: 0,
+        ack: AckMode::Unacknowledged,
+        len: 0,
+        payload: [0; MAX_OUTGOING_MSG_PAYLOAD],
+    };
+
+    /// Make an empty slot.
+    pub const fn new() -> Self {
+        Self::EMPTY
+    }
+}
+
+impl Default for MessageSlot {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Say which conversation the bytes written by [`Conversations::poll_transmit`] belong to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub struct Transmit {
+    /// The conversation whose socket gets the bytes.
+    pub conversation: ConversationId,
+    /// How many bytes were written to the caller's buffer.
+    pub len: usize,
+}
+
+/// The switchboard side of Messenger: a bounded set of conversations (see the module doc).
+pub struct Conversations<'s> {
+    cfg: SbConfig,
+    me: Handle,
+    slots: &'s mut [ConversationSlot],
+    msgs: &'s mut [MessageSlot],
+    next_message: u32,
+    now: Instant,
+    ims_off: bool,
+}
+
+impl<'s> Conversations<'s> {
+    /// Make the machine for the account `own_handle` over the caller's storage.
+    pub fn new(
+        cfg: SbConfig,
+        own_handle: &[u8],
+        slots: &'s mut [ConversationSlot],
+        msgs: &'s mut [MessageSlot],
+    ) -> Result<Self, SbError> {
+        let me = session::handle(own_handle).ok_or(SbError::BadArgument)?;
+        if slots.is_empty() || slots.len() > usize::from(u16::MAX) || msgs.is_empty() {
+            return Err(SbError::BadStorage);
+        }
+        for s in slots.iter_mut() {
+            s.session = None;
+        }
+        for m in msgs.iter_mut() {
+            m.state = PartState::Free;
+        }
+        Ok(Conversations {
+            cfg,
+            me,
+            slots,
+            msgs,
+            next_message: 1,
+            now: Instant::ZERO,
+            ims_off: false,
+        })
+    }
+
+    /// Return the configuration.
+    pub fn config(&self) -> &SbConfig {
+        &self.cfg
+    }
+
+    /// Replace the configuration (applies to timers armed from now on).
+    pub fn set_config(&mut self, cfg: SbConfig) {
+        self.cfg = cfg;
+    }
+
+    /// Tell the machine that the NS switched messaging off (`IMS OFF`) or on for idleness;
+    /// while off, [`accept_invitation`](Self::accept_invitation) refuses, as WebTV did.
+    pub fn set_ims_off(&mut self, off: bool) {
+        self.ims_off = off;
+    }
+
+    /// Return how many conversations are live.
+    pub fn active(&self) -> usize {
+        self.slots.iter().filter(|s| s.session.is_some()).count()
+    }
+
+    /// Return how many other participants a conversation has.
+    pub fn participants(&self, conv: ConversationId) -> Result<usize, SbError> {
+        Ok(self.get(conv)?.st.roster_count())
+    }
+
+    /// Query whether a conversation can carry messages right now (open, someone else present).
+    pub fn is_open(&self, conv: ConversationId) -> Result<bool, SbError> {
+        Ok(self.get(conv)?.st.usable())
+    }
+
+    fn tick(&mut self, now: Instant) {
+        if now > self.now {
+            self.now = now;
+        }
+    }
+
+    fn get(&self, conv: ConversationId) -> Result<&Session, SbError> {
+        let slot = self
+            .slots
+            .get(conv.index())
+            .ok_or(SbError::UnknownConversation)?;
+        match &slot.session {
+            Some(s) if slot.generation == conv.generation() => Ok(s),
+            _ => Err(SbError::UnknownConversation),
+        }
+    }
+
+    fn parts(&mut self, conv: ConversationId) -> Result<Parts<'_>, SbError> {
+        let slot = self
+            .slots
+            .get_mut(conv.index())
+            .ok_or(SbError::UnknownConversation)?;
+        match &mut slot.session {
+            Some(s) if slot.generation == conv.generation() => {
+                Ok((s, &mut *self.msgs, &self.cfg, self.me.as_bytes()))
+            }
+            _ => Err(SbError::UnknownConversation),
+        }
+    }
+
+    fn alloc(&mut self) -> Result<ConversationId, SbError> {
+        let (i, slot) = self
+            .slots
+            .iter_mut()
+            .enumerate()
+            .find(|(_, s)| s.session.is_none())
+            .ok_or(SbError::TooManyConversations)?;
+        slot.generation = slot.generation.wrapping_add(1);
+        let index = u16::try_from(i).map_err(|_| SbError::BadStorage)?;
+        Ok(ConversationId::new(index, slot.generation))
+    }
+
+    fn install(&mut self, id: ConversationId, s: Session) {
+        if let Some(slot) = self.slots.get_mut(id.index()) {
+            slot.session = Some(s);
+        }
+    }
+
+    /// Start a conversation with `contact` (or with nobody yet, to invite later); reports
+    /// [`SbEvent::NeedSwitchboard`].
+    pub fn open(
+        &mut self,
+        now: Instant,
+        contact: Option<&[u8]>,
+    ) -> Result<ConversationId, SbError> {
+        self.tick(now);
+        let who = match contact {
+            Some(c) => Some(session::handle(c).ok_or(SbError::BadArgument)?),
+            None => None,
+        };
+        let id = self.alloc()?;
+        let s = Session::new_caller(id, now, &self.cfg, who);
+        self.install(id, s);
+        Ok(id)
+    }
+
+    /// Hand over the NS reply `XFR trid SB host:port CKI cookie`; reports [`SbEvent::Connect`].
+    pub fn switchboard_ready(
+        &mut self,
+        now: Instant,
+        conv: ConversationId,
+        address: &[u8],
+        cookie: &[u8],
+    ) -> Result<(), SbError> {
+        self.tick(now);
+        let (host, port) = session::parse_address(address).ok_or(SbError::BadArgument)?;
+        let cookie = session::token(cookie).ok_or(SbError::BadArgument)?;
+        let (s, _, cfg, _) = self.parts(conv)?;
+        if s.st.phase != Phase::AwaitSwitchboard {
+            return Err(SbError::WrongState);
+        }
+        s.st.host = host;
+        s.st.port = port;
+        s.set_cookie(cookie);
+        s.st.phase = Phase::Connecting;
+        s.st.report_connect = true;
+        s.set_connect_deadline(now + cfg.connect_timeout);
+        Ok(())
+    }
+
+    /// Report that the NS could not provide a switchboard (`913`, a timeout, a lost NS).
+    pub fn switchboard_failed(
+        &mut self,
+        now: Instant,
+        conv: ConversationId,
+        code: Option<ServerErrorCode>,
+    ) -> Result<(), SbError> {
+        self.tick(now);
+        let (s, msgs, _, _) = self.parts(conv)?;
+        if s.st.phase != Phase::AwaitSwitchboard {
+            return Err(SbError::WrongState);
+        }
+        s.st.finish(CloseReason::SetupFailed(code), msgs);
+        Ok(())
+    }
+
+    /// Answer an NS `RNG session host:port CKI cookie inviter name`; reports
+    /// [`SbEvent::Connect`]. Refused while IMS is off or every slot is in use.
+    pub fn accept_invitation(
+        &mut self,
+        now: Instant,
+        session_id: &[u8],
+        address: &[u8],
+        cookie: &[u8],
+    ) -> Result<ConversationId, SbError> {
+        self.tick(now);
+        if self.ims_off {
+            return Err(SbError::ImsOff);
+        }
+        let (host, port) = session::parse_address(address).ok_or(SbError::BadArgument)?;
+        let cookie = session::token(cookie).ok_or(SbError::BadArgument)?;
+        let sid = session::token(session_id).ok_or(SbError::BadArgument)?;
+        let id = self.alloc()?;
+        let s = Session::new_answerer(id, now, &self.cfg, host, port, cookie, sid);
+        self.install(id, s);
+        Ok(id)
+    }
+
+    /// Invite another contact into an open conversation (`CAL`); returns the `CAL` TrID.
+    pub fn invite(
+        &mut self,
+        now: Instant,
+        conv: ConversationId,
+        contact: &[u8],
+    ) -> Result<TrId, SbError> {
+        self.tick(now);
+        let who = session::handle(contact).ok_or(SbError::BadArgument)?;
+        let (s, _, cfg, _) = self.parts(conv)?;
+        if s.st.phase != Phase::Open {
+            return Err(
+                if s.st.closed.is_some() || matches!(s.st.phase, Phase::Leaving(_)) {
+                    SbError::Closed
+                } else {
+                    SbError::WrongState
+                },
+            );
+        }
+        s.st.invite(now, who, cfg)
+    }
+
+    /// Send `text` (UTF-8; lone LF or CR become CRLF) with the configured ack mode and format.
+    pub fn send_message(
+        &mut self,
+        now: Instant,
+        conv: ConversationId,
+        text: &str,
+    ) -> Result<MessageId, SbError> {
+        let (ack, format) = (self.cfg.ack_mode, self.cfg.format);
+        self.send_message_with(now, conv, text.as_bytes(), ack, format.as_ref())
+    }
+
+    /// Send `text` with an explicit ack mode and format header (`None` omits it).
+    ///
+    /// The text must be UTF-8. It is split into as many `MSG`s as needed; all parts are queued
+    /// at once or the call fails with [`SbError::QueueFull`]. Mode `D` is MSNP9+ (Escargot
+    /// accepts and acknowledges it); do not use it towards other servers.
+    pub fn send_message_with(
+        &mut self,
+        now: Instant,
+        conv: ConversationId,
+        text: &[u8],
+        ack: AckMode,
+        format: Option<&TextFormat>,
+    ) -> Result<MessageId, SbError> {
+        self.tick(now);
+        if text.is_empty() || core::str::from_utf8(text).is_err() {
+            return Err(SbError::BadArgument);
+        }
+        let limit = self.cfg.max_queued_per_conversation;
+        let max_body = message::max_text_body(format);
+        let mut norm = [0u8; PART_CAP];
+        let (s, msgs, _, _) = self.parts(conv)?;
+        if s.st.closed.is_some() || matches!(s.st.phase, Phase::Leaving(_)) {
+            return Err(SbError::Closed);
+        }
+        if s.st.phase == Phase::Open && s.st.roster_count() == 0 && s.st.invites_pending() == 0 {
+            return Err(SbError::NoParticipants);
+        }
+        // Count the parts by walking the source in chunks that normalise to at most max_body.
+        let mut need = 0usize;
+        let mut rest = text;
+        while !rest.is_empty() {
+            let take = source_prefix(rest, max_body);
+            if take == 0 {
+                return Err(SbError::BadArgument);
+            }
+            need = need.saturating_add(1);
+            rest = rest.get(take..).unwrap_or(&[]);
+        }
+        let used = msgs
+            .iter()
+            .filter(|m| {
+                m.conv == conv && !matches!(m.state, PartState::Free | PartState::Report(_))
+            })
+            .count();
+        let free = msgs.iter().filter(|m| m.state == PartState::Free).count();
+        if used.saturating_add(need) > limit || need > free || need > usize::from(u16::MAX) {
+            return Err(SbError::QueueFull);
+        }
+        let id = MessageId(self.next_message);
+        self.next_message = self.next_message.checked_add(1).unwrap_or(1);
+        let (s, msgs, _, _) = self.parts(conv)?;
+        let mut rest = text;
+        let mut part = 0u16;
+        while !rest.is_empty() {
+            let take = source_prefix(rest, max_body);
+            let src = rest.get(..take).unwrap_or(&[]);
+            rest = rest.get(take..).unwrap_or(&[]);
+            let n =
+                message::normalize_line_breaks(src, &mut norm).map_err(|_| SbError::BadArgument)?;
+            let Some(slot) = msgs.iter_mut().find(|m| m.state == PartState::Free) else {
+                return Err(SbError::QueueFull);
+            };
+            let len = message::write_text(format, norm.get(..n).unwrap_or(&[]), &mut slot.payload)
+                .map_err(|_| SbError::BadArgument)?;
+            slot.len = u16::try_from(len).map_err(|_| SbError::BadArgument)?;
+            slot.conv = conv;
+            slot.id = id;
+            slot.part = part;
+            slot.ack = ack;
+            slot.state = PartState::Queued;
+            part = part.saturating_add(1);
+        }
+        s.st.flush(msgs);
+        Ok(id)
+    }
+
+    /// Send a typing notification (mode `U`) unless one went out within the typing interval;
+    /// returns whether it was sent. Nothing is queued: typing is dropped while not open.
+    pub fn send_typing(&mut self, now: Instant, conv: ConversationId) -> Result<bool, SbError> {
+        self.send_typing_with(now, conv, AckMode::Unacknowledged)
+    }
+
+    /// Send a typing notification with an explicit ack mode (no outcome is tracked).
+    pub fn send_typing_with(
+        &mut self,
+        now: Instant,
+        conv: ConversationId,
+        ack: AckMode,
+    ) -> Result<bool, SbError> {
+        self.tick(now);
+        let (s, _, cfg, me) = self.parts(conv)?;
+        if s.st.closed.is_some() {
+            return Err(SbError::Closed);
+        }
+        Ok(s.st.typing(now, me, ack, cfg))
+    }
+
+    /// Leave a conversation (`OUT`); queued messages end `Failed(Cancelled)`.
+    pub fn leave(&mut self, now: Instant, conv: ConversationId) -> Result<(), SbError> {
+        self.tick(now);
+        let (s, msgs, cfg, _) = self.parts(conv)?;
+        if s.st.closed.is_some() || matches!(s.st.phase, Phase::Leaving(_)) {
+            return Err(SbError::Closed);
+        }
+        s.st.leave(now, CloseReason::Left, FailReason::Cancelled, msgs, cfg);
+        Ok(())
+    }
+
+    /// Leave every conversation (for example when signing out).
+    pub fn leave_all(&mut self, now: Instant) {
+        for i in 0..self.slots.len() {
+            let id = match self.slots.get(i) {
+                Some(ConversationSlot {
+                    session: Some(s), ..
+                }) => s.st.id,
+                _ => continue,
+            };
+            let _ = self.leave(now, id);
+        }
+    }
+
+    /// Report that the conversation's TCP connection is up; `USR` or `ANS` goes out.
+    pub fn handle_connected(&mut self, now: Instant, conv: ConversationId) -> Result<(), SbError> {
+        self.tick(now);
+        let (s, _, _, me) = self.parts(conv)?;
+        s.st.connected(me)
+    }
+
+    /// Feed bytes received on the conversation's socket; returns how many were taken.
+    ///
+    /// Fewer than `bytes.len()` means the event queue is full: drain
+    /// [`poll_event`](Self::poll_event) and call again with the rest. Bytes that arrive after
+    /// the conversation closed are dropped.
+    pub fn handle_input(
+        &mut self,
+        now: Instant,
+        conv: ConversationId,
+        bytes: &[u8],
+    ) -> Result<usize, SbError> {
+        self.tick(now);
+        let (s, msgs, cfg, me) = self.parts(conv)?;
+        if !s.st.is_connected() && s.st.closed.is_none() {
+            return Err(SbError::WrongState);
+        }
+        Ok(s.handle_input(now, bytes, msgs, cfg, me))
+    }
+
+    /// Report that the conversation's connection closed (by the peer, an error, or a failed
+    /// connect).
+    pub fn handle_closed(&mut self, now: Instant, conv: ConversationId) -> Result<(), SbError> {
+        self.tick(now);
+        let (s, msgs, _, _) = self.parts(conv)?;
+        let reason = match s.st.phase {
+            Phase::Leaving(r) => r,
+            _ => CloseReason::ConnectionLost,
+        };
+        s.st.finish(reason, msgs);
+        Ok(())
+    }
+
+    /// Fire every timer due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.tick(now);
+        message_timeouts(self.msgs, now);
+        for slot in self.slots.iter_mut() {
+            if let Some(s) = slot.session.as_mut() {
+                s.st.handle_timeout(now, self.msgs, &self.cfg);
+            }
+        }
+    }
+
+    /// Return when [`handle_timeout`](Self::handle_timeout) should next be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.slots
+            .iter()
+            .filter_map(|s| s.session.as_ref().and_then(|s| s.st.next_deadline()))
+            .chain(message_deadline(self.msgs))
+            .min()
+    }
+
+    /// Copy bytes to send into `out`; returns which conversation they are for, or `None`.
+    pub fn poll_transmit(&mut self, out: &mut [u8]) -> Option<Transmit> {
+        let now = self.now;
+        for slot in self.slots.iter_mut() {
+            let Some(s) = slot.session.as_mut() else {
+                continue;
+            };
+            s.st.flush(self.msgs);
+            let pending = s.st.pending_tx();
+            if pending.is_empty() || out.is_empty() {
+                continue;
+            }
+            let n = pending.len().min(out.len());
+            if let (Some(dst), Some(src)) = (out.get_mut(..n), pending.get(..n)) {
+                dst.copy_from_slice(src);
+            }
+            if s.st.consume_tx(n) {
+                tx_drained(self.msgs, s.st.id, now, &self.cfg);
+            }
+            return Some(Transmit {
+                conversation: s.st.id,
+                len: n,
+            });
+        }
+        None
+    }
+
+    /// Return the next event, or `None` when there is nothing to report.
+    pub fn poll_event(&mut self) -> Option<SbEvent<'_>> {
+        // Find what to report without holding a borrow across the search.
+        let mut found = None;
+        for (i, slot) in self.slots.iter_mut().enumerate() {
+            let Some(s) = slot.session.as_mut() else {
+                continue;
+            };
+            let id = s.st.id;
+            if s.st.report_need_sb || s.st.report_connect || !s.st.events.is_empty() {
+                found = Some((i, Kind::Session));
+                break;
+            }
+            if let Some(m) = report_of(self.msgs, id) {
+                found = Some((i, Kind::Message(m)));
+                break;
+            }
+            if s.st.closed.is_some() {
+                found = Some((i, Kind::Closed));
+                break;
+            }
+        }
+        let (i, kind) = found?;
+        match kind {
+            Kind::Message(m) => {
+                let slot = self.msgs.get_mut(m)?;
+                let PartState::Report(outcome) = slot.state else {
+                    return None;
+                };
+                slot.state = PartState::Free;
+                Some(SbEvent::Outcome {
+                    conversation: slot.conv,
+                    message: slot.id,
+                    outcome,
+                })
+            }
+            Kind::Closed => {
+                let slot = self.slots.get_mut(i)?;
+                let s = slot.session.take()?;
+                Some(SbEvent::Closed {
+                    conversation: s.st.id,
+                    reason: s.st.closed.unwrap_or(CloseReason::ConnectionLost),
+                })
+            }
+            Kind::Session => {
+                let s = self.slots.get_mut(i)?.session.as_mut()?;
+                let conversation = s.st.id;
+                if s.st.report_need_sb {
+                    s.st.report_need_sb = false;
+                    return Some(SbEvent::NeedSwitchboard { conversation });
+                }
+                if s.st.report_connect {
+                    s.st.report_connect = false;
+                    return Some(SbEvent::Connect {
+                        conversation,
+                        host: s.st.host.as_str(),
+                        port: s.st.port,
+                    });
+                }
+                let r = s.st.events.front()?;
+                Some(event_of(conversation, r))
+            }
+        }
+    }
+}
+
+/// A live session with the shared message slots, the configuration and our handle.
+type Parts<'a> = (
+    &'a mut Session,
+    &'a mut [MessageSlot],
+    &'a SbConfig,
+    &'a [u8],
+);
+
+enum Kind {
+    Session,
+    Message(usize),
+    Closed,
+}
+
+/// Return the slot of the lowest message id of `conv` waiting to be reported.
+fn report_of(msgs: &[MessageSlot], conv: ConversationId) -> Option<usize> {
+    msgs.iter()
+        .enumerate()
+        .filter(|(_, m)| m.conv == conv && matches!(m.state, PartState::Report(_)))
+        .min_by_key(|(_, m)| m.id)
+        .map(|(i, _)| i)
+}
+
+/// Return how many source bytes of `text` normalise (line breaks) to at most `max` bytes,
+/// ending on a UTF-8 boundary and not between CR and LF.
+fn source_prefix(text: &[u8], max: usize) -> usize {
+    let mut out = 0usize;
+    let mut i = 0usize;
+    let mut best = 0usize;
+    while i < text.len() {
+        let c = text.get(i).copied().unwrap_or(0);
+        let (src, dst) = match c {
+            b'\r' if text.get(i.saturating_add(1)) == Some(&b'\n') => (2, 2),
+            b'\r' | b'\n' => (1, 2),
+            _ => {
+                let w = match c {
+                    0xF0..=0xF7 => 4,
+                    0xE0..=0xEF => 3,
+                    0xC0..=0xDF => 2,
+                    _ => 1,
+                };
+                (w, w)
+            }
+        };
+        let next_out = out.saturating_add(dst);
+        if next_out > max {
+            break;
+        }
+        out = next_out;
+        i = i.saturating_add(src).min(text.len());
+        best = i;
+    }
+    best
+}
+
+fn event_of(conversation: ConversationId, r: Record<'_>) -> SbEvent<'_> {
+    let [s0, s1, s2, s3] = r.s;
+    match r.kind {
+        session::K_READY => SbEvent::Ready { conversation },
+        session::K_JOINED => SbEvent::Joined {
+            conversation,
+            handle: s0,
+            name: s1,
+        },
+        session::K_LEFT => SbEvent::Left {
+            conversation,
+            handle: s0,
+            idle: r.a != 0,
+        },
+        session::K_MESSAGE => SbEvent::Message {
+            conversation,
+            sender: s0,
+            name: s1,
+            text: s2,
+            utf8: r.a != 0,
+            format: (r.b != 0).then_some(s3),
+        },
+        session::K_TYPING => SbEvent::Typing {
+            conversation,
+            handle: s0,
+        },
+        session::K_UNSUPPORTED => SbEvent::UnsupportedContent {
+            conversation,
+            sender: s0,
+            content_type: s1,
+            declined: r.a != 0,
+        },
+        session::K_INVITE_FAILED => match TrId::new(r.a) {
+            Some(trid) => SbEvent::InviteFailed {
+                conversation,
+                trid,
+                handle: s0,
+                reason: invite_failure(r.b),
+            },
+            None => SbEvent::Timeout {
+                conversation,
+                trid: None,
+                verb: "CAL",
+            },
+        },
+        _ => SbEvent::Timeout {
+            conversation,
+            trid: TrId::new(r.a),
+            verb: match r.b {
+                1 => "USR",
+                2 => "ANS",
+                _ => "connect",
+            },
+        },
+    }
+}
