@@ -484,7 +484,11 @@ impl<'s> ContactList<'s> {
             .ok()
             .filter(|&i| u32::from(i) <= MAX_GROUP_ID)
             .ok_or(ListError::BadGroup)?;
-        if let Some(g) = self.groups.get_mut(..self.group_len).and_then(|gs| gs.iter_mut().find(|g| g.id == id8)) {
+        if let Some(g) = self
+            .groups
+            .get_mut(..self.group_len)
+            .and_then(|gs| gs.iter_mut().find(|g| g.id == id8))
+        {
             g.name.set_encoded(name);
             return Ok(());
         }
@@ -519,7 +523,11 @@ impl<'s> ContactList<'s> {
 
     /// Return the exact size of the image [`serialize`](Self::serialize) writes.
     pub fn serialized_len(&self) -> usize {
-        let groups: usize = self.groups().iter().map(|g| 2 + g.name.as_str().len()).sum();
+        let groups: usize = self
+            .groups()
+            .iter()
+            .map(|g| 2 + g.name.as_str().len())
+            .sum();
         let contacts: usize = self
             .contacts()
             .iter()
@@ -730,7 +738,10 @@ struct Cursor<'b> {
 
 impl Cursor<'_> {
     fn put(&mut self, b: &[u8]) -> Result<(), ListError> {
-        let end = self.pos.checked_add(b.len()).ok_or(ListError::BufferTooSmall)?;
+        let end = self
+            .pos
+            .checked_add(b.len())
+            .ok_or(ListError::BufferTooSmall)?;
         self.buf
             .get_mut(self.pos..end)
             .ok_or(ListError::BufferTooSmall)?
@@ -810,12 +821,20 @@ mod tests {
         l.blp = Some(Blp::AllowAll);
         l.set_group(0, b"Other%20Contacts").unwrap();
         l.set_group(1, b"Friends").unwrap();
-        l.add_to(b"bob@example.com", ListKind::Forward, Some(b"Bob%20Builder"))
-            .unwrap();
+        l.add_to(
+            b"bob@example.com",
+            ListKind::Forward,
+            Some(b"Bob%20Builder"),
+        )
+        .unwrap();
         l.add_to(b"bob@example.com", ListKind::Allow, None).unwrap();
         l.set_groups(b"bob@example.com", b"0,1");
-        l.add_to(b"caf\xc3\xa9@example.com", ListKind::Reverse, Some(b"Caf\xc3\xa9"))
-            .unwrap();
+        l.add_to(
+            b"caf\xc3\xa9@example.com",
+            ListKind::Reverse,
+            Some(b"Caf\xc3\xa9"),
+        )
+        .unwrap();
         l.get_mut(b"bob@example.com").unwrap().phones[0].set("555 1234");
         l
     }
@@ -855,7 +874,10 @@ mod tests {
             bad[i] ^= 0x41;
             assert!(r.restore(&bad[..n]).is_err(), "flip at {i}");
         }
-        assert_eq!(r.restore(b"XXXXXXXXXXXXXXXXXXXXXXXX"), Err(ListError::BadMagic));
+        assert_eq!(
+            r.restore(b"XXXXXXXXXXXXXXXXXXXXXXXX"),
+            Err(ListError::BadMagic)
+        );
         assert_eq!(r.contacts().len(), 0);
         let (mut c3, mut g3) = ([Contact::EMPTY; 1], [Group::EMPTY; 3]);
         let mut small = ContactList::new(&mut c3, &mut g3);

@@ -86,7 +86,10 @@ enum Ev {
     LoginAnswerNeeded(AnswerMode),
     SignedIn,
     LoginFailed(NsError),
-    ListsSynced { version: u32, from_cache: bool },
+    ListsSynced {
+        version: u32,
+        from_cache: bool,
+    },
     Overflow,
     ServerMessage(NsMessageKind),
     StatusChanged(Status),
@@ -267,17 +270,26 @@ impl<'s, const RX: usize, const TX: usize> NsSession<'s, RX, TX> {
 
     /// Begin signing in: emits a `Connect` event for the configured server.
     pub fn start(&mut self, now: Instant) -> Result<(), LocalError> {
+        let (host, port) = (self.core.cfg.host, self.core.cfg.port);
+        self.start_at(now, host, port)
+    }
+
+    /// Start signing in at `host:port` instead of the configured server (the WebTV service
+    /// names the Messenger server in its head-waiter headers, learned only at run time).
+    pub fn start_at(&mut self, now: Instant, host: &str, port: u16) -> Result<(), LocalError> {
         let _ = now;
         if !matches!(self.core.phase, Phase::Idle | Phase::Closed) {
             return Err(LocalError::WrongState);
         }
-        let c = &mut self.core;
-        let n = c.cfg.host.len().min(MAX_HOST_LEN);
-        if let (Some(d), Some(s)) = (c.host.get_mut(..n), c.cfg.host.as_bytes().get(..n)) {
-            d.copy_from_slice(s);
+        if host.is_empty() || host.len() > MAX_HOST_LEN || port == 0 {
+            return Err(LocalError::BadArgument);
         }
-        c.host_len = n;
-        c.port = c.cfg.port;
+        let c = &mut self.core;
+        if let Some(d) = c.host.get_mut(..host.len()) {
+            d.copy_from_slice(host.as_bytes());
+        }
+        c.host_len = host.len();
+        c.port = port;
         c.redirects = 0;
         c.phase = Phase::Connecting;
         c.push(Ev::Connect);
@@ -396,7 +408,8 @@ impl<'s, const RX: usize, const TX: usize> NsSession<'s, RX, TX> {
             return Err(LocalError::BadArgument);
         }
         let mut nick = [0u8; crate::limits::MAX_FRIENDLY_NAME_ENCODED];
-        let n = escape::encode_friendly_name(nickname, &mut nick).map_err(|_| LocalError::TooLong)?;
+        let n =
+            escape::encode_friendly_name(nickname, &mut nick).map_err(|_| LocalError::TooLong)?;
         let nick = nick.get(..n).unwrap_or(&[]);
         if nick.is_empty() {
             return Err(LocalError::BadArgument);
@@ -1040,6 +1053,23 @@ impl<'s, const RX: usize, const TX: usize> NsSession<'s, RX, TX> {
         }
     }
 
+    /// Return the next event without taking it (for a caller that routes some events itself
+    /// and hands the rest on); [`skip_event`](Self::skip_event) then drops it.
+    pub fn peek_event(&mut self) -> Option<NsEvent<'_>> {
+        loop {
+            let ev = self.core.front()?;
+            if self.build(ev).is_some() {
+                return self.build(ev);
+            }
+            self.core.pop();
+        }
+    }
+
+    /// Drop the event [`peek_event`](Self::peek_event) returned.
+    pub fn skip_event(&mut self) {
+        self.core.pop();
+    }
+
     /// Take the next event.
     pub fn poll_event(&mut self) -> Option<NsEvent<'_>> {
         loop {
@@ -1061,10 +1091,12 @@ impl<'s, const RX: usize, const TX: usize> NsSession<'s, RX, TX> {
                 }),
                 Ev::VersionNegotiated(version) => Some(NsEvent::VersionNegotiated { version }),
                 Ev::LoginAnswerNeeded(mode) => match self.current() {
-                    Some(ServerCommand::UsrAuth { value, .. }) => Some(NsEvent::LoginAnswerNeeded {
-                        challenge: value.unwrap_or(&[]),
-                        mode,
-                    }),
+                    Some(ServerCommand::UsrAuth { value, .. }) => {
+                        Some(NsEvent::LoginAnswerNeeded {
+                            challenge: value.unwrap_or(&[]),
+                            mode,
+                        })
+                    }
                     _ => None,
                 },
                 Ev::SignedIn => match self.current() {
@@ -1137,7 +1169,10 @@ fn fmt_charref(mut cp: u32, out: &mut [u8; 12]) -> usize {
     let mut n = 0usize;
     loop {
         if let Some(d) = digits.get_mut(n) {
-            *d = b"0123456789ABCDEF".get((cp & 0xf) as usize).copied().unwrap_or(b'0');
+            *d = b"0123456789ABCDEF"
+                .get((cp & 0xf) as usize)
+                .copied()
+                .unwrap_or(b'0');
         }
         n += 1;
         cp >>= 4;
@@ -1426,11 +1461,7 @@ fn classify_message(payload: &[u8]) -> NsMessageKind {
     let body = MimeMessage::parse(m.body());
     let num = |v: Option<&[u8]>| v.and_then(|v| parse_u32(trim(v))).unwrap_or(0);
     let ct = m.content_type().unwrap_or(&[]);
-    let ct = ct
-        .split(|&b| b == b';')
-        .next()
-        .map(trim)
-        .unwrap_or(&[]);
+    let ct = ct.split(|&b| b == b';').next().map(trim).unwrap_or(&[]);
     let is = |t: &[u8]| ct.eq_ignore_ascii_case(t);
     if is(b"text/x-msmsgsprofile") {
         NsMessageKind::Profile
@@ -1457,7 +1488,10 @@ fn classify_message(payload: &[u8]) -> NsMessageKind {
 }
 
 fn trim(v: &[u8]) -> &[u8] {
-    let s = v.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(v.len());
+    let s = v
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(v.len());
     let e = v
         .iter()
         .rposition(|b| !b.is_ascii_whitespace())
@@ -1476,6 +1510,13 @@ impl<'s, const TX: usize> Core<'s, TX> {
             *s = Some(ev);
             self.ev_len += 1;
         }
+    }
+
+    fn front(&self) -> Option<Ev> {
+        if self.ev_len == 0 {
+            return None;
+        }
+        self.events.get(self.ev_head).copied().flatten()
     }
 
     fn pop(&mut self) -> Option<Ev> {
@@ -1829,7 +1870,9 @@ impl<'s, const TX: usize> Core<'s, TX> {
         }
         if address != b"0" {
             match split_address(address) {
-                Some((host, port)) if host.len() <= MAX_HOST_LEN && core::str::from_utf8(host).is_ok() => {
+                Some((host, port))
+                    if host.len() <= MAX_HOST_LEN && core::str::from_utf8(host).is_ok() =>
+                {
                     if let Some(d) = self.host.get_mut(..host.len()) {
                         d.copy_from_slice(host);
                     }
@@ -1904,7 +1947,9 @@ impl<'s, const TX: usize> Core<'s, TX> {
                     self.push(Ev::LoginAnswerNeeded(mode));
                 }
             }
-            S::UsrOk { trid, friendly, .. } if login_reply(trid) && self.phase == Phase::AwaitOk => {
+            S::UsrOk { trid, friendly, .. }
+                if login_reply(trid) && self.phase == Phase::AwaitOk =>
+            {
                 self.own_friendly.set_encoded(friendly);
                 self.timers.stop(Timer::Login as usize);
                 self.login_trid = None;
@@ -1918,7 +1963,10 @@ impl<'s, const TX: usize> Core<'s, TX> {
                 }
             }
             S::XfrNs { address, .. } => {
-                if self.phase.is_login() || self.phase == Phase::Online || self.phase == Phase::Syncing {
+                if self.phase.is_login()
+                    || self.phase == Phase::Online
+                    || self.phase == Phase::Syncing
+                {
                     self.redirect(address);
                 }
             }

@@ -413,10 +413,18 @@ mod tests {
         let mut r = FrameReader::<64>::new(Direction::ServerToClient);
         assert!(r.current_frame().is_none());
         r.push(b"MSG Hotmail Hotmail 2\r\nhiCHG 1 NLN\n");
-        let first = r.next_frame().and_then(|f| f.ok()).map(|f| (f.line.to_vec(), f.payload.map(<[u8]>::to_vec)));
-        let again = r.current_frame().map(|f| (f.line.to_vec(), f.payload.map(<[u8]>::to_vec)));
+        let first = r
+            .next_frame()
+            .and_then(|f| f.ok())
+            .map(|f| (f.line.to_vec(), f.payload.map(<[u8]>::to_vec)));
+        let again = r
+            .current_frame()
+            .map(|f| (f.line.to_vec(), f.payload.map(<[u8]>::to_vec)));
         assert_eq!(first, again);
-        assert_eq!(again, Some((b"MSG Hotmail Hotmail 2".to_vec(), Some(b"hi".to_vec()))));
+        assert_eq!(
+            again,
+            Some((b"MSG Hotmail Hotmail 2".to_vec(), Some(b"hi".to_vec())))
+        );
         let second = r.next_frame().and_then(|f| f.ok()).map(|f| f.bare_lf);
         assert_eq!(second, Some(true));
         assert_eq!(r.current_frame().map(|f| f.line), Some(&b"CHG 1 NLN"[..]));
