@@ -344,13 +344,16 @@ pub struct Client<'s> {
     pending_xfr: [Option<(TrId, ConversationId)>; MAX_PENDING_XFR],
     notes: [Option<Note>; NOTE_QUEUE],
     invitation_note: Option<SbError>,
-    mode: LoginMode<'s>,
+    /// The WebTV service address (WTVP login mode); the password is never kept here.
+    service: Option<(&'s str, u16)>,
     signed_out: bool,
     now: Instant,
 }
 
 impl<'s> Client<'s> {
-    /// Make a client over the caller's storage.
+    /// Make a client over the caller's storage. A password (password login mode) is copied
+    /// into the notification session and not kept by reference, so the caller may wipe its
+    /// copy once this returns.
     pub fn new(
         cfg: ClientConfig<'s>,
         storage: ClientStorage<'s>,
@@ -408,7 +411,10 @@ impl<'s> Client<'s> {
             pending_xfr: [None; MAX_PENDING_XFR],
             notes: [None; NOTE_QUEUE],
             invitation_note: None,
-            mode: cfg.login,
+            service: match cfg.login {
+                LoginMode::Wtvp { host, port, .. } => Some((host, port)),
+                _ => None,
+            },
             signed_out: false,
             now,
         })
@@ -477,8 +483,8 @@ impl<'s> Client<'s> {
         self.signed_out = false;
         self.retry.reset();
         self.idle.reset(now);
-        match (self.mode, &mut self.login) {
-            (LoginMode::Wtvp { host, port, .. }, Login::Wtvp(w)) => {
+        match (self.service, &mut self.login) {
+            (Some((host, port)), Login::Wtvp(w)) => {
                 if w.config().is_some() && w.is_signed_in() {
                     return self.start_ns(now);
                 }
