@@ -23,6 +23,9 @@ void msgr_platform_panic(const uint8_t *file, size_t file_len, uint32_t line, ui
 }
 #endif
 
+/* The client handle: opaque, it lives inside the arena given to msgr_client_init. */
+typedef struct msgr_client msgr_client;
+
 
 // The result of a C ABI call. Values live in their own range (7000–7999) so they cannot be
 // mistaken for MSNP's three-digit server codes; retired numbers are never reused.
@@ -76,12 +79,585 @@ enum msgr_result
 typedef uint32_t msgr_result;
 #endif // __cplusplus
 
+// How login answers are obtained (`msgr_config.login_mode`).
+enum msgr_login_mode
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+  // `USR MD5` answers computed from `msgr_config.password` (MSNP2–MSNP7).
+  MSGR_LOGIN_MODE_PASSWORD = 0,
+  // The firmware performs the SECURE `messengerlogin` request: `MSGR_EVENT_LOGIN_REQUEST`,
+  // answered with `msgr_client_login_reply`.
+  MSGR_LOGIN_MODE_DELEGATE = 1,
+  // The built-in WTVP client signs in to the WebTV service at `wtvp_host:wtvp_port`.
+  MSGR_LOGIN_MODE_WTVP = 2,
+};
+#ifndef __cplusplus
+typedef uint32_t msgr_login_mode;
+#endif // __cplusplus
+
+// What an event is (`msgr_event.kind`).
+enum msgr_event_kind
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+  // No event waiting.
+  MSGR_EVENT_KIND_NONE = 0,
+  // Signed in: `name` is the own friendly name.
+  MSGR_EVENT_KIND_SIGNED_IN = 1,
+  // Sign-in failed or the NS connection ended: `code` is a `msgr_result`, `text` says why.
+  MSGR_EVENT_KIND_SIGNED_OUT = 2,
+  // The contact list is in sync (`code`: list version).
+  MSGR_EVENT_KIND_LISTS_SYNCED = 3,
+  // A contact's presence: `passport`, `name`, `status` (`msgr_status`), `online`.
+  MSGR_EVENT_KIND_PRESENCE = 4,
+  // `passport` went offline.
+  MSGR_EVENT_KIND_CONTACT_OFFLINE = 5,
+  // `passport` (`name`) added you to their list: answer with `msgr_client_answer_added`.
+  MSGR_EVENT_KIND_ADDED_BY = 6,
+  // `passport` removed you from their list.
+  MSGR_EVENT_KIND_REMOVED_BY = 7,
+  // A list change was confirmed: `passport`, `code` = list (`msgr_list`), `online` = added.
+  MSGR_EVENT_KIND_LIST_CHANGED = 8,
+  // The own status was confirmed (`status`).
+  MSGR_EVENT_KIND_STATUS_CHANGED = 9,
+  // Conversation `conversation` is ready for messages.
+  MSGR_EVENT_KIND_CONVERSATION_READY = 10,
+  // `passport` (`name`) joined conversation `conversation`.
+  MSGR_EVENT_KIND_JOINED = 11,
+  // `passport` left conversation `conversation`.
+  MSGR_EVENT_KIND_LEFT = 12,
+  // A message in `conversation` from `passport` (`name`): `text`.
+  MSGR_EVENT_KIND_MESSAGE = 13,
+  // `passport` is typing in `conversation`.
+  MSGR_EVENT_KIND_TYPING = 14,
+  // Message `message` reached its final outcome: `code` is a `msgr_outcome`.
+  MSGR_EVENT_KIND_OUTCOME = 15,
+  // Conversation `conversation` ended (`code`: a `msgr_close_reason`).
+  MSGR_EVENT_KIND_CONVERSATION_CLOSED = 16,
+  // Messaging was switched off for idleness or back on (`online`: on).
+  MSGR_EVENT_KIND_IMS = 17,
+  // Perform the SECURE request `text` (URL with `?challenge`) and answer with
+  // `msgr_client_login_reply` (delegate login mode).
+  MSGR_EVENT_KIND_LOGIN_REQUEST = 18,
+  // Reconnecting to the NS later (`code`: attempt number).
+  MSGR_EVENT_KIND_RECONNECTING = 19,
+  // An MSN Alert: `text` is its text, `name` its action URL.
+  MSGR_EVENT_KIND_ALERT = 20,
+  // A mobile page from `passport`: `text`.
+  MSGR_EVENT_KIND_PAGE = 21,
+  // A `URL` reply: `text` is the redirect, `name` the login URL.
+  MSGR_EVENT_KIND_URL = 22,
+  // E-mail notification: `code` unread messages in the inbox.
+  MSGR_EVENT_KIND_EMAIL = 23,
+  // A request failed: `code` is the MSNP error number, `text` its verb.
+  MSGR_EVENT_KIND_REQUEST_FAILED = 24,
+  // A message of an unsupported kind arrived in `conversation` (`text`: its content type).
+  MSGR_EVENT_KIND_UNSUPPORTED_CONTENT = 25,
+  // An invitation from `passport` was not taken up (`code`: `msgr_result`).
+  MSGR_EVENT_KIND_INVITATION_IGNORED = 26,
+  // Anything else the NS reported that a box UI may ignore.
+  MSGR_EVENT_KIND_OTHER = 27,
+};
+#ifndef __cplusplus
+typedef uint32_t msgr_event_kind;
+#endif // __cplusplus
+
+// A presence status (`msgr_event.status`, `msgr_client_set_status`).
+enum msgr_status
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+  // `FLN` offline.
+  MSGR_STATUS_OFFLINE = 0,
+  // `NLN` online.
+  MSGR_STATUS_ONLINE = 1,
+  // `BSY` busy.
+  MSGR_STATUS_BUSY = 2,
+  // `IDL` idle.
+  MSGR_STATUS_IDLE = 3,
+  // `BRB` be right back.
+  MSGR_STATUS_BE_RIGHT_BACK = 4,
+  // `AWY` away.
+  MSGR_STATUS_AWAY = 5,
+  // `PHN` on the phone.
+  MSGR_STATUS_ON_PHONE = 6,
+  // `LUN` out to lunch.
+  MSGR_STATUS_OUT_TO_LUNCH = 7,
+  // `HDN` appear offline.
+  MSGR_STATUS_HIDDEN = 8,
+  // A status code this core does not know.
+  MSGR_STATUS_UNKNOWN = 9,
+};
+#ifndef __cplusplus
+typedef uint32_t msgr_status;
+#endif // __cplusplus
+
+// A contact list (`msgr_client_add_contact`).
+enum msgr_list
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+  // `FL`: contacts you follow.
+  MSGR_LIST_FORWARD = 0,
+  // `AL`: allowed to see you.
+  MSGR_LIST_ALLOW = 1,
+  // `BL`: blocked.
+  MSGR_LIST_BLOCK = 2,
+  // `RL`: have you on their list (read only).
+  MSGR_LIST_REVERSE = 3,
+};
+#ifndef __cplusplus
+typedef uint32_t msgr_list;
+#endif // __cplusplus
+
+// A message's final outcome (`MSGR_EVENT_OUTCOME` `code`).
+enum msgr_outcome
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+  // Acknowledged by the switchboard (`ACK`).
+  MSGR_OUTCOME_DELIVERED = 0,
+  // Handed over with no failure reported (no acknowledgement asked for).
+  MSGR_OUTCOME_SENT = 1,
+  // `NAK`.
+  MSGR_OUTCOME_FAILED_NAK = 2,
+  // No answer in time.
+  MSGR_OUTCOME_FAILED_TIMEOUT = 3,
+  // The contact is offline, hidden, blocking you, or has messaging off (`217`).
+  MSGR_OUTCOME_FAILED_CONTACT_OFFLINE = 4,
+  // The invitation was refused with another error.
+  MSGR_OUTCOME_FAILED_REFUSED = 5,
+  // The switchboard returned an error for the message.
+  MSGR_OUTCOME_FAILED_SERVER = 6,
+  // The conversation could not be set up.
+  MSGR_OUTCOME_FAILED_SETUP = 7,
+  // The conversation ended first.
+  MSGR_OUTCOME_FAILED_CLOSED = 8,
+  // The connection dropped before delivery was confirmed.
+  MSGR_OUTCOME_FAILED_CONNECTION_LOST = 9,
+  // You left the conversation first.
+  MSGR_OUTCOME_FAILED_CANCELLED = 10,
+};
+#ifndef __cplusplus
+typedef uint32_t msgr_outcome;
+#endif // __cplusplus
+
+// Capacities chosen by the caller; 0 picks the box default.
+typedef struct {
+  // Contacts kept (default 150).
+  uint32_t contacts;
+  // Groups kept (default 30).
+  uint32_t groups;
+  // Conversations open at once (default 4).
+  uint32_t conversations;
+  // Outgoing message parts queued or awaiting their outcome, across conversations (default 10).
+  uint32_t queued_messages;
+} msgr_limits;
+
+// Everything the client needs before signing in. Strings are copied into the arena.
+typedef struct {
+  // The account (passport), e.g. `tvuser@example.com`.
+  const char *passport;
+  // Its length.
+  size_t passport_len;
+  // The password (password login mode only); the core keeps one copy inside its NS
+  // session for reconnects and wipes it at deinit.
+  const char *password;
+  // Its length.
+  size_t password_len;
+  // MSNP server host (may be empty in WTVP mode: the head-waiter names it).
+  const char *server_host;
+  // Its length.
+  size_t server_host_len;
+  // MSNP server port (0: 1863).
+  uint16_t server_port;
+  // Offered dialects: bit n = MSNPn (0: MSNP2–MSNP8).
+  uint32_t msnp_versions;
+  // A `msgr_login_mode` value.
+  uint32_t login_mode;
+  // WebTV service host (WTVP login mode).
+  const char *wtvp_host;
+  // Its length.
+  size_t wtvp_host_len;
+  // WebTV service port (WTVP login mode).
+  uint16_t wtvp_port;
+  // The box's SSID (WTVP login mode), 16 hex digits.
+  const char *ssid;
+  // Its length.
+  size_t ssid_len;
+  // Optional raw head-waiter header block (`wtv-messenger-*` lines): timeouts, server and
+  // login URL are taken from it; NULL/0 for the built-in defaults.
+  const char *headwaiter;
+  // Its length.
+  size_t headwaiter_len;
+  // Switch messaging off (`IMS OFF`) after this many ms without user activity (0: never).
+  uint32_t idle_off_ms;
+  // Capacities.
+  msgr_limits limits;
+} msgr_config;
+
+// The box's socket hooks, called from inside `msgr_client_*` calls.
+typedef struct {
+  // Passed as the first argument of every hook.
+  void *userdata;
+  // Start opening connection `conn` to `host:port`; return 0 if the attempt started (then
+  // report `msgr_client_connected` or `msgr_client_closed`), non-zero if it cannot start.
+  int32_t (*open)(void *userdata, uint32_t conn, const char *host, size_t host_len, uint16_t port);
+  // Write bytes on `conn`; return how many were taken (0..=len), or a negative value if the
+  // connection failed. Bytes not taken are offered again later.
+  int32_t (*send)(void *userdata, uint32_t conn, const uint8_t *buf, size_t len);
+  // Close `conn` (the client is done with it); no `msgr_client_closed` is needed after.
+  void (*close)(void *userdata, uint32_t conn);
+} msgr_transport;
+
+// A UTF-8 string handed to C: pointer and length, not NUL-terminated.
+typedef struct {
+  // First byte (NULL when `len` is 0).
+  const char *ptr;
+  // Length in bytes.
+  size_t len;
+} msgr_str;
+
+// One event; strings and pointers stay valid until the next call on the handle.
+typedef struct {
+  // A `msgr_event_kind` value.
+  uint32_t kind;
+  // The conversation the event is about (0 if none).
+  uint32_t conversation;
+  // The message id (`MSGR_EVENT_OUTCOME`).
+  uint32_t message;
+  // A `msgr_status` value (presence and own status).
+  uint32_t status;
+  // Kind-specific number (see `msgr_event_kind`).
+  uint32_t code;
+  // Kind-specific flag: the WebTV online view for presence.
+  bool online;
+  // A contact's passport.
+  msgr_str passport;
+  // A friendly name (decoded UTF-8) or second text.
+  msgr_str name;
+  // Message text or other text.
+  msgr_str text;
+} msgr_event;
+
+// A contact as the UI lists it (`msgr_client_contact_at`).
+typedef struct {
+  // Passport.
+  msgr_str passport;
+  // Friendly name (decoded UTF-8).
+  msgr_str name;
+  // A `msgr_status`.
+  uint32_t status;
+  // The WebTV view: online for every status except offline and hidden.
+  bool online;
+  // List bits: FL 1, AL 2, BL 4, RL 8.
+  uint32_t lists;
+  // Group bits (bit n: group id n).
+  uint32_t groups;
+} msgr_contact;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
 
 // Return the version of the C ABI this library implements.
 uint32_t msgr_abi_version(void);
+
+// Return how many arena bytes `msgr_client_init` needs for these limits (NULL: defaults);
+// 0 if the limits are invalid.
+size_t msgr_client_arena_size(const msgr_limits *limits);
+
+// Make a client in `arena` (`arena_len` bytes, see `msgr_client_arena_size`) from `config`,
+// with the box's socket hooks; on success `*out` is the handle.
+//
+// # Safety
+// `arena` must be `arena_len` writable bytes that outlive the handle; `config` and
+// `transport` must be readable; every string in `config` must be readable for its length.
+msgr_result msgr_client_init(void *arena,
+                             size_t arena_len,
+                             const msgr_config *config,
+                             const msgr_transport *transport,
+                             msgr_client **out);
+
+// End a client: wipes its state (password, tickets) and releases the arena to the caller.
+// Does not call the hooks; close the sockets yourself. NULL is ignored.
+//
+// # Safety
+// `client` must come from `msgr_client_init` and not be used afterwards.
+void msgr_client_deinit(msgr_client *client);
+
+// Return the arena bytes in use (the high-water mark: nothing is allocated after init).
+//
+// # Safety
+// `client` must be a handle from `msgr_client_init` (or NULL, which gives 0).
+size_t msgr_client_arena_high_water(msgr_client *client);
+
+// Report that connection `conn` opened.
+msgr_result msgr_client_connected(msgr_client *client, uint64_t now_ms, uint32_t conn);
+
+// Feed `len` bytes received on `conn`; `*consumed` says how many were taken (offer the rest
+// again after draining events).
+//
+// # Safety
+// `buf` must be `len` readable bytes; `consumed` must be writable.
+msgr_result msgr_client_received(msgr_client *client,
+                                 uint64_t now_ms,
+                                 uint32_t conn,
+                                 const uint8_t *buf,
+                                 size_t len,
+                                 size_t *consumed);
+
+// Report that `conn` closed or could not be opened.
+msgr_result msgr_client_closed(msgr_client *client, uint64_t now_ms, uint32_t conn);
+
+// Let time pass (call at least by the time `msgr_client_next_timeout` gives).
+msgr_result msgr_client_tick(msgr_client *client, uint64_t now_ms);
+
+// Write the time (ms) by which `msgr_client_tick` must be called, or `UINT64_MAX` if none.
+//
+// # Safety
+// `out_ms` must be writable.
+msgr_result msgr_client_next_timeout(msgr_client *client, uint64_t *out_ms);
+
+// Take the next event into `*out` (`kind` is `MSGR_EVENT_NONE` when there is none). Connection
+// requests are carried out through the hooks while draining.
+//
+// # Safety
+// `out` must be writable.
+msgr_result msgr_client_poll_event(msgr_client *client, msgr_event *out);
+
+// Report the firmware's reply to `MSGR_EVENT_LOGIN_REQUEST`: status, reason, raw header lines
+// and the body after RC4 (LZPF is undone here when the headers say so).
+//
+// # Safety
+// Each buffer must be readable for its length.
+msgr_result msgr_client_login_reply(msgr_client *client,
+                                    uint64_t now_ms,
+                                    uint16_t status,
+                                    const uint8_t *reason,
+                                    size_t reason_len,
+                                    const uint8_t *headers,
+                                    size_t headers_len,
+                                    const uint8_t *body,
+                                    size_t body_len);
+
+// Report that the firmware could not perform the login request.
+msgr_result msgr_client_login_failed(msgr_client *client, uint64_t now_ms);
+
+// Start signing in.
+msgr_result msgr_client_sign_in(msgr_client *client, uint64_t now_ms);
+
+// Sign out (leaves every conversation).
+msgr_result msgr_client_sign_out(msgr_client *client, uint64_t now_ms);
+
+// Record a key press or other user activity (ends IMS idleness).
+msgr_result msgr_client_user_activity(msgr_client *client, uint64_t now_ms);
+
+// Set the own status (a `msgr_status`; `MSGR_STATUS_OFFLINE` is refused: sign out instead).
+msgr_result msgr_client_set_status(msgr_client *client, uint64_t now_ms, uint32_t status);
+
+// Switch instant messaging on or off by hand (`IMS`).
+msgr_result msgr_client_set_ims(msgr_client *client, uint64_t now_ms, bool on);
+
+// Add `passport` to a list (`msgr_list`: FL, AL or BL) with a display name (may be empty).
+//
+// # Safety
+// Each string must be readable for its length.
+msgr_result msgr_client_add_contact(msgr_client *client,
+                                    uint64_t now_ms,
+                                    uint32_t list,
+                                    const char *passport,
+                                    size_t passport_len,
+                                    const char *name,
+                                    size_t name_len);
+
+// Remove `passport` from a list (`msgr_list`: FL, AL or BL).
+//
+// # Safety
+// The string must be readable for its length.
+msgr_result msgr_client_remove_contact(msgr_client *client,
+                                       uint64_t now_ms,
+                                       uint32_t list,
+                                       const char *passport,
+                                       size_t passport_len);
+
+// Block `passport` as the official client did (AL → BL).
+//
+// # Safety
+// The string must be readable for its length.
+msgr_result msgr_client_block(msgr_client *client,
+                              uint64_t now_ms,
+                              const char *passport,
+                              size_t passport_len);
+
+// Unblock `passport` (BL → AL).
+//
+// # Safety
+// The string must be readable for its length.
+msgr_result msgr_client_allow(msgr_client *client,
+                              uint64_t now_ms,
+                              const char *passport,
+                              size_t passport_len);
+
+// Answer "`passport` added you": allow (and add them to your list too) or block.
+//
+// # Safety
+// The string must be readable for its length.
+msgr_result msgr_client_answer_added(msgr_client *client,
+                                     uint64_t now_ms,
+                                     const char *passport,
+                                     size_t passport_len,
+                                     bool allow);
+
+// Rename yourself (`REA`).
+//
+// # Safety
+// The string must be readable for its length.
+msgr_result msgr_client_rename_self(msgr_client *client,
+                                    uint64_t now_ms,
+                                    const char *name,
+                                    size_t name_len);
+
+// Rename a contact (`REA`, MSNP2–MSNP8).
+//
+// # Safety
+// Each string must be readable for its length.
+msgr_result msgr_client_rename_contact(msgr_client *client,
+                                       uint64_t now_ms,
+                                       const char *passport,
+                                       size_t passport_len,
+                                       const char *name,
+                                       size_t name_len);
+
+// Add a group (MSNP7+).
+//
+// # Safety
+// The string must be readable for its length.
+msgr_result msgr_client_add_group(msgr_client *client,
+                                  uint64_t now_ms,
+                                  const char *name,
+                                  size_t name_len);
+
+// Remove group `id` (MSNP7+).
+msgr_result msgr_client_remove_group(msgr_client *client, uint64_t now_ms, uint32_t id);
+
+// Rename group `id` (MSNP7+).
+//
+// # Safety
+// The string must be readable for its length.
+msgr_result msgr_client_rename_group(msgr_client *client,
+                                     uint64_t now_ms,
+                                     uint32_t id,
+                                     const char *name,
+                                     size_t name_len);
+
+// Set the privacy settings: `ask_when_added` (GTC A/N) and `allow_all` (BLP AL/BL).
+msgr_result msgr_client_set_privacy(msgr_client *client,
+                                    uint64_t now_ms,
+                                    bool ask_when_added,
+                                    bool allow_all);
+
+// Ask for a Passport web link (`URL`): `service` such as `INBOX`, `COMPOSE`, `PROFILE`.
+//
+// # Safety
+// The string must be readable for its length.
+msgr_result msgr_client_request_url(msgr_client *client,
+                                    uint64_t now_ms,
+                                    const char *service,
+                                    size_t service_len);
+
+// Invite someone to Messenger by e-mail (`SND`).
+//
+// # Safety
+// The string must be readable for its length.
+msgr_result msgr_client_send_email_invite(msgr_client *client,
+                                          uint64_t now_ms,
+                                          const char *email,
+                                          size_t email_len);
+
+// Page a contact's mobile device (`PAG`, at most 113 characters; only on servers with pager
+// support).
+//
+// # Safety
+// Each string must be readable for its length.
+msgr_result msgr_client_page(msgr_client *client,
+                             uint64_t now_ms,
+                             const char *passport,
+                             size_t passport_len,
+                             const char *text,
+                             size_t text_len);
+
+// Open a conversation with `passport`; `*conversation` names it.
+//
+// # Safety
+// The string must be readable for its length; `conversation` writable.
+msgr_result msgr_client_open_conversation(msgr_client *client,
+                                          uint64_t now_ms,
+                                          const char *passport,
+                                          size_t passport_len,
+                                          uint32_t *conversation);
+
+// Invite `passport` into conversation `conversation`.
+//
+// # Safety
+// The string must be readable for its length.
+msgr_result msgr_client_invite(msgr_client *client,
+                               uint64_t now_ms,
+                               uint32_t conversation,
+                               const char *passport,
+                               size_t passport_len);
+
+// Send UTF-8 `text` in a conversation; `*message` names it until its `MSGR_EVENT_OUTCOME`.
+//
+// # Safety
+// The string must be readable for its length; `message` writable.
+msgr_result msgr_client_send_message(msgr_client *client,
+                                     uint64_t now_ms,
+                                     uint32_t conversation,
+                                     const char *text,
+                                     size_t text_len,
+                                     uint32_t *message);
+
+// Tell the conversation you are typing (rate-limited by the core).
+msgr_result msgr_client_send_typing(msgr_client *client, uint64_t now_ms, uint32_t conversation);
+
+// Leave a conversation.
+msgr_result msgr_client_leave(msgr_client *client, uint64_t now_ms, uint32_t conversation);
+
+// Return how many contacts are stored (any list).
+uint32_t msgr_client_contact_count(msgr_client *client);
+
+// Describe contact number `index` (0-based) in `*out`.
+//
+// # Safety
+// `out` must be writable.
+msgr_result msgr_client_contact_at(msgr_client *client, uint32_t index, msgr_contact *out);
+
+// Save the contact lists and their version into `buf` (for NVRAM); `*written` is the size.
+//
+// # Safety
+// `buf` must be `len` writable bytes; `written` writable.
+msgr_result msgr_client_save_lists(msgr_client *client, uint8_t *buf, size_t len, size_t *written);
+
+// Restore lists saved by `msgr_client_save_lists` (before signing in): the next sign-in asks
+// only for changes since the saved version.
+//
+// # Safety
+// `buf` must be `len` readable bytes.
+msgr_result msgr_client_restore_lists(msgr_client *client, const uint8_t *buf, size_t len);
+
+#if defined(MSGR_TEST_HOOKS)
+// Panic inside the core on purpose, to test the boundary (feature `test-hooks` only): the
+// host returns `MSGR_RESULT_PANIC` and poisons the handle; the box calls
+// `msgr_platform_panic`.
+msgr_result msgr_test_force_panic(msgr_client *client);
+#endif
 
 // Return a static NUL-terminated description of `code` (any value, known or not).
 const char *msgr_strerror(uint32_t code);

@@ -24,6 +24,7 @@ extern crate alloc;
 pub mod log;
 
 pub mod auth;
+pub mod client;
 pub mod error;
 pub mod ffi;
 pub mod ims;

@@ -43,8 +43,10 @@ need_cargo_tool() {
     fi
 }
 
+# The box archive: the staticlib alone, so that cargo applies the release profile's LTO (it
+# passes no -C lto when the lib is also built as an rlib).
 mips_build_core() {
-    cargo build -p msntv-messenger --release "${BUILD_STD[@]}" "$@"
+    cargo rustc -p msntv-messenger --lib --crate-type staticlib --release "${BUILD_STD[@]}" "$@"
 }
 
 mips_build_board() {

@@ -7,6 +7,7 @@
 //! checked.
 #![allow(unsafe_code)]
 
+pub mod client;
 pub mod result;
 
 pub use result::{msgr_strerror, MsgrResult};

@@ -515,7 +515,26 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
     pub fn poll_event(&mut self) -> Option<WtvpEvent<'_>> {
         let p = self.events.first_mut()?.take()?;
         self.events.rotate_left(1);
-        Some(match p {
+        Some(self.event_of(p))
+    }
+
+    /// Return the next event without taking it; [`skip_event`](Self::skip_event) drops it.
+    pub fn peek_event(&self) -> Option<WtvpEvent<'_>> {
+        let p = (*self.events.first()?)?;
+        Some(self.event_of(p))
+    }
+
+    /// Drop the event [`peek_event`](Self::peek_event) returned.
+    pub fn skip_event(&mut self) {
+        if let Some(first) = self.events.first_mut() {
+            if first.take().is_some() {
+                self.events.rotate_left(1);
+            }
+        }
+    }
+
+    fn event_of(&self, p: Pending) -> WtvpEvent<'_> {
+        match p {
             Pending::Connect => WtvpEvent::Connect {
                 host: self.target.0.as_str(),
                 port: self.target.1,
@@ -524,7 +543,7 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
             Pending::SignedIn => WtvpEvent::SignedIn,
             Pending::SignInFailed(e) => WtvpEvent::SignInFailed(e),
             Pending::Fetched(s) => WtvpEvent::Fetched(s),
-        })
+        }
     }
 
     /// Return when [`WtvpClient::handle_timeout`] should be called next.

@@ -316,6 +316,11 @@ impl<'u, const N: usize> DelegateLogin<'u, N> {
         }
     }
 
+    /// Query whether a request waits to be taken with [`poll_request`](Self::poll_request).
+    pub fn has_request(&self) -> bool {
+        matches!(self.state, DState::Pending { taken: false, .. })
+    }
+
     /// Take the pending request the firmware must perform (returned once per request).
     pub fn poll_request(&mut self) -> Option<LoginRequest<'_>> {
         if let DState::Pending {

@@ -280,17 +280,26 @@ impl<'s, const RX: usize, const TX: usize> NsSession<'s, RX, TX> {
 
     /// Begin signing in: emits a `Connect` event for the configured server.
     pub fn start(&mut self, now: Instant) -> Result<(), LocalError> {
+        let (host, port) = (self.core.cfg.host, self.core.cfg.port);
+        self.start_at(now, host, port)
+    }
+
+    /// Start signing in at `host:port` instead of the configured server (the WebTV service
+    /// names the Messenger server in its head-waiter headers, learned only at run time).
+    pub fn start_at(&mut self, now: Instant, host: &str, port: u16) -> Result<(), LocalError> {
         let _ = now;
         if !matches!(self.core.phase, Phase::Idle | Phase::Closed) {
             return Err(LocalError::WrongState);
         }
-        let c = &mut self.core;
-        let n = c.cfg.host.len().min(MAX_HOST_LEN);
-        if let (Some(d), Some(s)) = (c.host.get_mut(..n), c.cfg.host.as_bytes().get(..n)) {
-            d.copy_from_slice(s);
+        if host.is_empty() || host.len() > MAX_HOST_LEN || port == 0 {
+            return Err(LocalError::BadArgument);
         }
-        c.host_len = n;
-        c.port = c.cfg.port;
+        let c = &mut self.core;
+        if let Some(d) = c.host.get_mut(..host.len()) {
+            d.copy_from_slice(host.as_bytes());
+        }
+        c.host_len = host.len();
+        c.port = port;
         c.redirects = 0;
         c.phase = Phase::Connecting;
         c.push(Ev::Connect);
@@ -1057,6 +1066,23 @@ impl<'s, const RX: usize, const TX: usize> NsSession<'s, RX, TX> {
         }
     }
 
+    /// Return the next event without taking it (for a caller that routes some events itself
+    /// and hands the rest on); [`skip_event`](Self::skip_event) then drops it.
+    pub fn peek_event(&mut self) -> Option<NsEvent<'_>> {
+        loop {
+            let ev = self.core.front()?;
+            if self.build(ev).is_some() {
+                return self.build(ev);
+            }
+            self.core.pop();
+        }
+    }
+
+    /// Drop the event [`peek_event`](Self::peek_event) returned.
+    pub fn skip_event(&mut self) {
+        self.core.pop();
+    }
+
     /// Take the next event.
     pub fn poll_event(&mut self) -> Option<NsEvent<'_>> {
         loop {
@@ -1497,6 +1523,13 @@ impl<'s, const TX: usize> Core<'s, TX> {
             *s = Some(ev);
             self.ev_len += 1;
         }
+    }
+
+    fn front(&self) -> Option<Ev> {
+        if self.ev_len == 0 {
+            return None;
+        }
+        self.events.get(self.ev_head).copied().flatten()
     }
 
     fn pop(&mut self) -> Option<Ev> {

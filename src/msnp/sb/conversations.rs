@@ -175,6 +175,34 @@ impl<'s> Conversations<'s> {
         self.ims_off = off;
     }
 
+    /// Return the number of conversation slots (the most that can be open at once).
+    pub fn capacity(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Return the live conversation in slot `index`, if any.
+    pub fn id_at(&self, index: usize) -> Option<ConversationId> {
+        let slot = self.slots.get(index)?;
+        let s = slot.session.as_ref()?;
+        Some(s.st.id)
+    }
+
+    /// Take one conversation that waits for a switchboard address (`XFR SB` on the NS): the
+    /// caller asks the NS and answers with `switchboard_ready` or `switchboard_failed`. The
+    /// same request is also reported once as [`SbEvent::NeedSwitchboard`] to callers that
+    /// poll events instead.
+    pub fn take_switchboard_request(&mut self) -> Option<ConversationId> {
+        for slot in self.slots.iter_mut() {
+            if let Some(s) = slot.session.as_mut() {
+                if s.st.report_need_sb {
+                    s.st.report_need_sb = false;
+                    return Some(s.st.id);
+                }
+            }
+        }
+        None
+    }
+
     /// Return how many conversations are live.
     pub fn active(&self) -> usize {
         self.slots.iter().filter(|s| s.session.is_some()).count()

@@ -1,0 +1,385 @@
+//! The client facade's own timers on a simulated clock, against a tiny scripted notification
+//! server that answers by verb (MSNP7, MD5): the NS connect timeout and reconnect back-off, no
+//! reconnect after `OUT OTH`, the IMS idle timer's `IMS OFF`/`IMS ON` on the wire, and the
+//! passportd timeout of the delegate login transport.
+use msntv_messenger::client::{
+    Client, ClientConfig, ClientEvent, ClientStorage, ConnId, LoginMode,
+};
+use msntv_messenger::msnp::ns::{version_range, Contact, Group, NsConfig, NsEvent};
+use msntv_messenger::msnp::sb::{ConversationSlot, MessageSlot};
+use msntv_messenger::{Duration, Instant};
+
+fn ms(v: u64) -> Instant {
+    Instant::from_millis(v)
+}
+
+/// Owned copies of what the client reported.
+#[derive(Debug, Clone, PartialEq)]
+enum Seen {
+    Connect(ConnId),
+    Disconnect(ConnId),
+    Failed(String),
+    Reconnecting(u64, u32),
+    SignedIn,
+    Lost(String),
+    Ims(bool),
+    LoginRequest,
+    Other,
+}
+
+struct Harness<'s> {
+    client: Client<'s>,
+    sent: Vec<u8>,
+    seen: Vec<Seen>,
+}
+
+impl<'s> Harness<'s> {
+    fn drain(&mut self) {
+        let mut out = [0u8; 4096];
+        while let Some((conn, n)) = self.client.poll_transmit(&mut out) {
+            if conn == ConnId::Ns {
+                self.sent.extend_from_slice(&out[..n]);
+            }
+        }
+        while let Some(ev) = self.client.poll_event() {
+            let s = match ev {
+                ClientEvent::Connect { conn, .. } => Seen::Connect(conn),
+                ClientEvent::Disconnect { conn } => Seen::Disconnect(conn),
+                ClientEvent::Failed(f) => Seen::Failed(format!("{f:?}")),
+                ClientEvent::Reconnecting { at, attempt } => {
+                    Seen::Reconnecting(at.as_millis(), attempt)
+                }
+                ClientEvent::Ns(NsEvent::SignedIn { .. }) => Seen::SignedIn,
+                ClientEvent::Ns(
+                    NsEvent::ConnectionLost { reason } | NsEvent::LoginFailed { reason },
+                ) => Seen::Lost(format!("{reason:?}")),
+                ClientEvent::Ims { on } => Seen::Ims(on),
+                ClientEvent::LoginRequest(_) => Seen::LoginRequest,
+                _ => Seen::Other,
+            };
+            self.seen.push(s);
+        }
+    }
+
+    /// Answer every complete client line like a minimal MSNP7 server; returns the lines seen.
+    fn serve(&mut self, now: Instant) -> Vec<String> {
+        let mut lines = Vec::new();
+        for _ in 0..20 {
+            self.drain();
+            let text = String::from_utf8_lossy(&self.sent).to_string();
+            self.sent.clear();
+            if text.is_empty() {
+                break;
+            }
+            let mut reply = String::new();
+            for line in text.split("\r\n").filter(|l| !l.is_empty()) {
+                lines.push(line.to_string());
+                let f: Vec<&str> = line.split(' ').collect();
+                let trid = f.get(1).copied().unwrap_or("0");
+                match f[0] {
+                    "VER" => reply += &format!("VER {trid} MSNP7\r\n"),
+                    "CVR" => reply += &format!("CVR {trid} 2.8 2.8 2.8 http://x http://x\r\n"),
+                    "INF" => reply += &format!("INF {trid} MD5\r\n"),
+                    "USR" if f.get(3) == Some(&"I") => reply += &format!("USR {trid} MD5 S 1013928519.693957190\r\n"),
+                    "USR" => reply += &format!("USR {trid} OK alice@example.com Alice 1\r\n"),
+                    "SYN" => reply += &format!("SYN {trid} 1\r\nGTC {trid} 1 A\r\nBLP {trid} 1 AL\r\nLST {trid} FL 1 0 0\r\nLST {trid} AL 1 0 0\r\nLST {trid} BL 1 0 0\r\nLST {trid} RL 1 0 0\r\n"),
+                    "CHG" => reply += &format!("CHG {trid} {}\r\n", f.get(2).copied().unwrap_or("NLN")),
+                    "IMS" => reply += &format!("IMS {trid} 0 {}\r\n", f.get(2).copied().unwrap_or("ON")),
+                    "PNG" => reply += "QNG\r\n",
+                    _ => {}
+                }
+            }
+            if !reply.is_empty() {
+                let bytes = reply.into_bytes();
+                let mut rest = &bytes[..];
+                while !rest.is_empty() {
+                    let n = self
+                        .client
+                        .handle_input(now, ConnId::Ns, rest)
+                        .expect("input");
+                    rest = &rest[n..];
+                    self.drain();
+                }
+            }
+        }
+        self.drain();
+        lines
+    }
+
+    fn connect_and_sign_in(&mut self, now: Instant) -> Vec<String> {
+        self.client
+            .handle_connected(now, ConnId::Ns)
+            .expect("connected");
+        self.serve(now)
+    }
+}
+
+macro_rules! client {
+    ($h:ident, $cfg:expr) => {
+        let mut contacts = vec![Contact::EMPTY; 8];
+        let mut groups = vec![Group::EMPTY; 4];
+        let mut convs: Vec<ConversationSlot> =
+            (0..2).map(|_| ConversationSlot::default()).collect();
+        let mut msgs: Vec<MessageSlot> = (0..4).map(|_| MessageSlot::default()).collect();
+        let client = Client::new(
+            $cfg,
+            ClientStorage {
+                contacts: &mut contacts,
+                groups: &mut groups,
+                conversations: &mut convs,
+                messages: &mut msgs,
+            },
+            ms(0),
+        )
+        .expect("client");
+        let mut $h = Harness {
+            client,
+            sent: Vec::new(),
+            seen: Vec::new(),
+        };
+    };
+}
+
+fn config(login: LoginMode<'static>) -> ClientConfig<'static> {
+    let mut ns = NsConfig::new("127.0.0.1", 1863, "alice@example.com");
+    ns.versions = version_range(2, 7);
+    let mut cfg = ClientConfig::new(ns, login);
+    cfg.connect_timeout = Duration::from_secs(10);
+    cfg.retry =
+        msntv_messenger::ims::Backoff::new(Duration::from_secs(20), Duration::from_secs(300));
+    cfg.idle_after = Some(Duration::from_secs(60));
+    cfg
+}
+
+#[test]
+fn ns_connect_timeout_closes_and_retries_with_doubling_backoff() {
+    client!(h, config(LoginMode::Password(b"password")));
+    h.client.sign_in(ms(0)).unwrap();
+    h.drain();
+    assert_eq!(h.seen, vec![Seen::Connect(ConnId::Ns)]);
+    assert_eq!(
+        h.client.poll_timeout(),
+        Some(ms(10_000)),
+        "the connect deadline is the next timer"
+    );
+    h.seen.clear();
+    h.client.handle_timeout(ms(9_999));
+    h.drain();
+    assert!(
+        h.seen.is_empty(),
+        "nothing before the deadline: {:?}",
+        h.seen
+    );
+    h.client.handle_timeout(ms(10_000));
+    h.drain();
+    assert!(
+        h.seen.contains(&Seen::Disconnect(ConnId::Ns)),
+        "{:?}",
+        h.seen
+    );
+    assert!(
+        h.seen
+            .iter()
+            .any(|s| matches!(s, Seen::Failed(f) if f.contains("ConnectTimeout"))),
+        "{:?}",
+        h.seen
+    );
+    assert!(
+        h.seen.contains(&Seen::Reconnecting(30_000, 1)),
+        "first retry after 20 s: {:?}",
+        h.seen
+    );
+    h.seen.clear();
+    h.client.handle_timeout(ms(30_000));
+    h.drain();
+    assert_eq!(h.seen, vec![Seen::Connect(ConnId::Ns)], "reconnect attempt");
+    h.seen.clear();
+    h.client.handle_timeout(ms(40_000));
+    h.drain();
+    assert!(
+        h.seen.contains(&Seen::Reconnecting(80_000, 2)),
+        "second retry after 40 s: {:?}",
+        h.seen
+    );
+}
+
+#[test]
+fn signed_in_link_lost_reconnects_and_signs_in_again() {
+    client!(h, config(LoginMode::Password(b"password")));
+    h.client.sign_in(ms(0)).unwrap();
+    h.drain();
+    let lines = h.connect_and_sign_in(ms(1));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("USR 5 MD5 S 7f919fab309532df353c901430df36fa")),
+        "{lines:?}"
+    );
+    assert!(h.seen.contains(&Seen::SignedIn));
+    assert!(h.client.is_online());
+    h.seen.clear();
+    h.client.handle_closed(ms(5_000), ConnId::Ns);
+    h.drain();
+    assert!(
+        h.seen.iter().any(|s| matches!(s, Seen::Lost(_))),
+        "{:?}",
+        h.seen
+    );
+    assert!(
+        h.seen.contains(&Seen::Reconnecting(25_000, 1)),
+        "{:?}",
+        h.seen
+    );
+    h.seen.clear();
+    h.client.handle_timeout(ms(25_000));
+    h.drain();
+    assert_eq!(h.seen, vec![Seen::Connect(ConnId::Ns)]);
+    h.seen.clear();
+    h.connect_and_sign_in(ms(25_001));
+    assert!(
+        h.seen.contains(&Seen::SignedIn),
+        "signed in again: {:?}",
+        h.seen
+    );
+}
+
+#[test]
+fn signed_in_elsewhere_does_not_reconnect() {
+    client!(h, config(LoginMode::Password(b"password")));
+    h.client.sign_in(ms(0)).unwrap();
+    h.drain();
+    h.connect_and_sign_in(ms(1));
+    h.seen.clear();
+    h.client
+        .handle_input(ms(100), ConnId::Ns, b"OUT OTH\r\n")
+        .unwrap();
+    h.drain();
+    h.client.handle_closed(ms(101), ConnId::Ns);
+    h.drain();
+    assert!(
+        h.seen
+            .iter()
+            .any(|s| matches!(s, Seen::Lost(r) if r.contains("SignedInElsewhere"))),
+        "{:?}",
+        h.seen
+    );
+    assert!(
+        !h.seen.iter().any(|s| matches!(s, Seen::Reconnecting(..))),
+        "{:?}",
+        h.seen
+    );
+    h.seen.clear();
+    h.client.handle_timeout(ms(10_000_000));
+    h.drain();
+    assert!(
+        !h.seen.contains(&Seen::Connect(ConnId::Ns)),
+        "no reconnect, however long we wait: {:?}",
+        h.seen
+    );
+}
+
+#[test]
+fn idle_timer_sends_ims_off_then_on_at_activity() {
+    client!(h, config(LoginMode::Password(b"password")));
+    h.client.sign_in(ms(0)).unwrap();
+    h.drain();
+    h.connect_and_sign_in(ms(0));
+    h.seen.clear();
+    h.client.handle_timeout(ms(59_999));
+    let lines = h.serve(ms(59_999));
+    assert!(!lines.iter().any(|l| l.starts_with("IMS")), "{lines:?}");
+    h.client.handle_timeout(ms(60_000));
+    let lines = h.serve(ms(60_000));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("IMS ") && l.ends_with(" OFF")),
+        "{lines:?}"
+    );
+    assert!(h.seen.contains(&Seen::Ims(false)), "{:?}", h.seen);
+    assert!(!h.client.ims_on());
+    h.seen.clear();
+    h.client.user_activity(ms(70_000));
+    let lines = h.serve(ms(70_000));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("IMS ") && l.ends_with(" ON")),
+        "{lines:?}"
+    );
+    assert!(h.seen.contains(&Seen::Ims(true)), "{:?}", h.seen);
+    assert!(h.client.ims_on());
+}
+
+#[test]
+fn delegate_login_passportd_timeout_fails_the_sign_in() {
+    client!(
+        h,
+        config(LoginMode::Delegate {
+            login_url: "wtv-passport:/messengerlogin",
+            passportd_timeout: Duration::from_secs(30)
+        })
+    );
+    h.client.sign_in(ms(0)).unwrap();
+    h.drain();
+    h.connect_and_sign_in(ms(0));
+    assert!(
+        h.seen.contains(&Seen::LoginRequest),
+        "the firmware is asked for the answer: {:?}",
+        h.seen
+    );
+    h.seen.clear();
+    h.client.handle_timeout(ms(29_999));
+    h.drain();
+    assert!(
+        !h.seen.iter().any(|s| matches!(s, Seen::Failed(_))),
+        "{:?}",
+        h.seen
+    );
+    h.client.handle_timeout(ms(30_000));
+    h.drain();
+    assert!(
+        h.seen
+            .iter()
+            .any(|s| matches!(s, Seen::Failed(f) if f.contains("Timeout"))),
+        "the passportd timeout ends the wait: {:?}",
+        h.seen
+    );
+    assert!(
+        h.seen.iter().any(|s| matches!(s, Seen::Lost(_))),
+        "and the NS sign-in fails: {:?}",
+        h.seen
+    );
+}
+
+#[test]
+fn delegate_login_answer_completes_the_sign_in() {
+    client!(
+        h,
+        config(LoginMode::Delegate {
+            login_url: "wtv-passport:/messengerlogin",
+            passportd_timeout: Duration::from_secs(30)
+        })
+    );
+    h.client.sign_in(ms(0)).unwrap();
+    h.drain();
+    h.connect_and_sign_in(ms(0));
+    assert!(h.seen.contains(&Seen::LoginRequest));
+    h.client
+        .complete_login(
+            ms(5),
+            200,
+            b"OK",
+            b"Content-length: 32\n",
+            b"7f919fab309532df353c901430df36fa",
+        )
+        .expect("reply");
+    let lines = h.serve(ms(5));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l == "USR 5 MD5 S 7f919fab309532df353c901430df36fa"),
+        "{lines:?}"
+    );
+    assert!(h.seen.contains(&Seen::SignedIn), "{:?}", h.seen);
+}
