@@ -87,8 +87,8 @@ pub fn parse_config(text: &str) -> Result<DevServiceConfig, String> {
 
 /// Read and parse an accounts file.
 pub fn read_config(path: &Path) -> Result<DevServiceConfig, String> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     parse_config(&text)
 }
 
@@ -255,7 +255,10 @@ mod tests {
     fn test_wtvp_tickets_pass_the_ns_verifier() {
         let cfg = parse_config(EXAMPLE).expect("example");
         let v = cfg.verifier();
-        let t = issue_ticket("alice@example.com", cfg.db.settings.ticket_secret.as_bytes());
+        let t = issue_ticket(
+            "alice@example.com",
+            cfg.db.settings.ticket_secret.as_bytes(),
+        );
         assert!(v.verify("alice@example.com", &t));
         assert!(v.verify("Alice@Example.com", &t));
         assert!(!v.verify("bob@example.com", &t));

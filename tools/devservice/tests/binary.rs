@@ -12,7 +12,15 @@ fn binary_prints_ports_serves_and_persists() {
     let state = dir.join("state.json");
     let _ = std::fs::remove_file(&state);
     let mut child = Command::new(env!("CARGO_BIN_EXE_msntv-devservice"))
-        .args(["--ns-port", "0", "--sb-port", "0", "--wtvp-port", "0", "--state"])
+        .args([
+            "--ns-port",
+            "0",
+            "--sb-port",
+            "0",
+            "--wtvp-port",
+            "0",
+            "--state",
+        ])
         .arg(&state)
         .stdout(Stdio::piped())
         .spawn()
@@ -34,14 +42,16 @@ fn binary_prints_ports_serves_and_persists() {
     }
 
     let mut s = TcpStream::connect(&ns).expect("ns");
-    s.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    s.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
     s.write_all(b"VER 1 MSNP8 CVR0\r\n").expect("write");
     let mut buf = [0u8; 64];
     let n = s.read(&mut buf).expect("read");
     assert_eq!(&buf[..n], b"VER 1 MSNP8 CVR0\r\n");
 
     let mut w = TcpStream::connect(&wtvp).expect("wtvp");
-    w.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    w.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
     w.write_all(b"GET wtv-1800:/preregister\r\nwtv-client-serial-number: 81BEEF0110B00270\r\n\r\n")
         .expect("write");
     let mut got = Vec::new();

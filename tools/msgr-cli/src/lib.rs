@@ -88,6 +88,8 @@ struct Seen {
     outcomes: VecDeque<Outcome>,
     ims: VecDeque<bool>,
     convs: HashMap<String, ConversationId>,
+    /// The lists were (re)synced: look for pending "added you".
+    synced: bool,
 }
 
 impl Seen {
@@ -147,7 +149,10 @@ impl Seen {
             NsEvent::ListsSynced {
                 version,
                 from_cache,
-            } => json!({"event":"lists-synced","version":version,"from_cache":from_cache}),
+            } => {
+                self.synced = true;
+                json!({"event":"lists-synced","version":version,"from_cache":from_cache})
+            }
             NsEvent::StatusChanged { status } => {
                 json!({"event":"status","status":text(status.token())})
             }
@@ -159,7 +164,11 @@ impl Seen {
                 ..
             } => {
                 self.saw_presence(passport, online_for_webtv);
-                let name = if online_for_webtv { "online" } else { "offline" };
+                let name = if online_for_webtv {
+                    "online"
+                } else {
+                    "offline"
+                };
                 json!({"event":name,"passport":text(passport),"status":text(status.token()),"friendly":friendly(f)})
             }
             NsEvent::ContactOffline { passport } => {
@@ -317,7 +326,6 @@ impl Seen {
             _ => return None,
         })
     }
-
 }
 
 /// Drives a [`Client`] over std sockets and checks script expectations.
@@ -326,7 +334,6 @@ pub struct Runner<'s, W: Write> {
     socks: HashMap<u32, Sock>,
     epoch: StdInstant,
     out: W,
-    me: String,
     /// Time limit of each expectation.
     pub timeout: Duration,
     failures: u32,
@@ -344,7 +351,6 @@ impl<'s, W: Write> Runner<'s, W> {
             socks: HashMap::new(),
             epoch: StdInstant::now(),
             out,
-            me: me.to_ascii_lowercase(),
             timeout,
             failures: 0,
             seen: Seen {
@@ -560,18 +566,35 @@ impl<'s, W: Write> Runner<'s, W> {
         }
     }
 
-    /// Work that waits for the client to be online (the own friendly name).
+    /// Work that needs the client's lists: pending "added you" after a list sync (contacts on
+    /// RL but on neither AL nor BL, as the official client finds them at sign-in) and the own
+    /// friendly name once online.
     fn after_events(&mut self) {
+        if std::mem::take(&mut self.seen.synced) {
+            let mut pending = Vec::new();
+            for c in self.client.ns().lists().contacts() {
+                if c.is_on(ListKind::Reverse)
+                    && !c.is_on(ListKind::Allow)
+                    && !c.is_on(ListKind::Block)
+                    && !c.passport().is_empty()
+                {
+                    pending.push((text(c.passport()), c.friendly.as_str().to_string()));
+                }
+            }
+            for (p, f) in pending {
+                self.seen.added_by.push(p.to_ascii_lowercase());
+                self.emit(json!({"event":"added-by","passport":p,"friendly":f,"pending":true}));
+            }
+        }
         if self.renamed || !self.client.is_online() {
             return;
         }
         self.renamed = true;
         if let Some(name) = self.friendly_name.clone() {
             let now = self.now();
-            let me = self.me.clone();
             if let Err(e) = self.client.ns_mut().rename_self(now, &name) {
                 self.failures = self.failures.saturating_add(1);
-                self.emit(json!({"event":"error","command":"friendly","passport":me,"error":format!("{e:?}")}));
+                self.emit(json!({"event":"error","command":"friendly","error":format!("{e:?}")}));
             }
             self.drain();
         }
@@ -649,7 +672,9 @@ impl<'s, W: Write> Runner<'s, W> {
             } else {
                 self.failures = self.failures.saturating_add(1);
                 let reason = failed_early.unwrap_or_else(|| "timeout".into());
-                self.emit(json!({"event":"expect-failed","line":line,"expect":src,"reason":reason}));
+                self.emit(
+                    json!({"event":"expect-failed","line":line,"expect":src,"reason":reason}),
+                );
             }
             return held;
         }
@@ -696,7 +721,11 @@ impl<'s, W: Write> Runner<'s, W> {
                 self.emit(json!({"event":"list-end","count":n}));
                 Ok(())
             }
-            Cmd::Status(s) => self.client.set_status(now, *s).map(drop).map_err(|e| dbg(&e)),
+            Cmd::Status(s) => self
+                .client
+                .set_status(now, *s)
+                .map(drop)
+                .map_err(|e| dbg(&e)),
             Cmd::Add(l, e) => {
                 self.client.user_activity(now);
                 self.client
@@ -745,19 +774,16 @@ impl<'s, W: Write> Runner<'s, W> {
                     .map_err(|e| dbg(&e))
             }
             Cmd::Leave(e) => {
-                let c = *self
+                let c = self
                     .seen
                     .convs
-                    .get(e)
+                    .remove(e)
                     .ok_or_else(|| format!("no conversation with {e}"))?;
                 self.client.leave(now, c).map_err(|e| dbg(&e))
             }
             Cmd::Ims(on) => {
                 self.client.user_activity(now);
-                self.client
-                    .set_ims(now, *on)
-                    .map(drop)
-                    .map_err(|e| dbg(&e))
+                self.client.set_ims(now, *on).map(drop).map_err(|e| dbg(&e))
             }
             Cmd::Wait(ms) => {
                 self.run_for(Duration::from_millis(*ms));
@@ -778,9 +804,7 @@ impl<'s, W: Write> Runner<'s, W> {
         let r = self.client.sign_out(now).map_err(|e| format!("{e:?}"));
         self.drain();
         let deadline = StdInstant::now() + self.timeout;
-        let closed = self.run_until(deadline, |r| {
-            !r.socks.contains_key(&ConnId::Ns.to_raw())
-        });
+        let closed = self.run_until(deadline, |r| !r.socks.contains_key(&ConnId::Ns.to_raw()));
         self.emit(json!({"event":"signed-out","clean":closed && r.is_ok()}));
         r
     }

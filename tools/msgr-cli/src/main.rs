@@ -7,7 +7,7 @@
 use msgr_cli::script::parse_line;
 use msgr_cli::Runner;
 use msntv_messenger::client::{Client, ClientConfig, ClientStorage, LoginMode};
-use msntv_messenger::msnp::ns::{Contact, Group, NsConfig};
+use msntv_messenger::msnp::ns::{version_range, Contact, Group, NsConfig};
 use msntv_messenger::msnp::sb::{ConversationSlot, MessageSlot};
 use msntv_messenger::wtvp::client::BoxIdentity;
 use msntv_messenger::{Duration as CoreDuration, Instant};
@@ -82,7 +82,7 @@ fn parse_args() -> Result<Args, String> {
     let mut password = None;
     let mut wtvp = None;
     let mut ssid = None;
-    let mut vers = msntv_messenger::msnp::ns::version_range(2, 8);
+    let mut vers = None;
     let mut script = None;
     let mut timeout = 10_000u64;
     let mut idle = None;
@@ -90,14 +90,17 @@ fn parse_args() -> Result<Args, String> {
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         let mut val = || it.next().ok_or_else(|| format!("{a} needs a value"));
-        let ms = |v: String, what: &str| v.parse::<u64>().map_err(|_| format!("{what}: bad number {v}"));
+        let ms = |v: String, what: &str| {
+            v.parse::<u64>()
+                .map_err(|_| format!("{what}: bad number {v}"))
+        };
         match a.as_str() {
             "--server" => server = Some(host_port(&val()?, "--server")?),
             "--user" => user = Some(val()?),
             "--password" => password = Some(val()?),
             "--wtvp" => wtvp = Some(host_port(&val()?, "--wtvp")?),
             "--ssid" => ssid = Some(val()?),
-            "--msnp" => vers = versions(&val()?)?,
+            "--msnp" => vers = Some(versions(&val()?)?),
             "--script" => script = Some(PathBuf::from(val()?)),
             "--timeout" => timeout = ms(val()?, "--timeout")?,
             "--idle" => idle = Some(ms(val()?, "--idle")?),
@@ -116,14 +119,27 @@ fn parse_args() -> Result<Args, String> {
             ))
         }
     };
-    if server.is_none() && matches!(auth, Auth::Password(_)) {
+    let password = matches!(auth, Auth::Password(_));
+    if server.is_none() && password {
         return Err(format!("--server is required with --password\n{USAGE}"));
     }
+    // MSNP8 signs in with Passport tickets (TWN), which only the WTVP login can fetch.
+    let msnp8 = 1u16 << 8;
+    let versions = match vers {
+        Some(v) if password && v & msnp8 != 0 => {
+            return Err(format!(
+                "--msnp 8 needs a Passport ticket: use --wtvp and --ssid (MD5 --password covers MSNP2-7)\n{USAGE}"
+            ))
+        }
+        Some(v) => v,
+        None if password => version_range(2, 7),
+        None => version_range(2, 8),
+    };
     Ok(Args {
         server,
         user,
         auth,
-        versions: vers,
+        versions,
         script,
         timeout: Duration::from_millis(timeout),
         idle,

@@ -237,17 +237,26 @@ mod tests {
         let cases: &[(&str, Cmd)] = &[
             ("expect signed-in", Cmd::ExpectSignedIn),
             ("list", Cmd::List),
-            ("expect online Bob@Example.com", Cmd::ExpectOnline("bob@example.com".into())),
+            (
+                "expect online Bob@Example.com",
+                Cmd::ExpectOnline("bob@example.com".into()),
+            ),
             ("expect offline a@b.c", Cmd::ExpectOffline("a@b.c".into())),
             ("status BSY", Cmd::Status(Status::Busy)),
             ("status HDN", Cmd::Status(Status::Hidden)),
             ("add FL a@b.c", Cmd::Add(ListKind::Forward, "a@b.c".into())),
-            ("remove BL a@b.c", Cmd::Remove(ListKind::Block, "a@b.c".into())),
+            (
+                "remove BL a@b.c",
+                Cmd::Remove(ListKind::Block, "a@b.c".into()),
+            ),
             ("block a@b.c", Cmd::Block("a@b.c".into())),
             ("allow a@b.c", Cmd::Allow("a@b.c".into())),
             ("expect added-by a@b.c", Cmd::ExpectAddedBy("a@b.c".into())),
             ("open a@b.c", Cmd::Open("a@b.c".into())),
-            ("send a@b.c  hello  there ", Cmd::Send("a@b.c".into(), "hello  there ".into())),
+            (
+                "send a@b.c  hello  there ",
+                Cmd::Send("a@b.c".into(), "hello  there".into()),
+            ),
             (
                 "expect message a@b.c hi you",
                 Cmd::ExpectMessage("a@b.c".into(), "hi you".into()),
