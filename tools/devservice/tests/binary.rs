@@ -47,7 +47,7 @@ fn binary_prints_ports_serves_and_persists() {
     s.write_all(b"VER 1 MSNP8 CVR0\r\n").expect("write");
     let mut buf = [0u8; 64];
     let n = s.read(&mut buf).expect("read");
-    assert_eq!(&buf[..n], b"VER 1 MSNP8 CVR0\r\n");
+    assert!(buf[..n].starts_with(b"VER 1 MSNP8"), "{:?}", &buf[..n]);
 
     let mut w = TcpStream::connect(&wtvp).expect("wtvp");
     w.set_read_timeout(Some(Duration::from_secs(5)))
@@ -65,10 +65,12 @@ fn binary_prints_ports_serves_and_persists() {
     assert!(text.contains("wtv-initial-key:"), "{text}");
 
     assert!(state.exists(), "state file written at start");
+    // Stop it by PID (SIGTERM).
     Command::new("kill")
         .arg(pid.to_string())
         .status()
         .expect("kill");
-    let _ = child.wait();
+    let status = child.wait().expect("wait");
+    assert!(!status.success(), "killed, not exited: {status:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
