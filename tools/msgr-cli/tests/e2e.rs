@@ -5,7 +5,8 @@
 //! gets `added-by` and allows him), chat both ways with `delivered` outcomes, exchange typing
 //! notifications, alice blocks bob (he sees her offline and cannot reach her) and allows him
 //! again; carol's IMS idle timer switches messaging off, so alice's new conversation with her
-//! fails; alice signs out and the others see her offline. Once with MSNP8 through the built-in
+//! fails; alice signs out and the others see her offline. In the WTVP run carol gives no
+//! `--server`: her client takes the NS from the head-waiter's `wtv-messenger-server`. Once with MSNP8 through the built-in
 //! WTVP messengerlogin (TWN tickets), once with MSNP6 and MD5. Every client is a child process
 //! stopped by PID if it outlives the test's time limit.
 use msntv_devservice::{parse_config, start, DevService, Ports};
@@ -177,7 +178,7 @@ fn has(evs: &[serde_json::Value], want: &[(&str, &str)]) -> bool {
     })
 }
 
-fn check_run(done: &[Done], version: u64) {
+fn check_run(done: &[Done], version: u64, ns_port: u16) {
     let report: String = done
         .iter()
         .map(|d| format!("--- {} ({:?})\n{}", d.name, d.status, d.stdout))
@@ -202,6 +203,12 @@ fn check_run(done: &[Done], version: u64) {
             d.name
         );
         assert_eq!(evs.last().map(|e| e["event"].clone()), Some("done".into()));
+        assert!(
+            evs.iter()
+                .any(|e| e["event"] == "connect" && e["conn"] == "ns" && e["port"] == ns_port),
+            "{}: never connected to the service's NS\n{report}",
+            d.name
+        );
     }
     let alice = events(&done[0].stdout);
     let bob = events(&done[1].stdout);
@@ -239,16 +246,19 @@ fn specs(version: &str, wtvp: Option<&str>, ns: &str) -> Vec<Spec> {
     ];
     who.into_iter()
         .map(|(name, pw, ssid, script, idle)| {
-            let mut args: Vec<String> = vec![
-                "--server".into(),
-                ns.into(),
+            let mut args: Vec<String> = Vec::new();
+            // Carol's WTVP login leaves out --server: the head-waiter names the NS.
+            if wtvp.is_none() || name != "carol" {
+                args.extend(["--server".into(), ns.into()]);
+            }
+            args.extend([
                 "--user".into(),
                 format!("{name}@example.com"),
                 "--msnp".into(),
                 version.into(),
                 "--timeout".into(),
                 "15000".into(),
-            ];
+            ]);
             match wtvp {
                 Some(w) => args.extend(["--wtvp".into(), w.into(), "--ssid".into(), ssid.into()]),
                 None => args.extend(["--password".into(), pw.into()]),
@@ -270,7 +280,7 @@ fn msnp8_through_wtvp_messengerlogin() {
         specs("8", Some(&svc.wtvp.to_string()), &svc.ns.to_string()),
         Duration::from_secs(90),
     );
-    check_run(&done, 8);
+    check_run(&done, 8, svc.ns.port());
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -283,7 +293,7 @@ fn msnp6_with_md5() {
         specs("6", None, &svc.ns.to_string()),
         Duration::from_secs(90),
     );
-    check_run(&done, 6);
+    check_run(&done, 6, svc.ns.port());
     let _ = std::fs::remove_dir_all(&dir);
 }
 
