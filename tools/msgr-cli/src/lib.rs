@@ -141,7 +141,11 @@ impl Seen {
                 passport,
                 friendly: f,
                 ..
-            } => json!({"event":"signed-in","passport":text(passport),"friendly":friendly(f)}),
+            } => {
+                // A reconnect after a failed attempt may still succeed.
+                self.fatal = None;
+                json!({"event":"signed-in","passport":text(passport),"friendly":friendly(f)})
+            }
             NsEvent::LoginFailed { reason } => {
                 self.fatal = Some(format!("login failed: {reason:?}"));
                 json!({"event":"login-failed","reason":format!("{reason:?}")})
@@ -486,6 +490,7 @@ impl<'s, W: Write> Runner<'s, W> {
                     // Flush what was queued (OUT, BYE) before closing.
                     if let Some(mut s) = self.socks.remove(&conn.to_raw()) {
                         let _ = s.stream.set_nonblocking(false);
+                        let _ = s.stream.set_write_timeout(Some(Duration::from_secs(1)));
                         let _ = s.stream.write_all(&s.outbox);
                     }
                 }
@@ -829,9 +834,13 @@ impl<'s, W: Write> Runner<'s, W> {
                 f == e && m == t
             })),
             Cmd::ExpectTyping(e) => held(take_first(&mut self.seen.typing, |x| x == e)),
-            Cmd::ExpectIms(on) => match self.seen.ims.pop_front() {
-                Some(x) if x == *on => Check::Held,
-                Some(x) => Check::Broken(format!("ims went {}", if x { "on" } else { "off" })),
+            Cmd::ExpectIms(on) => match self.seen.ims.iter().position(|x| x == on) {
+                // The idle timer's switch and the server's confirmation both count: take
+                // everything up to the first match.
+                Some(i) => {
+                    self.seen.ims.drain(..=i);
+                    Check::Held
+                }
                 None => Check::Wait,
             },
             Cmd::ExpectDelivered | Cmd::ExpectFailed => match self.seen.outcomes.pop_front() {
@@ -922,4 +931,145 @@ fn connect(host: &str, port: u16) -> std::io::Result<TcpStream> {
         }
     }
     Err(last.unwrap_or_else(|| std::io::Error::new(ErrorKind::NotFound, "no address")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use msntv_messenger::client::{ClientConfig, ClientStorage, LoginMode};
+    use msntv_messenger::msnp::ns::{Contact, Group, NsConfig};
+    use msntv_messenger::msnp::sb::{ConversationSlot, MessageSlot};
+
+    /// Run `f` on a runner whose client never connects (expectations are fed by hand).
+    fn with_runner(f: impl FnOnce(&mut Runner<'_, Vec<u8>>)) {
+        let mut contacts = vec![Contact::EMPTY; 4];
+        let mut groups = vec![Group::EMPTY; 2];
+        let mut convs: Vec<ConversationSlot> =
+            (0..2).map(|_| ConversationSlot::default()).collect();
+        let mut msgs: Vec<MessageSlot> = (0..2).map(|_| MessageSlot::default()).collect();
+        let ns = NsConfig::new("127.0.0.1", 1, "me@example.com");
+        let client = Client::new(
+            ClientConfig::new(ns, LoginMode::Password(b"pw")),
+            ClientStorage {
+                contacts: &mut contacts,
+                groups: &mut groups,
+                conversations: &mut convs,
+                messages: &mut msgs,
+            },
+            Instant::ZERO,
+        )
+        .expect("client");
+        let mut r = Runner::new(
+            client,
+            "me@example.com",
+            Vec::new(),
+            Duration::from_millis(1),
+        );
+        f(&mut r);
+    }
+
+    fn held(c: Check) -> bool {
+        matches!(c, Check::Held)
+    }
+
+    #[test]
+    fn test_presence_changes_are_read_in_order_once() {
+        with_runner(|r| {
+            let bob = "bob@example.com".to_string();
+            r.seen.saw_presence(b"Bob@Example.com", true);
+            r.seen.saw_presence(b"bob@example.com", false);
+            r.seen.saw_presence(b"bob@example.com", true);
+            assert!(held(r.check(&Cmd::ExpectOffline(bob.clone()))));
+            assert!(held(r.check(&Cmd::ExpectOnline(bob.clone()))));
+            // Nothing unread and not signed in: wait.
+            assert!(!held(r.check(&Cmd::ExpectOffline(bob.clone()))));
+            assert!(!held(
+                r.check(&Cmd::ExpectOnline("carol@example.com".into()))
+            ));
+        });
+    }
+
+    #[test]
+    fn test_messages_typing_and_added_by_match_once() {
+        with_runner(|r| {
+            let a = "a@b.c".to_string();
+            r.seen.messages.push((a.clone(), "one".into()));
+            r.seen.messages.push((a.clone(), "two".into()));
+            r.seen.typing.push(a.clone());
+            r.seen.added_by.push(a.clone());
+            assert!(held(r.check(&Cmd::ExpectMessage(a.clone(), "two".into()))));
+            assert!(!held(r.check(&Cmd::ExpectMessage(a.clone(), "two".into()))));
+            assert!(held(r.check(&Cmd::ExpectMessage(a.clone(), "one".into()))));
+            assert!(held(r.check(&Cmd::ExpectTyping(a.clone()))));
+            assert!(!held(r.check(&Cmd::ExpectTyping(a.clone()))));
+            assert!(held(r.check(&Cmd::ExpectAddedBy(a.clone()))));
+            assert!(!held(r.check(&Cmd::ExpectAddedBy(a))));
+        });
+    }
+
+    #[test]
+    fn test_outcomes_are_taken_in_order_and_must_match() {
+        with_runner(|r| {
+            r.seen.outcomes.push_back(Outcome::Delivered);
+            r.seen
+                .outcomes
+                .push_back(Outcome::Failed(FailReason::ContactOffline));
+            r.seen.outcomes.push_back(Outcome::Delivered);
+            assert!(held(r.check(&Cmd::ExpectDelivered)));
+            assert!(held(r.check(&Cmd::ExpectFailed)));
+            assert!(matches!(r.check(&Cmd::ExpectFailed), Check::Broken(_)));
+            assert!(matches!(r.check(&Cmd::ExpectDelivered), Check::Wait));
+        });
+    }
+
+    #[test]
+    fn test_ims_expectations_skip_to_the_first_match() {
+        with_runner(|r| {
+            r.seen.ims.extend([false, false, true]);
+            assert!(held(r.check(&Cmd::ExpectIms(false))));
+            assert!(held(r.check(&Cmd::ExpectIms(true))));
+            assert!(!held(r.check(&Cmd::ExpectIms(true))));
+        });
+    }
+
+    #[test]
+    fn test_failed_expectation_is_reported_and_counted() {
+        with_runner(|r| {
+            assert!(!r.run_cmd(3, "expect typing a@b.c", &Cmd::ExpectTyping("a@b.c".into())));
+            assert!(r.run_cmd(4, "wait 1", &Cmd::Wait(1)));
+            assert_eq!(r.failures(), 1);
+            let out = String::from_utf8(r.out.clone()).expect("utf8");
+            let last: Value =
+                serde_json::from_str(out.lines().last().expect("line")).expect("json");
+            assert_eq!(last["event"], "expect-failed");
+            assert_eq!(last["line"], 3);
+            assert_eq!(last["reason"], "timeout");
+        });
+    }
+
+    #[test]
+    fn test_commands_before_sign_in_are_errors() {
+        with_runner(|r| {
+            assert!(!r.run_cmd(1, "send a@b.c hi", &Cmd::Send("a@b.c".into(), "hi".into())));
+            assert!(!r.run_cmd(2, "block a@b.c", &Cmd::Block("a@b.c".into())));
+            assert_eq!(r.failures(), 2);
+            let out = String::from_utf8(r.out.clone()).expect("utf8");
+            assert!(
+                out.lines().all(|l| l.starts_with("{\"event\":\"error\"")),
+                "{out}"
+            );
+        });
+    }
+
+    #[test]
+    fn test_reason_names_are_stable() {
+        assert_eq!(fail_reason(FailReason::ContactOffline), "contact-offline");
+        assert_eq!(
+            fail_reason(FailReason::InviteRefused(
+                msntv_messenger::msnp::wire::ServerErrorCode(217)
+            )),
+            "invite-refused-217"
+        );
+        assert_eq!(close_reason(CloseReason::ImsOff), "ims-off");
+    }
 }
