@@ -124,12 +124,15 @@ fn wire(mb: usize) {
     assert_eq!(errors, 0, "framing or parse errors in the corpus");
 }
 
+mod rx;
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("wire") => wire(args.get(1).and_then(|s| s.parse().ok()).unwrap_or(50)),
+        Some("rx") => rx::run(args.get(1).and_then(|s| s.parse().ok()).unwrap_or(1000)),
         _ => {
-            eprintln!("usage: msntv-bench wire [MB]");
+            eprintln!("usage: msntv-bench wire [MB] | msntv-bench rx [N]");
             std::process::exit(2);
         }
     }
