@@ -313,6 +313,8 @@ typedef struct {
   // connection failed. Bytes not taken are offered again later.
   int32_t (*send)(void *userdata, uint32_t conn, const uint8_t *buf, size_t len);
   // Close `conn` (the client is done with it); no `msgr_client_closed` is needed after.
+  // Called once for each connection `open` started, and not for one the box already
+  // reported with `msgr_client_closed`.
   void (*close)(void *userdata, uint32_t conn);
 } msgr_transport;
 
@@ -645,8 +647,9 @@ msgr_result msgr_client_contact_at(msgr_client *client, uint32_t index, msgr_con
 // `buf` must be `len` writable bytes; `written` writable.
 msgr_result msgr_client_save_lists(msgr_client *client, uint8_t *buf, size_t len, size_t *written);
 
-// Restore lists saved by `msgr_client_save_lists` (before signing in): the next sign-in asks
-// only for changes since the saved version.
+// Restore lists saved by `msgr_client_save_lists` (before signing in, or after signing out;
+// `MSGR_RESULT_WRONG_STATE` otherwise): the next sign-in asks only for changes since the saved
+// version.
 //
 // # Safety
 // `buf` must be `len` readable bytes.
