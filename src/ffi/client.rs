@@ -19,7 +19,7 @@
 //! sockets, polling keeps every UI action outside any core call (so the UI may call back into
 //! the client freely while handling an event), and the event's strings stay valid in place
 //! until the next call without copying. After every call into the client, drain
-//! `msgr_client_poll_event` until it reports `MSGR_EVENT_NONE`: connection requests are acted on
+//! `msgr_client_poll_event` until it reports `MSGR_EVENT_KIND_NONE`: connection requests are acted on
 //! (through the hooks) while events are drained.
 //!
 //! # Rules
@@ -122,7 +122,7 @@ pub struct msgr_limits {
 pub enum MsgrLoginMode {
     /// `USR MD5` answers computed from `msgr_config.password` (MSNP2–MSNP7).
     Password = 0,
-    /// The firmware performs the SECURE `messengerlogin` request: `MSGR_EVENT_LOGIN_REQUEST`,
+    /// The firmware performs the SECURE `messengerlogin` request: `MSGR_EVENT_KIND_LOGIN_REQUEST`,
     /// answered with `msgr_client_login_reply`.
     Delegate = 1,
     /// The built-in WTVP client signs in to the WebTV service at `wtvp_host:wtvp_port`.
@@ -271,7 +271,7 @@ pub struct msgr_event {
     pub kind: u32,
     /// The conversation the event is about (0 if none).
     pub conversation: u32,
-    /// The message id (`MSGR_EVENT_OUTCOME`).
+    /// The message id (`MSGR_EVENT_KIND_OUTCOME`).
     pub message: u32,
     /// A `msgr_status` value (presence and own status).
     pub status: u32,
@@ -341,7 +341,7 @@ pub enum MsgrList {
     Reverse = 3,
 }
 
-/// A message's final outcome (`MSGR_EVENT_OUTCOME` `code`).
+/// A message's final outcome (`MSGR_EVENT_KIND_OUTCOME` `code`).
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MsgrOutcome {
@@ -963,7 +963,7 @@ pub unsafe extern "C" fn msgr_client_next_timeout(
     })
 }
 
-/// Take the next event into `*out` (`kind` is `MSGR_EVENT_NONE` when there is none). Connection
+/// Take the next event into `*out` (`kind` is `MSGR_EVENT_KIND_NONE` when there is none). Connection
 /// requests are carried out through the hooks while draining.
 ///
 /// # Safety
@@ -982,7 +982,7 @@ pub unsafe extern "C" fn msgr_client_poll_event(
     })
 }
 
-/// Report the firmware's reply to `MSGR_EVENT_LOGIN_REQUEST`: status, reason, raw header lines
+/// Report the firmware's reply to `MSGR_EVENT_KIND_LOGIN_REQUEST`: status, reason, raw header lines
 /// and the body after RC4 (LZPF is undone here when the headers say so).
 ///
 /// # Safety
@@ -1462,7 +1462,7 @@ pub unsafe extern "C" fn msgr_client_invite(
     })
 }
 
-/// Send UTF-8 `text` in a conversation; `*message` names it until its `MSGR_EVENT_OUTCOME`.
+/// Send UTF-8 `text` in a conversation; `*message` names it until its `MSGR_EVENT_KIND_OUTCOME`.
 ///
 /// # Safety
 /// The string must be readable for its length; `message` writable.

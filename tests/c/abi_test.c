@@ -534,7 +534,7 @@ static void feed_msg_at(msgr_client *c, uint32_t conn, const char *head, const c
 
 /* ----- configuration ----------------------------------------------------------------------- */
 
-#define ARENA_CAP (640u * 1024u)
+#define ARENA_CAP (192u * 1024u)
 static uint64_t g_arena_words[ARENA_CAP / 8u + 1u];
 static uint64_t g_arena2_words[ARENA_CAP / 8u + 1u];
 
