@@ -87,7 +87,7 @@ enum msgr_login_mode
  {
   // `USR MD5` answers computed from `msgr_config.password` (MSNP2–MSNP7).
   MSGR_LOGIN_MODE_PASSWORD = 0,
-  // The firmware performs the SECURE `messengerlogin` request: `MSGR_EVENT_LOGIN_REQUEST`,
+  // The firmware performs the SECURE `messengerlogin` request: `MSGR_EVENT_KIND_LOGIN_REQUEST`,
   // answered with `msgr_client_login_reply`.
   MSGR_LOGIN_MODE_DELEGATE = 1,
   // The built-in WTVP client signs in to the WebTV service at `wtvp_host:wtvp_port`.
@@ -215,7 +215,7 @@ enum msgr_list
 typedef uint32_t msgr_list;
 #endif // __cplusplus
 
-// A message's final outcome (`MSGR_EVENT_OUTCOME` `code`).
+// A message's final outcome (`MSGR_EVENT_KIND_OUTCOME` `code`).
 enum msgr_outcome
 #ifdef __cplusplus
   : uint32_t
@@ -313,6 +313,8 @@ typedef struct {
   // connection failed. Bytes not taken are offered again later.
   int32_t (*send)(void *userdata, uint32_t conn, const uint8_t *buf, size_t len);
   // Close `conn` (the client is done with it); no `msgr_client_closed` is needed after.
+  // Called once for each connection `open` started, and not for one the box already
+  // reported with `msgr_client_closed`.
   void (*close)(void *userdata, uint32_t conn);
 } msgr_transport;
 
@@ -330,7 +332,7 @@ typedef struct {
   uint32_t kind;
   // The conversation the event is about (0 if none).
   uint32_t conversation;
-  // The message id (`MSGR_EVENT_OUTCOME`).
+  // The message id (`MSGR_EVENT_KIND_OUTCOME`).
   uint32_t message;
   // A `msgr_status` value (presence and own status).
   uint32_t status;
@@ -425,14 +427,14 @@ msgr_result msgr_client_tick(msgr_client *client, uint64_t now_ms);
 // `out_ms` must be writable.
 msgr_result msgr_client_next_timeout(msgr_client *client, uint64_t *out_ms);
 
-// Take the next event into `*out` (`kind` is `MSGR_EVENT_NONE` when there is none). Connection
+// Take the next event into `*out` (`kind` is `MSGR_EVENT_KIND_NONE` when there is none). Connection
 // requests are carried out through the hooks while draining.
 //
 // # Safety
 // `out` must be writable.
 msgr_result msgr_client_poll_event(msgr_client *client, msgr_event *out);
 
-// Report the firmware's reply to `MSGR_EVENT_LOGIN_REQUEST`: status, reason, raw header lines
+// Report the firmware's reply to `MSGR_EVENT_KIND_LOGIN_REQUEST`: status, reason, raw header lines
 // and the body after RC4 (LZPF is undone here when the headers say so).
 //
 // # Safety
@@ -613,7 +615,7 @@ msgr_result msgr_client_invite(msgr_client *client,
                                const char *passport,
                                size_t passport_len);
 
-// Send UTF-8 `text` in a conversation; `*message` names it until its `MSGR_EVENT_OUTCOME`.
+// Send UTF-8 `text` in a conversation; `*message` names it until its `MSGR_EVENT_KIND_OUTCOME`.
 //
 // # Safety
 // The string must be readable for its length; `message` writable.
@@ -645,8 +647,9 @@ msgr_result msgr_client_contact_at(msgr_client *client, uint32_t index, msgr_con
 // `buf` must be `len` writable bytes; `written` writable.
 msgr_result msgr_client_save_lists(msgr_client *client, uint8_t *buf, size_t len, size_t *written);
 
-// Restore lists saved by `msgr_client_save_lists` (before signing in): the next sign-in asks
-// only for changes since the saved version.
+// Restore lists saved by `msgr_client_save_lists` (before signing in, or after signing out;
+// `MSGR_RESULT_WRONG_STATE` otherwise): the next sign-in asks only for changes since the saved
+// version.
 //
 // # Safety
 // `buf` must be `len` readable bytes.

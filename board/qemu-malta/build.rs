@@ -1,6 +1,9 @@
 //! Generate the guest's vector tables from ../shared and pass the linker scripts.
 use std::path::PathBuf;
 
+#[path = "build/c_abi.rs"]
+mod c_abi;
+
 fn main() {
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR"));
     let src = msntv_testdata::codegen::generate();
@@ -14,6 +17,7 @@ fn main() {
     println!("cargo:rustc-link-arg=--gc-sections");
     println!("cargo:rerun-if-changed={}", ld.display());
     println!("cargo:rerun-if-changed=src/crt0.S");
+    c_abi::build(&root, &out);
     for var in [
         "MSNTV_SHARED",
         "MSNTV_ESCARGOT_DIR",

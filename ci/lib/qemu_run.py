@@ -5,10 +5,12 @@ Usage: qemu_run.py --qemu BIN --cpu CPU --kernel ELF [--timeout S] [--log-serial
                    [--label NAME] [--clock-check] [-- extra qemu args]
 
 The run passes when the console shows `RESULT: PASSED` before QEMU exits and before the
-timeout. With --clock-check, the wall time between the guest's `clock-check start` and
+timeout. With --expect-panic it passes only when the guest ends in the documented abort of a
+core panic instead: a `PANIC at file:line:col` line, then `RESULT: FAILED (panic)`; the label's
+summary line then counts that one expected ending. With --clock-check, the wall time between the guest's `clock-check start` and
 `clock-check end` lines (1000 ms of guest CP0 time) is measured to confirm the Count rate.
 """
-import argparse, os, subprocess, sys, time, threading
+import argparse, os, re, subprocess, sys, time, threading
 
 def main():
     ap = argparse.ArgumentParser()
@@ -19,6 +21,8 @@ def main():
     ap.add_argument('--log-serial', default=None)
     ap.add_argument('--label', default=None)
     ap.add_argument('--clock-check', action='store_true')
+    ap.add_argument('--expect-panic', action='store_true',
+                    help='pass only if the guest ends with PANIC at ... and RESULT: FAILED (panic)')
     ap.add_argument('--quiet', action='store_true', help='print only failures and summary lines')
     ap.add_argument('extra', nargs='*')
     a = ap.parse_args()
@@ -30,13 +34,14 @@ def main():
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     timer = threading.Timer(a.timeout, p.kill)
     timer.start()
-    result = None; summary = None; t_start = t_end = None
+    result = None; summary = None; t_start = t_end = None; panic_at = None
     try:
         for raw in p.stdout:
             line = raw.decode('utf-8', 'replace').rstrip('\r\n')
             now = time.monotonic()
             if line == 'clock-check start': t_start = now
             if line == 'clock-check end': t_end = now
+            if line.startswith('PANIC at ') and result is None: panic_at = line
             if line.startswith('RESULT:'): result = line
             if line.endswith(' failed') and ' passed, ' in line: summary = line
             if not a.quiet or line.startswith(('FAIL', 'PANIC', 'EXCEPTION', 'RESULT')):
@@ -46,6 +51,10 @@ def main():
         timed_out = not timer.is_alive() and result is None
         timer.cancel()
     ok = result == 'RESULT: PASSED'
+    if a.expect_panic:
+        ok = panic_at is not None and result == 'RESULT: FAILED (panic)'
+        print(f'[{label}] expected abort: ' + (f'seen ({panic_at})' if ok else 'NOT seen'))
+        summary = f'{int(ok)} passed, {int(not ok)} failed'
     if timed_out or result is None:
         print(f'[{label}] no RESULT line: the guest hung or crashed (timeout {a.timeout:.0f} s)')
         ok = False
@@ -60,7 +69,8 @@ def main():
             if not 0.85 <= wall <= 1.6:
                 print(f'[{label}] clock check: FAILED (outside 0.85-1.6 s)'); ok = False
     if summary:
-        print(f'{label}: {summary.strip()}')
+        m = re.search(r'\d+ passed, \d+ failed', summary)
+        print(f'{label}: {m.group(0) if m else summary.strip()}')
     sys.exit(0 if ok else 1)
 
 if __name__ == '__main__':

@@ -617,6 +617,9 @@ impl<'s> Client<'s> {
         body: &[u8],
     ) -> Result<(), ClientError> {
         self.tick(now);
+        if !self.login_pending {
+            return Err(ClientError::WrongState);
+        }
         let Login::Delegate(d) = &mut self.login else {
             return Err(ClientError::WrongState);
         };
@@ -629,6 +632,9 @@ impl<'s> Client<'s> {
     /// Report that the firmware could not perform the `messengerlogin` request.
     pub fn fail_login(&mut self, now: Instant, reason: LoginError) -> Result<(), ClientError> {
         self.tick(now);
+        if !self.login_pending {
+            return Err(ClientError::WrongState);
+        }
         let Login::Delegate(d) = &mut self.login else {
             return Err(ClientError::WrongState);
         };
@@ -644,6 +650,10 @@ impl<'s> Client<'s> {
         self.tick(now);
         match conn {
             ConnId::Ns => {
+                // Only a connection the NS asked for (sign-in, reconnect or redirect) can open.
+                if self.ns.phase() != Phase::Connecting {
+                    return Err(ClientError::WrongState);
+                }
                 if matches!(self.link, Link::Connecting(_)) {
                     self.link = Link::Up;
                 }
@@ -852,6 +862,14 @@ impl<'s> Client<'s> {
                 },
                 (e, _) => ClientEvent::Ns(e),
             });
+        }
+        // Routing the NS may have queued a note or a login request: report it now rather than
+        // at the next call (callers stop polling at the first `None`). The call returns from
+        // one of the branches above, so this recurses once at most.
+        if self.notes.first().is_some_and(Option::is_some)
+            || matches!(&self.login, Login::Delegate(d) if d.has_request())
+        {
+            return self.poll_event();
         }
         self.pump(now);
         self.convs.poll_event().map(|e| match e {

@@ -19,7 +19,7 @@
 //! sockets, polling keeps every UI action outside any core call (so the UI may call back into
 //! the client freely while handling an event), and the event's strings stay valid in place
 //! until the next call without copying. After every call into the client, drain
-//! `msgr_client_poll_event` until it reports `MSGR_EVENT_NONE`: connection requests are acted on
+//! `msgr_client_poll_event` until it reports `MSGR_EVENT_KIND_NONE`: connection requests are acted on
 //! (through the hooks) while events are drained.
 //!
 //! # Rules
@@ -40,7 +40,7 @@ use crate::client::{
     Client, ClientConfig, ClientEvent, ClientFailure, ClientStorage, ConnId, LoginMode,
 };
 use crate::msnp::ns::{
-    version_range, Blp, Contact, Group, Gtc, NsConfig, NsError, NsEvent, NsMessageKind,
+    version_range, Blp, Contact, Group, Gtc, NsConfig, NsError, NsEvent, NsMessageKind, Phase,
 };
 use crate::msnp::sb::{
     CloseReason, ConversationId, ConversationSlot, FailReason, MessageSlot, Outcome, SbEvent,
@@ -122,7 +122,7 @@ pub struct msgr_limits {
 pub enum MsgrLoginMode {
     /// `USR MD5` answers computed from `msgr_config.password` (MSNP2–MSNP7).
     Password = 0,
-    /// The firmware performs the SECURE `messengerlogin` request: `MSGR_EVENT_LOGIN_REQUEST`,
+    /// The firmware performs the SECURE `messengerlogin` request: `MSGR_EVENT_KIND_LOGIN_REQUEST`,
     /// answered with `msgr_client_login_reply`.
     Delegate = 1,
     /// The built-in WTVP client signs in to the WebTV service at `wtvp_host:wtvp_port`.
@@ -195,6 +195,8 @@ pub struct msgr_transport {
         unsafe extern "C" fn(userdata: *mut c_void, conn: u32, buf: *const u8, len: usize) -> i32,
     >,
     /// Close `conn` (the client is done with it); no `msgr_client_closed` is needed after.
+    /// Called once for each connection `open` started, and not for one the box already
+    /// reported with `msgr_client_closed`.
     pub close: Option<unsafe extern "C" fn(userdata: *mut c_void, conn: u32)>,
 }
 
@@ -269,7 +271,7 @@ pub struct msgr_event {
     pub kind: u32,
     /// The conversation the event is about (0 if none).
     pub conversation: u32,
-    /// The message id (`MSGR_EVENT_OUTCOME`).
+    /// The message id (`MSGR_EVENT_KIND_OUTCOME`).
     pub message: u32,
     /// A `msgr_status` value (presence and own status).
     pub status: u32,
@@ -339,7 +341,7 @@ pub enum MsgrList {
     Reverse = 3,
 }
 
-/// A message's final outcome (`MSGR_EVENT_OUTCOME` `code`).
+/// A message's final outcome (`MSGR_EVENT_KIND_OUTCOME` `code`).
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MsgrOutcome {
@@ -388,6 +390,8 @@ pub struct msgr_contact {
 struct Inner {
     client: Client<'static>,
     transport: msgr_transport,
+    /// Which connections (by raw number) the open hook started and nobody closed yet.
+    open: &'static mut [bool],
     tx: [u8; TX_CHUNK],
     pending: Option<(ConnId, usize, usize)>,
     name: [u8; crate::limits::MAX_FRIENDLY_NAME_ENCODED],
@@ -525,6 +529,7 @@ fn arena_need(l: [u32; 4]) -> usize {
         n(l[1]) * size_of::<Group>() + align_of::<Group>(),
         n(l[2]) * size_of::<ConversationSlot>() + align_of::<ConversationSlot>(),
         n(l[3]) * size_of::<MessageSlot>() + align_of::<MessageSlot>(),
+        n(l[2]) + 2,
         6 * (MAX_CONFIG_STR + 8),
         ARENA_SLACK,
     ];
@@ -701,6 +706,9 @@ unsafe fn init(
     } else {
         server
     };
+    if server.len() > crate::wtvp::headwaiter::HOST_CAP {
+        return MsgrResult::TooLong;
+    }
     let port = match (cfg.server_port, &headwaiter_cfg) {
         (0, Some(h)) => h.server_port,
         (0, None) => 1863,
@@ -776,6 +784,7 @@ unsafe fn init(
         conversations: tri!(arena_heap.alloc_slice(limits[2] as usize, ConversationSlot::default)),
         messages: tri!(arena_heap.alloc_slice(limits[3] as usize, MessageSlot::default)),
     };
+    let open = tri!(arena_heap.alloc_slice(limits[2] as usize + 2, || false));
     let client = Client::new(client_cfg, storage, Instant::ZERO);
     if let Some((raw, len)) = password_copy {
         // SAFETY: the client did not keep the slice (see `Client::new`); wipe it in place.
@@ -799,6 +808,7 @@ unsafe fn init(
             inner: UnsafeCell::new(Inner {
                 client,
                 transport,
+                open,
                 tx: [0; TX_CHUNK],
                 pending: None,
                 name: [0; crate::limits::MAX_FRIENDLY_NAME_ENCODED],
@@ -917,6 +927,7 @@ pub extern "C" fn msgr_client_closed(
         if i.pending.is_some_and(|(p, _, _)| p == c) {
             i.pending = None;
         }
+        i.set_open(c, false);
         i.client.handle_closed(i.now, c);
         i.flush();
         MsgrResult::Ok
@@ -952,7 +963,7 @@ pub unsafe extern "C" fn msgr_client_next_timeout(
     })
 }
 
-/// Take the next event into `*out` (`kind` is `MSGR_EVENT_NONE` when there is none). Connection
+/// Take the next event into `*out` (`kind` is `MSGR_EVENT_KIND_NONE` when there is none). Connection
 /// requests are carried out through the hooks while draining.
 ///
 /// # Safety
@@ -971,7 +982,7 @@ pub unsafe extern "C" fn msgr_client_poll_event(
     })
 }
 
-/// Report the firmware's reply to `MSGR_EVENT_LOGIN_REQUEST`: status, reason, raw header lines
+/// Report the firmware's reply to `MSGR_EVENT_KIND_LOGIN_REQUEST`: status, reason, raw header lines
 /// and the body after RC4 (LZPF is undone here when the headers say so).
 ///
 /// # Safety
@@ -1019,6 +1030,9 @@ fn result_of<T>(r: Result<T, crate::client::ClientError>) -> MsgrResult {
         Err(crate::client::ClientError::WrongState) => MsgrResult::WrongState,
         Err(crate::client::ClientError::BadArgument) => MsgrResult::InvalidParameter,
         Err(crate::client::ClientError::UnknownConnection) => MsgrResult::InvalidParameter,
+        Err(crate::client::ClientError::Sb(
+            crate::msnp::sb::SbError::UnknownConversation | crate::msnp::sb::SbError::BadArgument,
+        )) => MsgrResult::InvalidParameter,
         Err(e) => match e.kind() {
             crate::ErrorKind::Local => MsgrResult::WrongState,
             k => MsgrResult::from(k),
@@ -1448,7 +1462,7 @@ pub unsafe extern "C" fn msgr_client_invite(
     })
 }
 
-/// Send UTF-8 `text` in a conversation; `*message` names it until its `MSGR_EVENT_OUTCOME`.
+/// Send UTF-8 `text` in a conversation; `*message` names it until its `MSGR_EVENT_KIND_OUTCOME`.
 ///
 /// # Safety
 /// The string must be readable for its length; `message` writable.
@@ -1573,8 +1587,9 @@ pub unsafe extern "C" fn msgr_client_save_lists(
     })
 }
 
-/// Restore lists saved by `msgr_client_save_lists` (before signing in): the next sign-in asks
-/// only for changes since the saved version.
+/// Restore lists saved by `msgr_client_save_lists` (before signing in, or after signing out;
+/// `MSGR_RESULT_WRONG_STATE` otherwise): the next sign-in asks only for changes since the saved
+/// version.
 ///
 /// # Safety
 /// `buf` must be `len` readable bytes.
@@ -1586,6 +1601,9 @@ pub unsafe extern "C" fn msgr_client_restore_lists(
 ) -> MsgrResult {
     enter(client, |i| {
         let b = tri!(bytes_arg(buf, len));
+        if !matches!(i.client.ns().phase(), Phase::Idle | Phase::Closed) {
+            return MsgrResult::WrongState;
+        }
         match i.client.ns_mut().lists_mut().restore(b) {
             Ok(()) => MsgrResult::Ok,
             Err(_) => MsgrResult::Malformed,
@@ -1684,9 +1702,24 @@ impl Inner {
         }
     }
 
+    /// Record whether `conn` is open as far as the hooks go; returns whether it was.
+    fn set_open(&mut self, conn: ConnId, open: bool) -> bool {
+        let slot = usize::try_from(conn.to_raw())
+            .ok()
+            .and_then(|k| self.open.get_mut(k));
+        match slot {
+            Some(s) => core::mem::replace(s, open),
+            None => false,
+        }
+    }
+
     fn hook_close(&mut self, conn: ConnId) {
         if self.pending.is_some_and(|(p, _, _)| p == conn) {
             self.pending = None;
+        }
+        // The NS reports a failed sign-in and then the lost connection: close the socket once.
+        if !self.set_open(conn, false) {
+            return;
         }
         if let Some(close) = self.transport.close {
             // SAFETY: a hook from the caller's msgr_transport, called with its own userdata.
@@ -1763,7 +1796,9 @@ impl Inner {
             }
             None => false,
         };
-        if !ok {
+        if ok {
+            self.set_open(conn, true);
+        } else {
             self.client.handle_closed(self.now, conn);
         }
     }
