@@ -118,7 +118,9 @@ extern "C" fn board_main() -> ! {
         None => 0,
     };
     let idle = match bootargs::get("idle") {
-        Some(v) => v.parse().unwrap_or_else(|_| fail("idle must be milliseconds")),
+        Some(v) => v
+            .parse()
+            .unwrap_or_else(|_| fail("idle must be milliseconds")),
         None => 0,
     };
 
@@ -126,8 +128,8 @@ extern "C" fn board_main() -> ! {
         println!("NE2000: {e}");
         fail("no network card (pass -device ne2k_isa,netdev=n0,iobase=0x300,irq=9)")
     });
-    let net = Net::new(nic, NetConfig::QEMU_USER, clock::count(), clock::now())
-        .unwrap_or_else(|e| {
+    let net =
+        Net::new(nic, NetConfig::QEMU_USER, clock::count(), clock::now()).unwrap_or_else(|e| {
             println!("net: {e}");
             fail("network bring-up failed")
         });
