@@ -231,7 +231,7 @@ def start_server(a):
     return p, int(m.group(1))
 
 
-def scenario(t, ui, typ, ns_addr):
+def scenario(t, ui, typ, ns_addr, quiet):
     """The main scenario: alice on the UI, bob and dave as raw peers."""
     m = ui.wait(r'^EVT arena (\d+) (\d+)')
     t.check('core initialised in the arena (high-water mark printed)', m is not None,
@@ -318,6 +318,30 @@ def scenario(t, ui, typ, ns_addr):
         lambda p, _: p[0] == 'NLN' and p[1] == 'AWY' and p[2] == 'alice@example.com', bm)
         is not None)
 
+    # quiet connections stay up (no traffic from either side for longer than TCP timeouts).
+    if quiet:
+        mark = ui.mark()
+        print(f'[{t.label}] staying quiet for {quiet:.0f} s', flush=True)
+        time.sleep(quiet)
+        sbm = sb.mark()
+        sb_send(sb, 'A', text_msg('still there?'))
+        t.check(f'after {quiet:.0f} quiet seconds bob\'s switchboard still reaches the UI',
+                ui.wait(r'^EVT message bob@example\.com still there\?$', mark) is not None)
+        t.check('no connection was lost while quiet',
+                ui.wait(r'^EVT (reconnecting|signed-out|conv-closed)', mark, timeout=0.5) is None)
+
+    # a message to offline carol fails: typed while the invitation is out it ends as
+    # failed-contact-offline; typed after the refusal it is refused at once.
+    mark = ui.mark()
+    typ('/open carol@example.com')
+    t.check('/open makes carol\'s conversation current',
+            ui.wait(r'^EVT current carol@example\.com', mark) is not None)
+    typ('are you there?')
+    t.check('the UI reports that carol cannot be invited',
+            ui.wait(r'^EVT request-failed \d+ - carol@example\.com', mark) is not None)
+    t.check('the message to carol fails with a reason', ui.wait(
+        r'^EVT (outcome failed-contact-offline \d+|error msg 7007)', mark) is not None)
+
     # a bad command is reported, not fatal.
     mark = ui.mark()
     typ('/open')
@@ -352,6 +376,8 @@ def main():
     ap.add_argument('--work', required=True)
     ap.add_argument('--label', default='box-ui')
     ap.add_argument('--idle-check', action='store_true')
+    ap.add_argument('--quiet', type=float, default=0,
+                    help='seconds of silence on every connection before the last steps')
     ap.add_argument('--timeout', type=float, default=240)
     ap.add_argument('--ns-host', default='127.0.0.1', help='how the UI names the host')
     ap.add_argument('ui', nargs='+')
@@ -378,7 +404,7 @@ def main():
             if a.idle_check:
                 idle_scenario(t, ui, typ)
             else:
-                scenario(t, ui, typ, ns_addr)
+                scenario(t, ui, typ, ns_addr, a.quiet)
         except (RuntimeError, OSError) as e:
             t.check('scenario ran to the end', False, str(e))
         try:

@@ -664,11 +664,19 @@ static void on_event(const msgr_event *e)
         nl();
         break;
     case MSGR_EVENT_KIND_REQUEST_FAILED:
-        out("! request failed: ");
-        out_u64(e->code);
-        out(" ");
-        out_s(e->text);
-        out_s(e->passport);
+        if (e->text.len == 0 && e->passport.len > 0) {
+            /* A switchboard invitation (CAL) that failed. */
+            out_conv(e->conversation);
+            out("could not invite ");
+            out_s(e->passport);
+            out(" (offline, or not accepting messages)");
+        } else {
+            out("! request failed: ");
+            out_u64(e->code);
+            out(" ");
+            out_s(e->text);
+            out_s(e->passport);
+        }
         nl();
         evt("request-failed");
         arg_u(e->code);
