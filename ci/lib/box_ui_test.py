@@ -11,7 +11,7 @@ plays the other side with small raw-MSNP peers (bob, dave) written here. Every c
 counted; the run ends with `N passed, N failed` and exits non-zero on any failure. Every process
 is bounded in time and stopped by PID.
 """
-import argparse, hashlib, os, queue, re, shutil, socket, subprocess, sys, threading, time
+import argparse, hashlib, os, re, shutil, signal, socket, subprocess, sys, threading, time
 
 STEP = 30.0  # seconds allowed for each awaited event
 QRY_ID, QRY_KEY = 'msmsgs@msnmsgr.com', 'Q1P7W2E4J9R8U3S5'
@@ -382,6 +382,8 @@ def main():
     ap.add_argument('--ns-host', default='127.0.0.1', help='how the UI names the host')
     ap.add_argument('ui', nargs='+')
     a = ap.parse_args()
+    # An outer `timeout` sends SIGTERM: unwind so the `finally` below stops the children by PID.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     t = Tally(a.label)
     server, port = start_server(a)
     ui_proc = None
