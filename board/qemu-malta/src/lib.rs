@@ -22,6 +22,7 @@
 
 pub mod bench;
 pub mod bootargs;
+pub mod box_platform;
 pub mod clock;
 pub mod console;
 pub mod defmt_logger;

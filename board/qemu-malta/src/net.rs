@@ -250,6 +250,10 @@ pub struct Net {
 const EPHEMERAL_FIRST: u16 = 49152;
 /// How long an unanswered connection or unacknowledged data may wait before the socket gives up.
 const TCP_TIMEOUT_MS: u64 = 20_000;
+/// Keep-alive period. smoltcp measures the timeout from the peer's last segment even on an idle
+/// connection, so without probes (which the peer acknowledges) a quiet MSNP connection would be
+/// dropped after [`TCP_TIMEOUT_MS`]; with them only a peer that stops answering is.
+const TCP_KEEP_ALIVE_MS: u64 = 8_000;
 
 fn to_net(now: msntv_messenger::Instant) -> NetInstant {
     NetInstant::from_millis(i64::try_from(now.as_millis()).unwrap_or(i64::MAX))
@@ -310,6 +314,7 @@ impl Net {
                 tcp::SocketBuffer::new(&mut t[..]),
             );
             s.set_timeout(Some(NetDuration::from_millis(TCP_TIMEOUT_MS)));
+            s.set_keep_alive(Some(NetDuration::from_millis(TCP_KEEP_ALIVE_MS)));
             s.set_nagle_enabled(false);
             slot.handle = sockets.add(s);
         }
