@@ -383,3 +383,38 @@ fn delegate_login_answer_completes_the_sign_in() {
     );
     assert!(h.seen.contains(&Seen::SignedIn), "{:?}", h.seen);
 }
+
+#[test]
+fn idle_countdown_starts_at_sign_in_not_during_a_slow_sign_in() {
+    let mut cfg = config(LoginMode::Password(b"password"));
+    cfg.connect_timeout = Duration::from_secs(120);
+    client!(h, cfg);
+    h.client.sign_in(ms(0)).unwrap();
+    h.drain();
+    // The connection takes longer than the idle period (60 s) to open.
+    h.client.handle_timeout(ms(70_000));
+    h.drain();
+    assert!(
+        !h.seen.contains(&Seen::Ims(false)),
+        "not idle before sign-in: {:?}",
+        h.seen
+    );
+    let lines = h.connect_and_sign_in(ms(70_000));
+    assert!(h.client.is_online());
+    assert!(
+        !lines.iter().any(|l| l.starts_with("IMS")),
+        "no IMS OFF right after sign-in: {lines:?}"
+    );
+    // The countdown runs from the sign-in on.
+    h.client.handle_timeout(ms(129_999));
+    let lines = h.serve(ms(129_999));
+    assert!(!lines.iter().any(|l| l.starts_with("IMS")), "{lines:?}");
+    h.client.handle_timeout(ms(130_000));
+    let lines = h.serve(ms(130_000));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("IMS ") && l.ends_with(" OFF")),
+        "{lines:?}"
+    );
+}

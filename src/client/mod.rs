@@ -347,6 +347,8 @@ pub struct Client<'s> {
     /// The WebTV service address (WTVP login mode); the password is never kept here.
     service: Option<(&'s str, u16)>,
     signed_out: bool,
+    /// Set by `sign_in` until the first sync: the idle countdown starts only then.
+    first_sync_pending: bool,
     now: Instant,
 }
 
@@ -416,6 +418,7 @@ impl<'s> Client<'s> {
                 _ => None,
             },
             signed_out: false,
+            first_sync_pending: false,
             now,
         })
     }
@@ -481,6 +484,7 @@ impl<'s> Client<'s> {
             return Err(ClientError::WrongState);
         }
         self.signed_out = false;
+        self.first_sync_pending = true;
         self.retry.reset();
         self.idle.reset(now);
         match (self.service, &mut self.login) {
@@ -762,12 +766,13 @@ impl<'s> Client<'s> {
             }
             _ => {}
         }
-        if let Some(ImsAction::Off) = self.idle.handle_timeout(now) {
-            if self.is_online() {
+        // The idle timer runs only while signed in (it restarts at the first sync).
+        if self.is_online() && !self.first_sync_pending {
+            if let Some(ImsAction::Off) = self.idle.handle_timeout(now) {
                 let _ = self.ns.set_ims(now, false);
+                self.convs.set_ims_off(true);
+                self.push(Note::Ims(false));
             }
-            self.convs.set_ims_off(true);
-            self.push(Note::Ims(false));
         }
         self.deliver_answer(now);
         self.pump(now);
@@ -1060,7 +1065,13 @@ impl<'s> Client<'s> {
                     return true;
                 }
                 NsEvent::ListsSynced { .. } => {
-                    if !self.ims_on_now() {
+                    if self.first_sync_pending {
+                        // The idle countdown starts when the user first sees the lists, not
+                        // while a slow sign-in runs.
+                        self.first_sync_pending = false;
+                        self.idle.reset(now);
+                    } else if !self.ims_on_now() {
+                        // A reconnect while idle: the server starts with IMS on; switch it off.
                         let _ = self.ns.set_ims(now, false);
                     }
                     return true;
