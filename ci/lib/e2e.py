@@ -98,6 +98,7 @@ def main():
     ap.add_argument('--qemu', default='qemu-system-mips64')
     ap.add_argument('--cpu', default='R4000')
     ap.add_argument('--idle-ms', type=int, default=20000)
+    ap.add_argument('--show-console', action='store_true', help='echo the guest console (the tour)')
     a = ap.parse_args()
     label = f'e2e-{a.mode}'
     shutil.rmtree(a.work, ignore_errors=True)
@@ -138,7 +139,20 @@ def main():
                                   '-netdev', 'user,id=n0', '-append', append],
                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
         procs.append(guest)
-        con = Lines(guest.stdout, open(os.path.join(a.work, 'guest.log'), 'w'))
+        console_log = open(os.path.join(a.work, 'guest.log'), 'w')
+        if a.show_console:
+            log_file = console_log
+
+            class Tee:
+                def write(self, text):
+                    log_file.write(text)
+                    for line in text.splitlines():
+                        if not line.startswith('EVT '):
+                            print(f'  | {line}', flush=True)
+                def flush(self):
+                    log_file.flush()
+            console_log = Tee()
+        con = Lines(guest.stdout, console_log)
 
         def key(line):
             # Serial input reaches the guest slowly: send a byte at a time.
