@@ -373,6 +373,9 @@ uint32_t msgr_abi_version(void);
 
 // Return how many arena bytes `msgr_client_init` needs for these limits (NULL: defaults);
 // 0 if the limits are invalid.
+//
+// # Safety
+// `limits` must be NULL or point to a readable `msgr_limits`.
 size_t msgr_client_arena_size(const msgr_limits *limits);
 
 // Make a client in `arena` (`arena_len` bytes, see `msgr_client_arena_size`) from `config`,
@@ -401,6 +404,9 @@ void msgr_client_deinit(msgr_client *client);
 size_t msgr_client_arena_high_water(msgr_client *client);
 
 // Report that connection `conn` opened.
+//
+// # Safety
+// `client` must be NULL or a handle from `msgr_client_init` that was not deinitialised.
 msgr_result msgr_client_connected(msgr_client *client, uint64_t now_ms, uint32_t conn);
 
 // Feed `len` bytes received on `conn`; `*consumed` says how many were taken (offer the rest
@@ -416,9 +422,15 @@ msgr_result msgr_client_received(msgr_client *client,
                                  size_t *consumed);
 
 // Report that `conn` closed or could not be opened.
+//
+// # Safety
+// `client` must be NULL or a handle from `msgr_client_init` that was not deinitialised.
 msgr_result msgr_client_closed(msgr_client *client, uint64_t now_ms, uint32_t conn);
 
 // Let time pass (call at least by the time `msgr_client_next_timeout` gives).
+//
+// # Safety
+// `client` must be NULL or a handle from `msgr_client_init` that was not deinitialised.
 msgr_result msgr_client_tick(msgr_client *client, uint64_t now_ms);
 
 // Write the time (ms) by which `msgr_client_tick` must be called, or `UINT64_MAX` if none.
@@ -450,21 +462,39 @@ msgr_result msgr_client_login_reply(msgr_client *client,
                                     size_t body_len);
 
 // Report that the firmware could not perform the login request.
+//
+// # Safety
+// `client` must be NULL or a handle from `msgr_client_init` that was not deinitialised.
 msgr_result msgr_client_login_failed(msgr_client *client, uint64_t now_ms);
 
 // Start signing in.
+//
+// # Safety
+// `client` must be NULL or a handle from `msgr_client_init` that was not deinitialised.
 msgr_result msgr_client_sign_in(msgr_client *client, uint64_t now_ms);
 
 // Sign out (leaves every conversation).
+//
+// # Safety
+// `client` must be NULL or a handle from `msgr_client_init` that was not deinitialised.
 msgr_result msgr_client_sign_out(msgr_client *client, uint64_t now_ms);
 
 // Record a key press or other user activity (ends IMS idleness).
+//
+// # Safety
+// `client` must be NULL or a handle from `msgr_client_init` that was not deinitialised.
 msgr_result msgr_client_user_activity(msgr_client *client, uint64_t now_ms);
 
 // Set the own status (a `msgr_status`; `MSGR_STATUS_OFFLINE` is refused: sign out instead).
+//
+// # Safety
+// `client` must be NULL or a handle from `msgr_client_init` that was not deinitialised.
 msgr_result msgr_client_set_status(msgr_client *client, uint64_t now_ms, uint32_t status);
 
 // Switch instant messaging on or off by hand (`IMS`).
+//
+// # Safety
+// `client` must be NULL or a handle from `msgr_client_init` that was not deinitialised.
 msgr_result msgr_client_set_ims(msgr_client *client, uint64_t now_ms, bool on);
 
 // Add `passport` to a list (`msgr_list`: FL, AL or BL) with a display name (may be empty).
@@ -547,6 +577,9 @@ msgr_result msgr_client_add_group(msgr_client *client,
                                   size_t name_len);
 
 // Remove group `id` (MSNP7+).
+//
+// # Safety
+// `client` must be NULL or a handle from `msgr_client_init` that was not deinitialised.
 msgr_result msgr_client_remove_group(msgr_client *client, uint64_t now_ms, uint32_t id);
 
 // Rename group `id` (MSNP7+).
@@ -560,6 +593,9 @@ msgr_result msgr_client_rename_group(msgr_client *client,
                                      size_t name_len);
 
 // Set the privacy settings: `ask_when_added` (GTC A/N) and `allow_all` (BLP AL/BL).
+//
+// # Safety
+// `client` must be NULL or a handle from `msgr_client_init` that was not deinitialised.
 msgr_result msgr_client_set_privacy(msgr_client *client,
                                     uint64_t now_ms,
                                     bool ask_when_added,
@@ -627,12 +663,21 @@ msgr_result msgr_client_send_message(msgr_client *client,
                                      uint32_t *message);
 
 // Tell the conversation you are typing (rate-limited by the core).
+//
+// # Safety
+// `client` must be NULL or a handle from `msgr_client_init` that was not deinitialised.
 msgr_result msgr_client_send_typing(msgr_client *client, uint64_t now_ms, uint32_t conversation);
 
 // Leave a conversation.
+//
+// # Safety
+// `client` must be NULL or a handle from `msgr_client_init` that was not deinitialised.
 msgr_result msgr_client_leave(msgr_client *client, uint64_t now_ms, uint32_t conversation);
 
 // Return how many contacts are stored (any list).
+//
+// # Safety
+// `client` must be NULL or a handle from `msgr_client_init` that was not deinitialised.
 uint32_t msgr_client_contact_count(msgr_client *client);
 
 // Describe contact number `index` (0-based) in `*out`.
@@ -659,6 +704,9 @@ msgr_result msgr_client_restore_lists(msgr_client *client, const uint8_t *buf, s
 // Panic inside the core on purpose, to test the boundary (feature `test-hooks` only): the
 // host returns `MSGR_RESULT_PANIC` and poisons the handle; the box calls
 // `msgr_platform_panic`.
+//
+// # Safety
+// `client` must be NULL or a handle from `msgr_client_init` that was not deinitialised.
 msgr_result msgr_test_force_panic(msgr_client *client);
 #endif
 

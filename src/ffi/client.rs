@@ -538,8 +538,11 @@ fn arena_need(l: [u32; 4]) -> usize {
 
 /// Return how many arena bytes `msgr_client_init` needs for these limits (NULL: defaults);
 /// 0 if the limits are invalid.
+///
+/// # Safety
+/// `limits` must be NULL or point to a readable `msgr_limits`.
 #[no_mangle]
-pub extern "C" fn msgr_client_arena_size(limits: *const msgr_limits) -> usize {
+pub unsafe extern "C" fn msgr_client_arena_size(limits: *const msgr_limits) -> usize {
     let l = match NonNull::new(limits.cast_mut()) {
         // SAFETY: a non-NULL pointer to a readable msgr_limits, per the contract.
         Some(p) => unsafe { *p.as_ptr() },
@@ -867,8 +870,11 @@ fn conn_arg(i: &Inner, conn: u32) -> Result<ConnId, MsgrResult> {
 }
 
 /// Report that connection `conn` opened.
+///
+/// # Safety
+/// `client` must be NULL or a handle from `msgr_client_init` that was not deinitialised.
 #[no_mangle]
-pub extern "C" fn msgr_client_connected(
+pub unsafe extern "C" fn msgr_client_connected(
     client: *mut msgr_client,
     now_ms: u64,
     conn: u32,
@@ -915,8 +921,11 @@ pub unsafe extern "C" fn msgr_client_received(
 }
 
 /// Report that `conn` closed or could not be opened.
+///
+/// # Safety
+/// `client` must be NULL or a handle from `msgr_client_init` that was not deinitialised.
 #[no_mangle]
-pub extern "C" fn msgr_client_closed(
+pub unsafe extern "C" fn msgr_client_closed(
     client: *mut msgr_client,
     now_ms: u64,
     conn: u32,
@@ -935,8 +944,11 @@ pub extern "C" fn msgr_client_closed(
 }
 
 /// Let time pass (call at least by the time `msgr_client_next_timeout` gives).
+///
+/// # Safety
+/// `client` must be NULL or a handle from `msgr_client_init` that was not deinitialised.
 #[no_mangle]
-pub extern "C" fn msgr_client_tick(client: *mut msgr_client, now_ms: u64) -> MsgrResult {
+pub unsafe extern "C" fn msgr_client_tick(client: *mut msgr_client, now_ms: u64) -> MsgrResult {
     enter(client, |i| {
         i.tick(now_ms);
         i.client.handle_timeout(i.now);
@@ -1014,8 +1026,14 @@ pub unsafe extern "C" fn msgr_client_login_reply(
 }
 
 /// Report that the firmware could not perform the login request.
+///
+/// # Safety
+/// `client` must be NULL or a handle from `msgr_client_init` that was not deinitialised.
 #[no_mangle]
-pub extern "C" fn msgr_client_login_failed(client: *mut msgr_client, now_ms: u64) -> MsgrResult {
+pub unsafe extern "C" fn msgr_client_login_failed(
+    client: *mut msgr_client,
+    now_ms: u64,
+) -> MsgrResult {
     enter(client, |i| {
         i.tick(now_ms);
         let r = i.client.fail_login(i.now, LoginError::ServiceLogin);
@@ -1043,20 +1061,32 @@ fn result_of<T>(r: Result<T, crate::client::ClientError>) -> MsgrResult {
 // ----- actions ------------------------------------------------------------------------------
 
 /// Start signing in.
+///
+/// # Safety
+/// `client` must be NULL or a handle from `msgr_client_init` that was not deinitialised.
 #[no_mangle]
-pub extern "C" fn msgr_client_sign_in(client: *mut msgr_client, now_ms: u64) -> MsgrResult {
+pub unsafe extern "C" fn msgr_client_sign_in(client: *mut msgr_client, now_ms: u64) -> MsgrResult {
     action(client, now_ms, |c, now| c.sign_in(now))
 }
 
 /// Sign out (leaves every conversation).
+///
+/// # Safety
+/// `client` must be NULL or a handle from `msgr_client_init` that was not deinitialised.
 #[no_mangle]
-pub extern "C" fn msgr_client_sign_out(client: *mut msgr_client, now_ms: u64) -> MsgrResult {
+pub unsafe extern "C" fn msgr_client_sign_out(client: *mut msgr_client, now_ms: u64) -> MsgrResult {
     action(client, now_ms, |c, now| c.sign_out(now))
 }
 
 /// Record a key press or other user activity (ends IMS idleness).
+///
+/// # Safety
+/// `client` must be NULL or a handle from `msgr_client_init` that was not deinitialised.
 #[no_mangle]
-pub extern "C" fn msgr_client_user_activity(client: *mut msgr_client, now_ms: u64) -> MsgrResult {
+pub unsafe extern "C" fn msgr_client_user_activity(
+    client: *mut msgr_client,
+    now_ms: u64,
+) -> MsgrResult {
     action(client, now_ms, |c, now| {
         c.user_activity(now);
         Ok(())
@@ -1064,8 +1094,11 @@ pub extern "C" fn msgr_client_user_activity(client: *mut msgr_client, now_ms: u6
 }
 
 /// Set the own status (a `msgr_status`; `MSGR_STATUS_OFFLINE` is refused: sign out instead).
+///
+/// # Safety
+/// `client` must be NULL or a handle from `msgr_client_init` that was not deinitialised.
 #[no_mangle]
-pub extern "C" fn msgr_client_set_status(
+pub unsafe extern "C" fn msgr_client_set_status(
     client: *mut msgr_client,
     now_ms: u64,
     status: u32,
@@ -1077,8 +1110,11 @@ pub extern "C" fn msgr_client_set_status(
 }
 
 /// Switch instant messaging on or off by hand (`IMS`).
+///
+/// # Safety
+/// `client` must be NULL or a handle from `msgr_client_init` that was not deinitialised.
 #[no_mangle]
-pub extern "C" fn msgr_client_set_ims(
+pub unsafe extern "C" fn msgr_client_set_ims(
     client: *mut msgr_client,
     now_ms: u64,
     on: bool,
@@ -1293,8 +1329,11 @@ pub unsafe extern "C" fn msgr_client_add_group(
 }
 
 /// Remove group `id` (MSNP7+).
+///
+/// # Safety
+/// `client` must be NULL or a handle from `msgr_client_init` that was not deinitialised.
 #[no_mangle]
-pub extern "C" fn msgr_client_remove_group(
+pub unsafe extern "C" fn msgr_client_remove_group(
     client: *mut msgr_client,
     now_ms: u64,
     id: u32,
@@ -1327,8 +1366,11 @@ pub unsafe extern "C" fn msgr_client_rename_group(
 }
 
 /// Set the privacy settings: `ask_when_added` (GTC A/N) and `allow_all` (BLP AL/BL).
+///
+/// # Safety
+/// `client` must be NULL or a handle from `msgr_client_init` that was not deinitialised.
 #[no_mangle]
-pub extern "C" fn msgr_client_set_privacy(
+pub unsafe extern "C" fn msgr_client_set_privacy(
     client: *mut msgr_client,
     now_ms: u64,
     ask_when_added: bool,
@@ -1490,8 +1532,11 @@ pub unsafe extern "C" fn msgr_client_send_message(
 }
 
 /// Tell the conversation you are typing (rate-limited by the core).
+///
+/// # Safety
+/// `client` must be NULL or a handle from `msgr_client_init` that was not deinitialised.
 #[no_mangle]
-pub extern "C" fn msgr_client_send_typing(
+pub unsafe extern "C" fn msgr_client_send_typing(
     client: *mut msgr_client,
     now_ms: u64,
     conversation: u32,
@@ -1502,8 +1547,11 @@ pub extern "C" fn msgr_client_send_typing(
 }
 
 /// Leave a conversation.
+///
+/// # Safety
+/// `client` must be NULL or a handle from `msgr_client_init` that was not deinitialised.
 #[no_mangle]
-pub extern "C" fn msgr_client_leave(
+pub unsafe extern "C" fn msgr_client_leave(
     client: *mut msgr_client,
     now_ms: u64,
     conversation: u32,
@@ -1516,8 +1564,11 @@ pub extern "C" fn msgr_client_leave(
 // ----- contact list -------------------------------------------------------------------------
 
 /// Return how many contacts are stored (any list).
+///
+/// # Safety
+/// `client` must be NULL or a handle from `msgr_client_init` that was not deinitialised.
 #[no_mangle]
-pub extern "C" fn msgr_client_contact_count(client: *mut msgr_client) -> u32 {
+pub unsafe extern "C" fn msgr_client_contact_count(client: *mut msgr_client) -> u32 {
     let mut n = 0u32;
     let _ = enter(client, |i| {
         n = u32::try_from(i.client.ns().lists().contacts().len()).unwrap_or(u32::MAX);
@@ -2103,8 +2154,11 @@ fn convert_sb(ev: SbEvent<'_>, e: &mut msgr_event, name: &mut [u8]) {
 /// Panic inside the core on purpose, to test the boundary (feature `test-hooks` only): the
 /// host returns `MSGR_RESULT_PANIC` and poisons the handle; the box calls
 /// `msgr_platform_panic`.
+///
+/// # Safety
+/// `client` must be NULL or a handle from `msgr_client_init` that was not deinitialised.
 #[cfg(feature = "test-hooks")]
 #[no_mangle]
-pub extern "C" fn msgr_test_force_panic(client: *mut msgr_client) -> MsgrResult {
+pub unsafe extern "C" fn msgr_test_force_panic(client: *mut msgr_client) -> MsgrResult {
     enter(client, |_| panic!("forced panic (msgr_test_force_panic)"))
 }

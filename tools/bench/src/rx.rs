@@ -85,7 +85,8 @@ pub fn run(n: u32) {
         send: Some(send),
         close: Some(close),
     };
-    let len = msgr_client_arena_size(&cfg.limits);
+    // SAFETY: `cfg.limits` is a readable msgr_limits.
+    let len = unsafe { msgr_client_arena_size(&cfg.limits) };
     let mut arena = vec![0u64; len / 8 + 1];
     let mut c: *mut msgr_client = std::ptr::null_mut();
     // SAFETY: the arena outlives the client; config and hooks are readable.
@@ -99,9 +100,11 @@ pub fn run(n: u32) {
         )
     };
     assert_eq!(r, MsgrResult::Ok);
-    msgr_client_sign_in(c, 1);
+    // SAFETY: `c` is a live handle (below too).
+    unsafe { msgr_client_sign_in(c, 1) };
     drain(c);
-    msgr_client_connected(c, 1, 0);
+    // SAFETY: live handle.
+    unsafe { msgr_client_connected(c, 1, 0) };
     drain(c);
     for line in [
         &b"VER 1 MSNP7\r\n"[..],
@@ -115,7 +118,8 @@ pub fn run(n: u32) {
     ] {
         feed(c, 0, line);
     }
-    msgr_client_connected(c, 1, 2);
+    // SAFETY: live handle.
+    unsafe { msgr_client_connected(c, 1, 2) };
     drain(c);
     feed(
         c,

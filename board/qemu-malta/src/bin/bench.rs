@@ -272,9 +272,10 @@ extern "C" fn board_main() -> ! {
     let len = login_script(script);
     let login = script.get(..len).unwrap_or(&[]);
     let (insns, ()) = bench::measure(|| {
-        msgr_client_sign_in(c, 1);
+        // SAFETY: live handle (below too).
+        unsafe { msgr_client_sign_in(c, 1) };
         drain(c, &mut t);
-        msgr_client_connected(c, 1, 0);
+        unsafe { msgr_client_connected(c, 1, 0) };
         drain(c, &mut t);
         feed_lines(c, 0, login, &mut t, answer_login);
     });
@@ -298,7 +299,8 @@ extern "C" fn board_main() -> ! {
     if !unsafe { (*core::ptr::addr_of!(OPENED))[2] } {
         fail("no switchboard connection requested");
     }
-    msgr_client_connected(c, 1, 2);
+    // SAFETY: live handle.
+    unsafe { msgr_client_connected(c, 1, 2) };
     drain(c, &mut t);
     feed(
         c,

@@ -39,7 +39,8 @@ extern "C" fn board_main() -> ! {
         conversations: 4,
         queued_messages: 40,
     };
-    let need = msgr_client_arena_size(&limits);
+    // SAFETY: `limits` is a readable msgr_limits.
+    let need = unsafe { msgr_client_arena_size(&limits) };
     let passport = "tvuser@example.com";
     let host = "10.0.2.2";
     let ssid = "81C0FFEE10B00254";
