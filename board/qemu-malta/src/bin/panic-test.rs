@@ -74,7 +74,8 @@ extern "C" fn board_main() -> ! {
         send: Some(no_send),
         close: Some(no_close),
     };
-    let need = msgr_client_arena_size(&limits);
+    // SAFETY: `limits` is a readable msgr_limits.
+    let need = unsafe { msgr_client_arena_size(&limits) };
     let arena = core::ptr::addr_of_mut!(ARENA);
     let mut client: *mut msgr_client = core::ptr::null_mut();
     // SAFETY: the arena is a static used by nothing else; the config strings outlive the call.
@@ -93,7 +94,8 @@ extern "C" fn board_main() -> ! {
         exit::exit(exit::ExitCode::Failed)
     }
     println!("panic-test: forcing a panic inside the core (msgr_test_force_panic)");
-    let r = msgr_test_force_panic(client);
+    // SAFETY: `client` came from msgr_client_init.
+    let r = unsafe { msgr_test_force_panic(client) };
     // Reaching this line means the panic did not end in the documented abort.
     println!("panic-test: msgr_test_force_panic returned {}", r as u32);
     println!("RESULT: FAILED (the forced panic returned)");
