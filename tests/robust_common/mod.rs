@@ -37,9 +37,9 @@ pub enum Fault {
     Dup(usize),
 }
 
-/// A reply override: given the connection kind and the client's line fields, return the
-/// server's whole reply (`Some`) instead of the default one.
-pub type Override = Box<dyn FnMut(Kind, &[String]) -> Option<Vec<u8>>>;
+/// A reply override: given the connection kind, the client's line fields and the default
+/// reply, return the server's whole reply.
+pub type Override = Box<dyn FnMut(Kind, &[String], Vec<u8>) -> Vec<u8>>;
 
 /// What the user does in a scenario.
 #[derive(Debug, Clone, Copy)]
@@ -123,6 +123,8 @@ pub struct World<'s> {
     pub contacts_cap: usize,
     pub convs_cap: usize,
     pub msgs_cap: usize,
+    /// Never answer connection requests (neither opened nor failed).
+    pub hang_connects: bool,
 }
 
 /// Bound on the events one drain may yield (the client's queues are fixed-size).
@@ -226,6 +228,7 @@ impl<'s> World<'s> {
             contacts_cap: 0,
             convs_cap: 0,
             msgs_cap: 0,
+            hang_connects: false,
         }
     }
 
@@ -304,7 +307,9 @@ impl<'s> World<'s> {
                 }
             }
             for (conn, open, host, port) in actions {
-                if open {
+                if open && self.hang_connects {
+                    // The connect attempt hangs: only the client's own deadline ends it.
+                } else if open {
                     self.conns.retain(|c| c.id != conn);
                     if host == "127.0.0.1" && port != 0 {
                         let kind = if matches!(conn, ConnId::Sb(_)) {
@@ -422,12 +427,13 @@ impl<'s> World<'s> {
                 Kind::Ns => self.ns_lines.push(line),
                 Kind::Sb => self.sb_lines.push(line),
             }
-            let reply = match self.over.as_mut().and_then(|f| f(kind, &fields)) {
-                Some(r) => r,
-                None => match kind {
-                    Kind::Ns => self.ns_reply(&fields),
-                    Kind::Sb => sb_reply(&fields, &payload),
-                },
+            let default = match kind {
+                Kind::Ns => self.ns_reply(&fields),
+                Kind::Sb => sb_reply(&fields, &payload),
+            };
+            let reply = match self.over.as_mut() {
+                Some(f) => f(kind, &fields, default),
+                None => default,
             };
             if !reply.is_empty() {
                 self.deliver(id, &reply);
@@ -509,6 +515,12 @@ impl<'s> World<'s> {
             self.now = self.now.max(next);
             self.client.handle_timeout(at(self.now));
         }
+    }
+
+    /// Run the plan with every connection attempt hanging forever.
+    pub fn run_connectless(&mut self) {
+        self.hang_connects = true;
+        self.run();
     }
 
     /// Perform the user's next step if it is due; `true` when something was done.

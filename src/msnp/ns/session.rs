@@ -294,6 +294,9 @@ impl<'s, const RX: usize, const TX: usize> NsSession<'s, RX, TX> {
         if host.is_empty() || host.len() > MAX_HOST_LEN || port == 0 {
             return Err(LocalError::BadArgument);
         }
+        // Bytes left from an earlier connection (or a reader failed on one) must not be
+        // processed while the new connection is being opened.
+        self.reader.reset();
         let c = &mut self.core;
         if let Some(d) = c.host.get_mut(..host.len()) {
             d.copy_from_slice(host.as_bytes());
