@@ -380,6 +380,13 @@ fn xfr_to_an_unusable_address() {
                     w.sent,
                     w.seen
                 );
+                // Promptly: the conversation gives up on the address, not at the sign-out.
+                assert!(
+                    w.seen.outcome_at.values().all(|&t| t < 60_000),
+                    "{addr}: failed late: {:?} {:?}",
+                    w.seen.outcome_at,
+                    w.seen.outcomes
+                );
             },
         );
         // Notification-server redirect during login.
@@ -520,4 +527,66 @@ fn ns_reconnect_after_a_bad_payload_length_starts_clean() {
     s.handle_connected(now);
     let n = s.poll_transmit(&mut out);
     assert!(out[..n].starts_with(b"VER 1 "), "{:?}", &out[..n]);
+}
+
+/// Regression: an `XFR SB` reply naming an unusable address (empty host, port 0, a port that is
+/// not a number) was swallowed: no event, so the conversation waited its whole open timeout and
+/// the facade's pending-`XFR` slot stayed taken until the NS connection ended (eight such replies
+/// and no conversation could be opened). It now fails the request at once.
+#[test]
+fn ns_xfr_sb_to_an_unusable_address_fails_the_request_at_once() {
+    use msntv_messenger::msnp::ns::{
+        version_range, Contact, Group, NsConfig, NsEvent, NsSession, Phase,
+    };
+    use msntv_messenger::wtvp::login::LoginAnswer;
+    use msntv_messenger::Instant;
+    for addr in [":1864", "127.0.0.1:0", "127.0.0.1:x", "127.0.0.1:70000"] {
+        let mut cfg = NsConfig::new("127.0.0.1", 1863, "alice@example.com");
+        cfg.versions = version_range(7, 7);
+        cfg.initial_status = None;
+        let mut contacts = [Contact::EMPTY; 2];
+        let mut groups = [Group::EMPTY; 1];
+        let mut s: NsSession<'_> = NsSession::new(cfg, &mut contacts, &mut groups);
+        let now = Instant::from_millis(0);
+        s.start(now).unwrap();
+        s.handle_connected(now);
+        let mut out = [0u8; 1024];
+        let server = [
+            "VER 1 MSNP7\r\n",
+            "CVR 2 2.8 2.8 2.8 http://x http://x\r\n",
+            "INF 3 MD5\r\n",
+            "USR 4 MD5 S a11ce5a17a11ce5\r\n",
+            "USR 5 OK alice@example.com Alice 1\r\n",
+            "SYN 6 1\r\nGTC 6 1 A\r\nBLP 6 1 AL\r\nLST 6 FL 1 0 0\r\nLST 6 AL 1 0 0\r\nLST 6 BL 1 0 0\r\nLST 6 RL 1 0 0\r\n",
+        ];
+        for line in server {
+            while s.poll_transmit(&mut out) > 0 {}
+            let mut rest = line.as_bytes();
+            while !rest.is_empty() {
+                let n = s.handle_input(now, rest).unwrap();
+                rest = &rest[n..];
+                while let Some(ev) = s.poll_event() {
+                    if let NsEvent::LoginAnswerNeeded { .. } = ev {
+                        s.provide_login_answer(now, LoginAnswer::Md5([b'0'; 32]))
+                            .unwrap();
+                        break;
+                    }
+                }
+            }
+            while s.poll_event().is_some() {}
+        }
+        assert_eq!(s.phase(), Phase::Online, "{addr}");
+        let trid = s.request_switchboard(now).unwrap();
+        while s.poll_transmit(&mut out) > 0 {}
+        let reply = format!("XFR {} SB {addr} CKI 1.2.3\r\n", trid.get());
+        s.handle_input(now, reply.as_bytes()).unwrap();
+        let mut failed = false;
+        while let Some(ev) = s.poll_event() {
+            if let NsEvent::RequestTimedOut { trid: t, .. } = ev {
+                failed |= t == trid;
+            }
+            assert!(!matches!(ev, NsEvent::SwitchboardReady { .. }), "{addr}");
+        }
+        assert!(failed, "{addr}: the XFR request is reported failed at once");
+    }
 }

@@ -7,7 +7,9 @@
 #![no_main]
 use libfuzzer_sys::arbitrary::{self, Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
-use msntv_messenger::client::{Client, ClientConfig, ClientEvent, ClientStorage, ConnId, LoginMode};
+use msntv_messenger::client::{
+    Client, ClientConfig, ClientEvent, ClientStorage, ConnId, LoginMode,
+};
 use msntv_messenger::msnp::ns::{version_range, Contact, Group, NsConfig};
 use msntv_messenger::msnp::sb::{ConversationSlot, MessageSlot, SbEvent};
 use msntv_messenger::msnp::wire::{AckMode, Status};
@@ -101,7 +103,10 @@ impl<'a> Arbitrary<'a> for Input {
     fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
         Ok(Input {
             ack: u.arbitrary()?,
-            ops: u.arbitrary_iter()?.take(200).collect::<arbitrary::Result<_>>()?,
+            ops: u
+                .arbitrary_iter()?
+                .take(200)
+                .collect::<arbitrary::Result<_>>()?,
         })
     }
 }
@@ -162,7 +167,12 @@ impl Harness<'_> {
         if which % 4 == 0 {
             return self.live.iter().copied().find(|c| *c == ConnId::Ns);
         }
-        let sbs: Vec<ConnId> = self.live.iter().copied().filter(|c| matches!(c, ConnId::Sb(_))).collect();
+        let sbs: Vec<ConnId> = self
+            .live
+            .iter()
+            .copied()
+            .filter(|c| matches!(c, ConnId::Sb(_)))
+            .collect();
         sbs.get(usize::from(which) % sbs.len().max(1)).copied()
     }
 
@@ -184,7 +194,9 @@ impl Harness<'_> {
     }
 
     fn conv(&self, which: u8) -> Option<msntv_messenger::msnp::sb::ConversationId> {
-        self.convs.get(usize::from(which) % self.convs.len().max(1)).copied()
+        self.convs
+            .get(usize::from(which) % self.convs.len().max(1))
+            .copied()
     }
 }
 
@@ -192,20 +204,40 @@ fuzz_target!(|input: Input| {
     let mut ns = NsConfig::new("127.0.0.1", 1863, "alice@example.com");
     ns.versions = version_range(2, 7);
     let mut cfg = ClientConfig::new(ns, LoginMode::Password(b"alice123"));
-    cfg.sb.ack_mode = [AckMode::Acknowledged, AckMode::NakOnly, AckMode::Unacknowledged]
-        [usize::from(input.ack % 3)];
+    cfg.sb.ack_mode = [
+        AckMode::Acknowledged,
+        AckMode::NakOnly,
+        AckMode::Unacknowledged,
+    ][usize::from(input.ack % 3)];
     cfg.idle_after = Some(Duration::from_secs(300));
     let mut contacts = [Contact::EMPTY; 4];
     let mut groups = [Group::EMPTY; 2];
     let mut slots = [ConversationSlot::EMPTY, ConversationSlot::EMPTY];
-    let mut msgs = [MessageSlot::EMPTY, MessageSlot::EMPTY, MessageSlot::EMPTY, MessageSlot::EMPTY];
+    let mut msgs = [
+        MessageSlot::EMPTY,
+        MessageSlot::EMPTY,
+        MessageSlot::EMPTY,
+        MessageSlot::EMPTY,
+    ];
     let c = Client::new(
         cfg,
-        ClientStorage { contacts: &mut contacts, groups: &mut groups, conversations: &mut slots, messages: &mut msgs },
+        ClientStorage {
+            contacts: &mut contacts,
+            groups: &mut groups,
+            conversations: &mut slots,
+            messages: &mut msgs,
+        },
         Instant::ZERO,
     )
     .unwrap();
-    let mut h = Harness { c, now: Instant::ZERO, live: Vec::new(), outcomes: HashMap::new(), sent: Vec::new(), convs: Vec::new() };
+    let mut h = Harness {
+        c,
+        now: Instant::ZERO,
+        live: Vec::new(),
+        outcomes: HashMap::new(),
+        sent: Vec::new(),
+        convs: Vec::new(),
+    };
     let _ = h.c.sign_in(h.now);
     h.drain();
     for op in input.ops {
@@ -218,7 +250,8 @@ fuzz_target!(|input: Input| {
             Op::Line(which, line, trid) => {
                 let table = if which % 4 == 0 { NS_LINES } else { SB_LINES };
                 if let Some(conn) = h.conn(which) {
-                    let text = table[usize::from(line) % table.len()].replace("{t}", &trid.to_string());
+                    let text =
+                        table[usize::from(line) % table.len()].replace("{t}", &trid.to_string());
                     h.feed(conn, text.as_bytes());
                 }
             }
@@ -255,7 +288,8 @@ fuzz_target!(|input: Input| {
                 }
             }
             Op::Status(s) => {
-                let st = [Status::Online, Status::Busy, Status::Away, Status::Hidden][usize::from(s % 4)];
+                let st = [Status::Online, Status::Busy, Status::Away, Status::Hidden]
+                    [usize::from(s % 4)];
                 let _ = h.c.set_status(h.now, st);
             }
             Op::SignIn => {
@@ -294,7 +328,11 @@ fuzz_target!(|input: Input| {
         assert!(steps < 100_000, "timer livelock");
     }
     for id in &h.sent {
-        assert_eq!(h.outcomes.get(id).copied(), Some(1), "message {id}: outcomes");
+        assert_eq!(
+            h.outcomes.get(id).copied(),
+            Some(1),
+            "message {id}: outcomes"
+        );
     }
     assert!(!h.c.is_online());
 });

@@ -93,6 +93,7 @@ pub struct Seen {
     pub sb_ready: u32,
     pub sb_closed: HashMap<ConversationId, u32>,
     pub outcomes: HashMap<MessageId, Vec<Outcome>>,
+    pub outcome_at: HashMap<MessageId, u64>,
     pub connects: Vec<(ConnId, String, u16)>,
     pub timeouts: u32,
     pub request_failed: u32,
@@ -296,6 +297,7 @@ impl<'s> World<'s> {
                         message, outcome, ..
                     }) => {
                         self.seen.outcomes.entry(message).or_default().push(outcome);
+                        self.seen.outcome_at.insert(message, t);
                         assert_eq!(
                             self.seen.outcomes[&message].len(),
                             1,

@@ -1223,6 +1223,11 @@ fn check_passport(p: &str) -> Result<(), LocalError> {
     }
 }
 
+/// Query whether an `XFR SB` address can be connected to (the same rule as its event).
+fn usable_address(a: &[u8]) -> bool {
+    split_address(a).is_some_and(|(h, _)| core::str::from_utf8(h).is_ok())
+}
+
 /// Split `host:port` (port defaults to 1863 when absent).
 fn split_address(a: &[u8]) -> Option<(&[u8], u16)> {
     match a.iter().rposition(|&b| b == b':') {
@@ -2275,6 +2280,12 @@ impl<'s, const TX: usize> Core<'s, TX> {
             S::Ims { trid, mode, .. } => {
                 self.take_pending(trid);
                 self.push(Ev::ImsChanged(trid, mode == b"ON"));
+            }
+            S::XfrSb { trid, address, .. } if !usable_address(address) => {
+                // A switchboard nobody can connect to: the request failed, tell its owner now.
+                if let Some(p) = self.take_pending(trid) {
+                    self.push(Ev::RequestTimedOut(trid, p.verb));
+                }
             }
             S::Url { trid, .. } | S::XfrSb { trid, .. } => {
                 self.take_pending(trid);
