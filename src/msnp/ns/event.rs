@@ -368,7 +368,8 @@ pub enum NsEvent<'a> {
         /// The error code.
         code: ServerErrorCode,
     },
-    /// A request got no reply in time (Escargot leaves `FND`, `PAG`, `QRY` unanswered).
+    /// A request got no reply in time (Escargot leaves `FND`, `PAG`, `QRY` unanswered), or
+    /// no usable one (an `XFR SB` naming an address that cannot be connected to).
     RequestTimedOut {
         /// The request.
         trid: TrId,

@@ -294,6 +294,9 @@ impl<'s, const RX: usize, const TX: usize> NsSession<'s, RX, TX> {
         if host.is_empty() || host.len() > MAX_HOST_LEN || port == 0 {
             return Err(LocalError::BadArgument);
         }
+        // Bytes left from an earlier connection (or a reader failed on one) must not be
+        // processed while the new connection is being opened.
+        self.reader.reset();
         let c = &mut self.core;
         if let Some(d) = c.host.get_mut(..host.len()) {
             d.copy_from_slice(host.as_bytes());
@@ -1218,6 +1221,11 @@ fn check_passport(p: &str) -> Result<(), LocalError> {
     } else {
         Err(LocalError::BadArgument)
     }
+}
+
+/// Query whether an `XFR SB` address can be connected to (the same rule as its event).
+fn usable_address(a: &[u8]) -> bool {
+    split_address(a).is_some_and(|(h, _)| core::str::from_utf8(h).is_ok())
 }
 
 /// Split `host:port` (port defaults to 1863 when absent).
@@ -2272,6 +2280,12 @@ impl<'s, const TX: usize> Core<'s, TX> {
             S::Ims { trid, mode, .. } => {
                 self.take_pending(trid);
                 self.push(Ev::ImsChanged(trid, mode == b"ON"));
+            }
+            S::XfrSb { trid, address, .. } if !usable_address(address) => {
+                // A switchboard nobody can connect to: the request failed, tell its owner now.
+                if let Some(p) = self.take_pending(trid) {
+                    self.push(Ev::RequestTimedOut(trid, p.verb));
+                }
             }
             S::Url { trid, .. } | S::XfrSb { trid, .. } => {
                 self.take_pending(trid);
