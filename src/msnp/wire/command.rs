@@ -23,6 +23,7 @@
 
 use super::frame::Frame;
 use super::line::{parse_field_u32 as parse_u32, Args, Line};
+use super::scan::{scan, server_verb, Sv};
 use super::server_error::ServerErrorCode;
 use super::trid::TrId;
 use super::writer::{len_u32, Writer};
@@ -239,76 +240,6 @@ pub mod verb {
     pub const USR: u32 = super::verb_key(b"USR");
     pub const VER: u32 = super::verb_key(b"VER");
     pub const XFR: u32 = super::verb_key(b"XFR");
-}
-
-/// Read fields left to right.
-///
-/// The readers are forced inline on the host, where the parser's speed is measured against a
-/// memchr line scan (`ci/bench`); on the box (`target_os = "none"`) they stay out of line,
-/// which halves the wire layer's code size.
-struct Cur<'a>(Args<'a>);
-
-impl<'a> Cur<'a> {
-    #[cfg_attr(not(target_os = "none"), inline(always))]
-    fn req(&mut self) -> Result<&'a [u8], WireError> {
-        self.0.next().ok_or(WireError::MissingArg)
-    }
-    #[cfg_attr(not(target_os = "none"), inline(always))]
-    fn opt(&mut self) -> Option<&'a [u8]> {
-        self.0.next()
-    }
-    #[cfg_attr(not(target_os = "none"), inline(always))]
-    fn peek(&self) -> Option<&'a [u8]> {
-        self.0.get(0)
-    }
-    #[cfg_attr(not(target_os = "none"), inline(always))]
-    fn trid(&mut self) -> Result<TrId, WireError> {
-        TrId::parse(self.req()?).ok_or(WireError::BadTrId)
-    }
-    /// A TrID field where the server may write 0 (`None`).
-    #[cfg_attr(not(target_os = "none"), inline(always))]
-    fn trid0(&mut self) -> Result<Option<TrId>, WireError> {
-        let n = parse_u32(self.req()?).ok_or(WireError::BadTrId)?;
-        Ok(TrId::new(n))
-    }
-    #[cfg_attr(not(target_os = "none"), inline(always))]
-    fn num(&mut self) -> Result<u32, WireError> {
-        parse_u32(self.req()?).ok_or(WireError::BadArg)
-    }
-    #[cfg_attr(not(target_os = "none"), inline(always))]
-    fn opt_num(&mut self) -> Result<Option<u32>, WireError> {
-        self.opt()
-            .map(|t| parse_u32(t).ok_or(WireError::BadArg))
-            .transpose()
-    }
-    /// Take the next field only if it is a number.
-    #[cfg_attr(not(target_os = "none"), inline(always))]
-    fn num_if(&mut self) -> Option<u32> {
-        let n = parse_u32(self.peek()?)?;
-        self.0.next();
-        Some(n)
-    }
-    #[cfg_attr(not(target_os = "none"), inline(always))]
-    fn list(&mut self) -> Result<ListKind, WireError> {
-        ListKind::from_token(self.req()?).ok_or(WireError::BadArg)
-    }
-    #[cfg_attr(not(target_os = "none"), inline(always))]
-    fn status(&mut self) -> Result<Status, WireError> {
-        Status::from_token(self.req()?).ok_or(WireError::BadArg)
-    }
-    #[cfg_attr(not(target_os = "none"), inline(always))]
-    fn flag(&mut self) -> Result<Option<bool>, WireError> {
-        match self.opt() {
-            None => Ok(None),
-            Some(b"1") => Ok(Some(true)),
-            Some(b"0") => Ok(Some(false)),
-            Some(_) => Err(WireError::BadArg),
-        }
-    }
-    #[cfg_attr(not(target_os = "none"), inline(always))]
-    fn rest(self) -> Args<'a> {
-        self.0
-    }
 }
 
 /// Check a payload command's length field against its payload and return the payload.
@@ -651,446 +582,430 @@ impl<'a> ServerCommand<'a> {
     }
 
     /// Parse a line (without line end) and the payload that followed it, if any.
+    ///
+    /// Each verb's fixed fields are read by [`scan`] from a shape string (one kind letter per
+    /// field, see [`super::scan::kind`]); the arms below only pick the shape and name the fields.
     pub fn parse_parts(line: &'a [u8], payload: Option<&'a [u8]>) -> Result<Self, WireError> {
         use ServerCommand as S;
         let line = Line::parse(line)?;
         let args = line.args();
-        let mut c = Cur(args);
-        let cmd = match verb_key(line.verb()) {
-            verb::VER => S::Ver {
-                trid: c.trid()?,
-                dialects: c.rest(),
-            },
-            verb::INF => S::Inf {
-                trid: c.trid()?,
-                packages: c.rest(),
-            },
-            verb::CVR => {
-                let trid = c.trid()?;
-                let recommended = c.req()?;
-                let recommended_again = c.opt();
-                let minimum = recommended_again.and_then(|_| c.opt());
-                let download_url = minimum.and_then(|_| c.opt());
-                let info_url = download_url.and_then(|_| c.opt());
-                S::Cvr {
-                    trid,
-                    recommended,
-                    recommended_again,
-                    minimum,
-                    download_url,
-                    info_url,
-                    rest: c.rest(),
-                }
-            }
-            verb::USR => {
-                let trid = c.trid()?;
-                let what = c.req()?;
-                if what == b"OK" {
-                    let handle = c.req()?;
-                    let friendly = c.req()?;
-                    let verified = c.flag()?;
-                    let flag = verified.and_then(|_| c.opt());
-                    S::UsrOk {
-                        trid,
-                        handle,
-                        friendly,
-                        verified,
-                        flag,
-                        rest: c.rest(),
-                    }
-                } else {
-                    S::UsrAuth {
-                        trid,
-                        package: what,
-                        stage: c.req()?,
-                        value: c.opt(),
-                        rest: c.rest(),
-                    }
-                }
-            }
-            verb::XFR => {
-                let trid = c.trid0()?;
-                match c.req()? {
-                    b"NS" => S::XfrNs {
-                        trid,
-                        address: c.req()?,
-                        rest: c.rest(),
-                    },
-                    b"SB" => S::XfrSb {
-                        trid: trid.ok_or(WireError::BadTrId)?,
-                        address: c.req()?,
-                        auth: c.req()?,
-                        cookie: c.req()?,
-                        rest: c.rest(),
-                    },
-                    _ => return Err(WireError::BadArg),
-                }
-            }
-            verb::OUT => S::Out {
-                reason: c.opt(),
-                rest: c.rest(),
-            },
-            verb::SYN => {
-                let trid = c.trid()?;
-                let version = c.num()?;
-                let contacts = c.opt_num()?;
-                let groups = if contacts.is_some() {
-                    Some(c.num()?)
-                } else {
-                    None
-                };
-                S::Syn {
-                    trid,
-                    version,
-                    contacts,
-                    groups,
-                    rest: c.rest(),
-                }
-            }
-            verb::LST => {
-                let first = c.req()?;
-                match (parse_u32(first), c.peek().and_then(ListKind::from_token)) {
-                    (Some(t), Some(list)) => {
-                        c.opt();
-                        let version = c.num()?;
-                        let index = c.num()?;
-                        let total = c.num()?;
-                        let handle = c.opt();
-                        let nickname = match handle {
-                            Some(_) => Some(c.req()?),
-                            None => None,
-                        };
-                        let groups = nickname.and_then(|_| c.opt());
-                        let trid = TrId::new(t);
-                        S::Lst {
-                            trid,
-                            list,
-                            version,
-                            index,
-                            total,
-                            handle,
-                            nickname,
-                            groups,
-                            rest: c.rest(),
-                        }
-                    }
-                    _ => {
-                        let nickname = c.req()?;
-                        let lists = u8::try_from(c.num()?).map_err(|_| WireError::BadArg)?;
-                        S::LstContact {
-                            handle: first,
-                            nickname,
-                            lists,
-                            groups: c.opt(),
-                            rest: c.rest(),
-                        }
-                    }
-                }
-            }
-            verb::LSG => {
-                if args.len() >= 6 {
-                    let trid = c.trid0()?;
-                    let version = c.num()?;
-                    let index = c.num()?;
-                    let total = c.num()?;
-                    S::Lsg {
-                        trid,
-                        version,
-                        index,
-                        total,
-                        group_id: c.num()?,
-                        name: c.req()?,
-                        rest: c.rest(),
-                    }
-                } else {
-                    S::LsgGroup {
-                        group_id: c.num()?,
-                        name: c.req()?,
-                        rest: c.rest(),
-                    }
-                }
-            }
-            verb::GTC | verb::BLP => {
-                let stamp = match c.num_if() {
-                    Some(t) => Some((t, c.num()?)),
-                    None => None,
-                };
-                let value = c.req()?;
-                if line.verb() == b"GTC" {
-                    S::Gtc {
-                        stamp,
-                        value,
-                        rest: c.rest(),
-                    }
-                } else {
-                    S::Blp {
-                        stamp,
-                        value,
-                        rest: c.rest(),
-                    }
-                }
-            }
-            verb::PRP => {
-                let first = c.num_if();
-                let second = first.and_then(|_| c.num_if());
-                let (trid, version) = match second {
-                    Some(v) => (first, Some(v)),
-                    None => (None, first),
-                };
-                S::Prp {
-                    trid,
-                    version,
-                    property: c.req()?,
-                    value: c.opt(),
-                    rest: c.rest(),
-                }
-            }
-            verb::BPR => {
-                let version = c.num_if();
-                let handle = match c.peek() {
-                    Some(h) if h.contains(&b'@') => c.opt(),
-                    _ => None,
-                };
-                S::Bpr {
-                    version,
-                    handle,
-                    property: c.req()?,
-                    value: c.opt(),
-                    rest: c.rest(),
-                }
-            }
-            verb::ADD => {
-                let trid = c.trid0()?;
-                let list = c.list()?;
-                let version = c.num()?;
-                let handle = c.req()?;
-                let nickname = c.req()?;
-                S::Add {
-                    trid,
-                    list,
-                    version,
-                    handle,
-                    nickname,
-                    group: c.opt_num()?,
-                    rest: c.rest(),
-                }
-            }
-            verb::REM => {
-                let trid = c.trid0()?;
-                let list = c.list()?;
-                let version = c.num()?;
-                let handle = c.req()?;
-                S::Rem {
-                    trid,
-                    list,
-                    version,
-                    handle,
-                    group: c.opt_num()?,
-                    rest: c.rest(),
-                }
-            }
-            verb::ADG => {
-                let trid = c.trid()?;
-                let version = c.num()?;
-                let name = c.req()?;
-                S::Adg {
-                    trid,
-                    version,
-                    name,
-                    group_id: c.num()?,
-                    rest: c.rest(),
-                }
-            }
-            verb::RMG => S::Rmg {
-                trid: c.trid()?,
-                version: c.num()?,
-                group_id: c.num()?,
-                rest: c.rest(),
-            },
-            verb::REG => S::Reg {
-                trid: c.trid()?,
-                version: c.num()?,
-                group_id: c.num()?,
-                name: c.req()?,
-                rest: c.rest(),
-            },
-            verb::REA => S::Rea {
-                trid: c.trid()?,
-                version: c.num()?,
-                handle: c.req()?,
-                name: c.req()?,
-                rest: c.rest(),
-            },
-            verb::CHG => S::Chg {
-                trid: c.trid0()?,
-                status: c.status()?,
-                client_id: c.opt_num()?,
-                rest: c.rest(),
-            },
-            verb::ILN => {
-                let trid = c.trid0()?;
-                let status = c.status()?;
-                let handle = c.req()?;
-                let name = c.req()?;
-                S::Iln {
-                    trid,
-                    status,
-                    handle,
-                    name,
-                    client_id: c.opt_num()?,
-                    rest: c.rest(),
-                }
-            }
-            verb::NLN => {
-                let status = c.status()?;
-                let handle = c.req()?;
-                let name = c.req()?;
-                S::Nln {
-                    status,
-                    handle,
-                    name,
-                    client_id: c.opt_num()?,
-                    rest: c.rest(),
-                }
-            }
-            verb::FLN => S::Fln {
-                handle: c.req()?,
-                rest: c.rest(),
-            },
-            verb::QNG => S::Qng { rest: c.rest() },
-            verb::CHL => S::Chl {
-                trid: c.trid0()?,
-                challenge: c.req()?,
-                rest: c.rest(),
-            },
-            verb::QRY => S::Qry {
-                trid: c.trid()?,
-                rest: c.rest(),
-            },
-            verb::IMS => S::Ims {
-                trid: c.trid()?,
-                number: c.num()?,
-                mode: c.req()?,
-                rest: c.rest(),
-            },
-            verb::URL => {
-                let trid = c.trid()?;
-                let redirect = c.req()?;
-                S::Url {
-                    trid,
-                    redirect,
-                    login_url: c.req()?,
-                    site_id: c.opt(),
-                    rest: c.rest(),
-                }
-            }
-            verb::SND => S::Snd {
-                trid: c.trid()?,
-                result: c.req()?,
-                rest: c.rest(),
-            },
-            verb::SDC => S::Sdc {
-                trid: c.trid()?,
-                result: c.req()?,
-                rest: c.rest(),
-            },
-            verb::FND => S::Fnd {
-                trid: c.trid()?,
-                rest: c.rest(),
-            },
-            verb::NOT | verb::IPG => {
-                let (before, len) = split_len(args)?;
-                if !before.is_empty() {
-                    return Err(WireError::BadArg);
-                }
-                let payload = payload_of(len, payload)?;
-                if line.verb() == b"NOT" {
-                    S::Not { payload }
-                } else {
-                    S::Ipg { payload }
-                }
-            }
-            verb::MSG => {
-                let (before, len) = split_len(args)?;
-                let mut b = Cur(before);
-                let sender = b.req()?;
-                let name = b.req()?;
-                if b.opt().is_some() {
-                    return Err(WireError::BadArg);
-                }
-                S::Msg {
-                    sender,
-                    name,
-                    payload: payload_of(len, payload)?,
-                }
-            }
-            verb::RNG => S::Rng {
-                session: c.req()?,
-                address: c.req()?,
-                auth: c.req()?,
-                cookie: c.req()?,
-                handle: c.req()?,
-                name: c.req()?,
-                rest: c.rest(),
-            },
-            verb::CAL => S::Cal {
-                trid: c.trid()?,
-                result: c.req()?,
-                session: c.opt(),
-                rest: c.rest(),
-            },
-            verb::ANS => S::Ans {
-                trid: c.trid()?,
-                result: c.req()?,
-                rest: c.rest(),
-            },
-            verb::JOI => S::Joi {
-                handle: c.req()?,
-                name: c.req()?,
-                rest: c.rest(),
-            },
-            verb::IRO => {
-                let trid = c.trid()?;
-                let index = c.num()?;
-                let total = c.num()?;
-                S::Iro {
-                    trid,
-                    index,
-                    total,
-                    handle: c.req()?,
-                    name: c.req()?,
-                    rest: c.rest(),
-                }
-            }
-            verb::ACK => S::Ack {
-                trid: c.trid()?,
-                rest: c.rest(),
-            },
-            verb::NAK => S::Nak {
-                trid: c.trid()?,
-                rest: c.rest(),
-            },
-            verb::BYE => S::Bye {
-                handle: c.req()?,
-                rest: c.rest(),
-            },
-            _ => match line.error_code() {
+        let Some(sv) = server_verb(verb_key(line.verb())) else {
+            return Ok(match line.error_code() {
                 Some(code) => {
-                    let trid = c.peek().and_then(TrId::parse);
+                    let mut rest = args;
+                    let trid = rest.get(0).and_then(TrId::parse);
                     if trid.is_some() {
-                        c.opt();
+                        rest.next();
                     }
                     S::Error {
                         code: ServerErrorCode(code),
                         trid,
-                        rest: c.rest(),
+                        rest,
                     }
                 }
                 None => S::Unknown {
                     verb: line.verb(),
                     args,
                 },
+            });
+        };
+        let cmd = match sv {
+            Sv::VER => {
+                let f = scan(args, b"T")?;
+                S::Ver {
+                    trid: f.t(0),
+                    dialects: f.rest,
+                }
+            }
+            Sv::INF => {
+                let f = scan(args, b"T")?;
+                S::Inf {
+                    trid: f.t(0),
+                    packages: f.rest,
+                }
+            }
+            Sv::CVR => {
+                let f = scan(args, b"TSOOOO")?;
+                S::Cvr {
+                    trid: f.t(0),
+                    recommended: f.s(1),
+                    recommended_again: f.o(2),
+                    minimum: f.o(3),
+                    download_url: f.o(4),
+                    info_url: f.o(5),
+                    rest: f.rest,
+                }
+            }
+            Sv::USR => {
+                if args.get(1) == Some(b"OK") {
+                    let f = scan(args, b"TSSSFO")?;
+                    S::UsrOk {
+                        trid: f.t(0),
+                        handle: f.s(2),
+                        friendly: f.s(3),
+                        verified: f.on(4).map(|v| v != 0),
+                        flag: f.o(5),
+                        rest: f.rest,
+                    }
+                } else {
+                    let f = scan(args, b"TSSO")?;
+                    S::UsrAuth {
+                        trid: f.t(0),
+                        package: f.s(1),
+                        stage: f.s(2),
+                        value: f.o(3),
+                        rest: f.rest,
+                    }
+                }
+            }
+            Sv::XFR => match args.get(1) {
+                Some(b"SB") => {
+                    let f = scan(args, b"TSSSS")?;
+                    S::XfrSb {
+                        trid: f.t(0),
+                        address: f.s(2),
+                        auth: f.s(3),
+                        cookie: f.s(4),
+                        rest: f.rest,
+                    }
+                }
+                Some(b"NS") => {
+                    let f = scan(args, b"ZSS")?;
+                    S::XfrNs {
+                        trid: f.z(0),
+                        address: f.s(2),
+                        rest: f.rest,
+                    }
+                }
+                _ => {
+                    scan(args, b"ZS")?;
+                    return Err(WireError::BadArg);
+                }
             },
+            Sv::OUT => {
+                let f = scan(args, b"O")?;
+                S::Out {
+                    reason: f.o(0),
+                    rest: f.rest,
+                }
+            }
+            Sv::SYN => {
+                let f = scan(args, b"TNPN")?;
+                S::Syn {
+                    trid: f.t(0),
+                    version: f.n(1),
+                    contacts: f.on(2),
+                    groups: f.on(3),
+                    rest: f.rest,
+                }
+            }
+            Sv::LST => {
+                let mut p = args;
+                let first = p.next().and_then(parse_u32);
+                let list = p.next().and_then(ListKind::from_token);
+                if first.is_some() && list.is_some() {
+                    let f = scan(args, b"ZLNNNOSO")?;
+                    S::Lst {
+                        trid: f.z(0),
+                        list: f.list,
+                        version: f.n(2),
+                        index: f.n(3),
+                        total: f.n(4),
+                        handle: f.o(5),
+                        nickname: f.o(6),
+                        groups: f.o(7),
+                        rest: f.rest,
+                    }
+                } else {
+                    let f = scan(args, b"SSNO")?;
+                    S::LstContact {
+                        handle: f.s(0),
+                        nickname: f.s(1),
+                        lists: u8::try_from(f.n(2)).map_err(|_| WireError::BadArg)?,
+                        groups: f.o(3),
+                        rest: f.rest,
+                    }
+                }
+            }
+            Sv::LSG => {
+                if args.skip(5).next().is_some() {
+                    let f = scan(args, b"ZNNNNS")?;
+                    S::Lsg {
+                        trid: f.z(0),
+                        version: f.n(1),
+                        index: f.n(2),
+                        total: f.n(3),
+                        group_id: f.n(4),
+                        name: f.s(5),
+                        rest: f.rest,
+                    }
+                } else {
+                    let f = scan(args, b"NS")?;
+                    S::LsgGroup {
+                        group_id: f.n(0),
+                        name: f.s(1),
+                        rest: f.rest,
+                    }
+                }
+            }
+            Sv::GTC | Sv::BLP => {
+                let stamped = args.get(0).and_then(parse_u32).is_some();
+                let f = scan(args, if stamped { &b"NNS"[..] } else { b"S" })?;
+                let (stamp, value) = if stamped {
+                    (Some((f.n(0), f.n(1))), f.s(2))
+                } else {
+                    (None, f.s(0))
+                };
+                let rest = f.rest;
+                if sv == Sv::GTC {
+                    S::Gtc { stamp, value, rest }
+                } else {
+                    S::Blp { stamp, value, rest }
+                }
+            }
+            Sv::PRP => {
+                let f = scan(args, b"QQSO")?;
+                let (trid, version) = match f.on(1) {
+                    Some(v) => (f.on(0), Some(v)),
+                    None => (None, f.on(0)),
+                };
+                S::Prp {
+                    trid,
+                    version,
+                    property: f.s(2),
+                    value: f.o(3),
+                    rest: f.rest,
+                }
+            }
+            Sv::BPR => {
+                let f = scan(args, b"QHSO")?;
+                S::Bpr {
+                    version: f.on(0),
+                    handle: f.o(1),
+                    property: f.s(2),
+                    value: f.o(3),
+                    rest: f.rest,
+                }
+            }
+            Sv::ADD => {
+                let f = scan(args, b"ZLNSSP")?;
+                S::Add {
+                    trid: f.z(0),
+                    list: f.list,
+                    version: f.n(2),
+                    handle: f.s(3),
+                    nickname: f.s(4),
+                    group: f.on(5),
+                    rest: f.rest,
+                }
+            }
+            Sv::REM => {
+                let f = scan(args, b"ZLNSP")?;
+                S::Rem {
+                    trid: f.z(0),
+                    list: f.list,
+                    version: f.n(2),
+                    handle: f.s(3),
+                    group: f.on(4),
+                    rest: f.rest,
+                }
+            }
+            Sv::ADG => {
+                let f = scan(args, b"TNSN")?;
+                S::Adg {
+                    trid: f.t(0),
+                    version: f.n(1),
+                    name: f.s(2),
+                    group_id: f.n(3),
+                    rest: f.rest,
+                }
+            }
+            Sv::RMG => {
+                let f = scan(args, b"TNN")?;
+                S::Rmg {
+                    trid: f.t(0),
+                    version: f.n(1),
+                    group_id: f.n(2),
+                    rest: f.rest,
+                }
+            }
+            Sv::REG => {
+                let f = scan(args, b"TNNS")?;
+                S::Reg {
+                    trid: f.t(0),
+                    version: f.n(1),
+                    group_id: f.n(2),
+                    name: f.s(3),
+                    rest: f.rest,
+                }
+            }
+            Sv::REA => {
+                let f = scan(args, b"TNSS")?;
+                S::Rea {
+                    trid: f.t(0),
+                    version: f.n(1),
+                    handle: f.s(2),
+                    name: f.s(3),
+                    rest: f.rest,
+                }
+            }
+            Sv::CHG => {
+                let f = scan(args, b"ZAP")?;
+                S::Chg {
+                    trid: f.z(0),
+                    status: f.status,
+                    client_id: f.on(2),
+                    rest: f.rest,
+                }
+            }
+            Sv::ILN => {
+                let f = scan(args, b"ZASSP")?;
+                S::Iln {
+                    trid: f.z(0),
+                    status: f.status,
+                    handle: f.s(2),
+                    name: f.s(3),
+                    client_id: f.on(4),
+                    rest: f.rest,
+                }
+            }
+            Sv::NLN => {
+                let f = scan(args, b"ASSP")?;
+                S::Nln {
+                    status: f.status,
+                    handle: f.s(1),
+                    name: f.s(2),
+                    client_id: f.on(3),
+                    rest: f.rest,
+                }
+            }
+            Sv::FLN => {
+                let f = scan(args, b"S")?;
+                S::Fln {
+                    handle: f.s(0),
+                    rest: f.rest,
+                }
+            }
+            Sv::QNG => S::Qng { rest: args },
+            Sv::CHL => {
+                let f = scan(args, b"ZS")?;
+                S::Chl {
+                    trid: f.z(0),
+                    challenge: f.s(1),
+                    rest: f.rest,
+                }
+            }
+            Sv::QRY => {
+                let f = scan(args, b"T")?;
+                S::Qry {
+                    trid: f.t(0),
+                    rest: f.rest,
+                }
+            }
+            Sv::IMS => {
+                let f = scan(args, b"TNS")?;
+                S::Ims {
+                    trid: f.t(0),
+                    number: f.n(1),
+                    mode: f.s(2),
+                    rest: f.rest,
+                }
+            }
+            Sv::URL => {
+                let f = scan(args, b"TSSO")?;
+                S::Url {
+                    trid: f.t(0),
+                    redirect: f.s(1),
+                    login_url: f.s(2),
+                    site_id: f.o(3),
+                    rest: f.rest,
+                }
+            }
+            Sv::SND | Sv::SDC | Sv::ANS => {
+                let f = scan(args, b"TS")?;
+                let (trid, result, rest) = (f.t(0), f.s(1), f.rest);
+                match sv {
+                    Sv::SND => S::Snd { trid, result, rest },
+                    Sv::SDC => S::Sdc { trid, result, rest },
+                    _ => S::Ans { trid, result, rest },
+                }
+            }
+            Sv::FND | Sv::ACK | Sv::NAK => {
+                let f = scan(args, b"T")?;
+                let (trid, rest) = (f.t(0), f.rest);
+                match sv {
+                    Sv::FND => S::Fnd { trid, rest },
+                    Sv::ACK => S::Ack { trid, rest },
+                    _ => S::Nak { trid, rest },
+                }
+            }
+            Sv::NOT | Sv::IPG | Sv::MSG => {
+                let (before, len) = split_len(args)?;
+                let payload = payload_of(len, payload)?;
+                match sv {
+                    Sv::MSG => {
+                        let f = scan(before, b"SSO")?;
+                        if f.o(2).is_some() {
+                            return Err(WireError::BadArg);
+                        }
+                        S::Msg {
+                            sender: f.s(0),
+                            name: f.s(1),
+                            payload,
+                        }
+                    }
+                    _ if !before.is_empty() => return Err(WireError::BadArg),
+                    Sv::NOT => S::Not { payload },
+                    _ => S::Ipg { payload },
+                }
+            }
+            Sv::RNG => {
+                let f = scan(args, b"SSSSSS")?;
+                S::Rng {
+                    session: f.s(0),
+                    address: f.s(1),
+                    auth: f.s(2),
+                    cookie: f.s(3),
+                    handle: f.s(4),
+                    name: f.s(5),
+                    rest: f.rest,
+                }
+            }
+            Sv::CAL => {
+                let f = scan(args, b"TSO")?;
+                S::Cal {
+                    trid: f.t(0),
+                    result: f.s(1),
+                    session: f.o(2),
+                    rest: f.rest,
+                }
+            }
+            Sv::JOI => {
+                let f = scan(args, b"SS")?;
+                S::Joi {
+                    handle: f.s(0),
+                    name: f.s(1),
+                    rest: f.rest,
+                }
+            }
+            Sv::IRO => {
+                let f = scan(args, b"TNNSS")?;
+                S::Iro {
+                    trid: f.t(0),
+                    index: f.n(1),
+                    total: f.n(2),
+                    handle: f.s(3),
+                    name: f.s(4),
+                    rest: f.rest,
+                }
+            }
+            Sv::BYE => {
+                let f = scan(args, b"S")?;
+                S::Bye {
+                    handle: f.s(0),
+                    rest: f.rest,
+                }
+            }
         };
         Ok(cmd)
     }
@@ -1769,226 +1684,239 @@ impl<'a> ClientCommand<'a> {
         use ClientCommand as C;
         let line = Line::parse(line)?;
         let args = line.args();
-        let mut c = Cur(args);
         let cmd = match verb_key(line.verb()) {
-            verb::VER => C::Ver {
-                trid: c.trid()?,
-                dialects: c.rest(),
-            },
-            verb::INF => C::Inf {
-                trid: c.trid()?,
-                rest: c.rest(),
-            },
+            verb::VER => {
+                let f = scan(args, b"T")?;
+                C::Ver {
+                    trid: f.t(0),
+                    dialects: f.rest,
+                }
+            }
+            verb::INF | verb::LSG | verb::FND => {
+                let f = scan(args, b"T")?;
+                let (trid, rest) = (f.t(0), f.rest);
+                match verb_key(line.verb()) {
+                    verb::INF => C::Inf { trid, rest },
+                    verb::LSG => C::Lsg { trid, rest },
+                    _ => C::Fnd { trid, rest },
+                }
+            }
             verb::CVR => {
-                let trid = c.trid()?;
-                let locale = c.req()?;
-                let os_type = c.req()?;
-                let os_version = c.req()?;
-                let arch = c.req()?;
-                let client_name = c.req()?;
-                let client_version = c.req()?;
-                let code_base = c.opt();
-                let handle = code_base.and_then(|_| c.opt());
+                let f = scan(args, b"TSSSSSSOO")?;
                 C::Cvr {
-                    trid,
-                    locale,
-                    os_type,
-                    os_version,
-                    arch,
-                    client_name,
-                    client_version,
-                    code_base,
-                    handle,
-                    rest: c.rest(),
+                    trid: f.t(0),
+                    locale: f.s(1),
+                    os_type: f.s(2),
+                    os_version: f.s(3),
+                    arch: f.s(4),
+                    client_name: f.s(5),
+                    client_version: f.s(6),
+                    code_base: f.o(7),
+                    handle: f.o(8),
+                    rest: f.rest,
                 }
             }
             verb::USR => {
-                let trid = c.trid()?;
-                let first = c.req()?;
-                if is_auth_package(first) {
+                if args.get(1).is_some_and(is_auth_package) {
+                    let f = scan(args, b"TSSS")?;
                     C::UsrAuth {
-                        trid,
-                        package: first,
-                        stage: c.req()?,
-                        value: c.req()?,
-                        rest: c.rest(),
+                        trid: f.t(0),
+                        package: f.s(1),
+                        stage: f.s(2),
+                        value: f.s(3),
+                        rest: f.rest,
                     }
                 } else {
+                    let f = scan(args, b"TSS")?;
                     C::UsrSb {
-                        trid,
-                        handle: first,
-                        cookie: c.req()?,
-                        rest: c.rest(),
+                        trid: f.t(0),
+                        handle: f.s(1),
+                        cookie: f.s(2),
+                        rest: f.rest,
                     }
                 }
             }
-            verb::XFR => C::Xfr {
-                trid: c.trid()?,
-                kind: c.req()?,
-                rest: c.rest(),
-            },
-            verb::OUT => C::Out { rest: c.rest() },
-            verb::SYN => C::Syn {
-                trid: c.trid()?,
-                version: c.num()?,
-                rest: c.rest(),
-            },
-            verb::LST => C::Lst {
-                trid: c.trid()?,
-                list: c.list()?,
-                rest: c.rest(),
-            },
-            verb::LSG => C::Lsg {
-                trid: c.trid()?,
-                rest: c.rest(),
-            },
-            verb::GTC => C::Gtc {
-                trid: c.trid()?,
-                value: c.req()?,
-                rest: c.rest(),
-            },
-            verb::BLP => C::Blp {
-                trid: c.trid()?,
-                value: c.req()?,
-                rest: c.rest(),
-            },
-            verb::PRP => C::Prp {
-                trid: c.trid()?,
-                property: c.req()?,
-                value: c.opt(),
-                rest: c.rest(),
-            },
-            verb::ADD => {
-                let trid = c.trid()?;
-                let list = c.list()?;
-                let handle = c.req()?;
-                let nickname = c.opt();
-                let group = if nickname.is_some() {
-                    c.opt_num()?
+            verb::XFR => {
+                let f = scan(args, b"TS")?;
+                C::Xfr {
+                    trid: f.t(0),
+                    kind: f.s(1),
+                    rest: f.rest,
+                }
+            }
+            verb::OUT => C::Out { rest: args },
+            verb::PNG => C::Png { rest: args },
+            verb::SYN | verb::RMG => {
+                let f = scan(args, b"TN")?;
+                let (trid, rest) = (f.t(0), f.rest);
+                if verb_key(line.verb()) == verb::SYN {
+                    C::Syn {
+                        trid,
+                        version: f.n(1),
+                        rest,
+                    }
                 } else {
-                    None
-                };
+                    C::Rmg {
+                        trid,
+                        group_id: f.n(1),
+                        rest,
+                    }
+                }
+            }
+            verb::LST => {
+                let f = scan(args, b"TL")?;
+                C::Lst {
+                    trid: f.t(0),
+                    list: f.list,
+                    rest: f.rest,
+                }
+            }
+            verb::GTC | verb::BLP | verb::ADG | verb::IMS | verb::SND | verb::CAL => {
+                let f = scan(args, b"TS")?;
+                let (trid, v, rest) = (f.t(0), f.s(1), f.rest);
+                match verb_key(line.verb()) {
+                    verb::GTC => C::Gtc {
+                        trid,
+                        value: v,
+                        rest,
+                    },
+                    verb::BLP => C::Blp {
+                        trid,
+                        value: v,
+                        rest,
+                    },
+                    verb::ADG => C::Adg {
+                        trid,
+                        name: v,
+                        rest,
+                    },
+                    verb::IMS => C::Ims {
+                        trid,
+                        mode: v,
+                        rest,
+                    },
+                    verb::SND => C::Snd {
+                        trid,
+                        email: v,
+                        rest,
+                    },
+                    _ => C::Cal {
+                        trid,
+                        handle: v,
+                        rest,
+                    },
+                }
+            }
+            verb::PRP | verb::URL => {
+                let f = scan(args, b"TSO")?;
+                let (trid, s, o, rest) = (f.t(0), f.s(1), f.o(2), f.rest);
+                if verb_key(line.verb()) == verb::PRP {
+                    C::Prp {
+                        trid,
+                        property: s,
+                        value: o,
+                        rest,
+                    }
+                } else {
+                    C::Url {
+                        trid,
+                        service: s,
+                        parameter: o,
+                        rest,
+                    }
+                }
+            }
+            verb::ADD => {
+                let f = scan(args, b"TLSOP")?;
                 C::Add {
-                    trid,
-                    list,
-                    handle,
-                    nickname,
-                    group,
-                    rest: c.rest(),
+                    trid: f.t(0),
+                    list: f.list,
+                    handle: f.s(2),
+                    nickname: f.o(3),
+                    group: f.on(4),
+                    rest: f.rest,
                 }
             }
             verb::REM => {
-                let trid = c.trid()?;
-                let list = c.list()?;
-                let handle = c.req()?;
+                let f = scan(args, b"TLSP")?;
                 C::Rem {
-                    trid,
-                    list,
-                    handle,
-                    group: c.opt_num()?,
-                    rest: c.rest(),
+                    trid: f.t(0),
+                    list: f.list,
+                    handle: f.s(2),
+                    group: f.on(3),
+                    rest: f.rest,
                 }
             }
-            verb::ADG => C::Adg {
-                trid: c.trid()?,
-                name: c.req()?,
-                rest: c.rest(),
-            },
-            verb::RMG => C::Rmg {
-                trid: c.trid()?,
-                group_id: c.num()?,
-                rest: c.rest(),
-            },
-            verb::REG => C::Reg {
-                trid: c.trid()?,
-                group_id: c.num()?,
-                name: c.req()?,
-                rest: c.rest(),
-            },
-            verb::REA => C::Rea {
-                trid: c.trid()?,
-                handle: c.req()?,
-                name: c.req()?,
-                rest: c.rest(),
-            },
-            verb::CHG => C::Chg {
-                trid: c.trid()?,
-                status: c.status()?,
-                client_id: c.opt_num()?,
-                rest: c.rest(),
-            },
-            verb::PNG => C::Png { rest: c.rest() },
-            verb::IMS => C::Ims {
-                trid: c.trid()?,
-                mode: c.req()?,
-                rest: c.rest(),
-            },
-            verb::URL => C::Url {
-                trid: c.trid()?,
-                service: c.req()?,
-                parameter: c.opt(),
-                rest: c.rest(),
-            },
-            verb::SND => C::Snd {
-                trid: c.trid()?,
-                email: c.req()?,
-                rest: c.rest(),
-            },
-            verb::FND => C::Fnd {
-                trid: c.trid()?,
-                rest: c.rest(),
-            },
-            verb::CAL => C::Cal {
-                trid: c.trid()?,
-                handle: c.req()?,
-                rest: c.rest(),
-            },
+            verb::REG => {
+                let f = scan(args, b"TNS")?;
+                C::Reg {
+                    trid: f.t(0),
+                    group_id: f.n(1),
+                    name: f.s(2),
+                    rest: f.rest,
+                }
+            }
+            verb::REA => {
+                let f = scan(args, b"TSS")?;
+                C::Rea {
+                    trid: f.t(0),
+                    handle: f.s(1),
+                    name: f.s(2),
+                    rest: f.rest,
+                }
+            }
+            verb::CHG => {
+                let f = scan(args, b"TAP")?;
+                C::Chg {
+                    trid: f.t(0),
+                    status: f.status,
+                    client_id: f.on(2),
+                    rest: f.rest,
+                }
+            }
             verb::ANS => {
-                let trid = c.trid()?;
-                let handle = c.req()?;
-                let cookie = c.req()?;
+                let f = scan(args, b"TSSS")?;
                 C::Ans {
-                    trid,
-                    handle,
-                    cookie,
-                    session: c.req()?,
-                    rest: c.rest(),
+                    trid: f.t(0),
+                    handle: f.s(1),
+                    cookie: f.s(2),
+                    session: f.s(3),
+                    rest: f.rest,
                 }
             }
             verb @ (verb::QRY | verb::SDC | verb::PAG | verb::MSG) => {
                 let (before, len) = split_len(args)?;
                 let payload = payload_of(len, payload)?;
-                let mut b = Cur(before);
-                let trid = b.trid()?;
-                let cmd = match verb {
+                let f = scan(before, if verb == verb::SDC { &b"TS"[..] } else { b"TSO" })?;
+                let (trid, s) = (f.t(0), f.s(1));
+                if verb == verb::SDC {
+                    return Ok(C::Sdc {
+                        trid,
+                        email: s,
+                        fields: f.rest,
+                        payload,
+                    });
+                }
+                if f.o(2).is_some() {
+                    return Err(WireError::BadArg);
+                }
+                match verb {
                     verb::QRY => C::Qry {
                         trid,
-                        product_id: b.req()?,
+                        product_id: s,
                         payload,
                     },
                     verb::PAG => C::Pag {
                         trid,
-                        handle: b.req()?,
+                        handle: s,
                         payload,
                     },
-                    verb::MSG => C::Msg {
+                    _ => C::Msg {
                         trid,
-                        ack: AckMode::from_token(b.req()?).ok_or(WireError::BadArg)?,
+                        ack: AckMode::from_token(s).ok_or(WireError::BadArg)?,
                         payload,
                     },
-                    _ => {
-                        return Ok(C::Sdc {
-                            trid,
-                            email: b.req()?,
-                            fields: b.rest(),
-                            payload,
-                        })
-                    }
-                };
-                if b.opt().is_some() {
-                    return Err(WireError::BadArg);
                 }
-                cmd
             }
             _ => C::Unknown {
                 verb: line.verb(),

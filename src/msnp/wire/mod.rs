@@ -28,6 +28,7 @@ pub mod escape;
 pub mod frame;
 pub mod line;
 pub mod mime;
+mod scan;
 pub mod server_error;
 pub mod trid;
 mod writer;
