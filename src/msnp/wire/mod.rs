@@ -28,7 +28,7 @@ pub mod escape;
 pub mod frame;
 pub mod line;
 pub mod mime;
-mod scan;
+mod verbs;
 pub mod server_error;
 pub mod trid;
 mod writer;
