@@ -23,9 +23,9 @@
 
 use super::frame::Frame;
 use super::line::{parse_field_u32 as parse_u32, Args, Line};
-use super::verbs::{server_verb, Sv};
 use super::server_error::ServerErrorCode;
 use super::trid::TrId;
+use super::verbs::{server_verb, Sv};
 use super::writer::{len_u32, Writer};
 use super::WireError;
 
@@ -47,10 +47,10 @@ impl ListKind {
     /// Parse `FL`, `AL`, `BL` or `RL`.
     pub fn from_token(t: &[u8]) -> Option<Self> {
         match t {
-            b"FL" => Some(ListKind::Forward),
-            b"AL" => Some(ListKind::Allow),
-            b"BL" => Some(ListKind::Block),
-            b"RL" => Some(ListKind::Reverse),
+            [b'F', b'L'] => Some(ListKind::Forward),
+            [b'A', b'L'] => Some(ListKind::Allow),
+            [b'B', b'L'] => Some(ListKind::Block),
+            [b'R', b'L'] => Some(ListKind::Reverse),
             _ => None,
         }
     }
@@ -105,21 +105,19 @@ pub enum Status {
 impl Status {
     /// Parse a status token; any three ASCII letters or digits are accepted.
     pub fn from_token(t: &[u8]) -> Option<Self> {
-        Some(match t {
-            b"NLN" => Status::Online,
-            b"BSY" => Status::Busy,
-            b"IDL" => Status::Idle,
-            b"BRB" => Status::BeRightBack,
-            b"AWY" => Status::Away,
-            b"PHN" => Status::OnPhone,
-            b"LUN" => Status::OutToLunch,
-            b"HDN" => Status::Hidden,
-            b"FLN" => Status::Offline,
-            [a, b, c] if [a, b, c].iter().all(|x| x.is_ascii_alphanumeric()) => {
-                Status::Other([*a, *b, *c])
-            }
-            _ => return None,
-        })
+        let &[a, b, c] = t else {
+            return None;
+        };
+        if !(a.is_ascii_alphanumeric() && b.is_ascii_alphanumeric() && c.is_ascii_alphanumeric()) {
+            return None;
+        }
+        // One packed-key table instead of nine byte-string comparisons.
+        let key = verb_key(t);
+        let named = STATUS_KEYS
+            .iter()
+            .position(|&k| k == key)
+            .and_then(|i| STATUS_NAMED.get(i).copied());
+        Some(named.unwrap_or(Status::Other([a, b, c])))
     }
 
     /// Return the wire token.
@@ -145,6 +143,30 @@ impl Status {
         !matches!(self, Status::Offline | Status::Hidden)
     }
 }
+
+/// The named statuses and their packed tokens, in the same order.
+const STATUS_NAMED: [Status; 9] = [
+    Status::Online,
+    Status::Busy,
+    Status::Idle,
+    Status::BeRightBack,
+    Status::Away,
+    Status::OnPhone,
+    Status::OutToLunch,
+    Status::Hidden,
+    Status::Offline,
+];
+const STATUS_KEYS: [u32; 9] = [
+    verb_key(b"NLN"),
+    verb_key(b"BSY"),
+    verb_key(b"IDL"),
+    verb_key(b"BRB"),
+    verb_key(b"AWY"),
+    verb_key(b"PHN"),
+    verb_key(b"LUN"),
+    verb_key(b"HDN"),
+    verb_key(b"FLN"),
+];
 
 /// Name the acknowledgement mode of a switchboard `MSG` from the client (reference §10.6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2012,13 +2034,61 @@ impl<'a> ClientCommand<'a> {
         }
     }
 
-    fn write(&self, w: &mut Writer<'_>) {
+    /// Return the verb.
+    fn verb(&self) -> &'a [u8] {
         use ClientCommand as C;
         match *self {
-            C::Ver { trid, dialects } => w.tok(b"VER").trid(trid).args(dialects),
-            C::Inf { trid, rest } => w.tok(b"INF").trid(trid).args(rest),
+            C::Ver { .. } => b"VER",
+            C::Inf { .. } => b"INF",
+            C::Cvr { .. } => b"CVR",
+            C::UsrAuth { .. } | C::UsrSb { .. } => b"USR",
+            C::Xfr { .. } => b"XFR",
+            C::Out { .. } => b"OUT",
+            C::Syn { .. } => b"SYN",
+            C::Lst { .. } => b"LST",
+            C::Lsg { .. } => b"LSG",
+            C::Gtc { .. } => b"GTC",
+            C::Blp { .. } => b"BLP",
+            C::Prp { .. } => b"PRP",
+            C::Add { .. } => b"ADD",
+            C::Rem { .. } => b"REM",
+            C::Adg { .. } => b"ADG",
+            C::Rmg { .. } => b"RMG",
+            C::Reg { .. } => b"REG",
+            C::Rea { .. } => b"REA",
+            C::Chg { .. } => b"CHG",
+            C::Png { .. } => b"PNG",
+            C::Qry { .. } => b"QRY",
+            C::Ims { .. } => b"IMS",
+            C::Url { .. } => b"URL",
+            C::Snd { .. } => b"SND",
+            C::Sdc { .. } => b"SDC",
+            C::Fnd { .. } => b"FND",
+            C::Pag { .. } => b"PAG",
+            C::Msg { .. } => b"MSG",
+            C::Cal { .. } => b"CAL",
+            C::Ans { .. } => b"ANS",
+            C::Unknown { verb, .. } => verb,
+        }
+    }
+
+    /// Write the line: verb and TrID, the variant's own fields, then its trailing arguments or
+    /// payload length (shared code, so each variant only adds the fields in between).
+    fn write(&self, w: &mut Writer<'_>) {
+        use ClientCommand as C;
+        w.tok(self.verb());
+        if let Some(t) = self.trid() {
+            w.trid(t);
+        }
+        let tail = match *self {
+            C::Ver { dialects: rest, .. }
+            | C::Inf { rest, .. }
+            | C::Out { rest }
+            | C::Lsg { rest, .. }
+            | C::Png { rest }
+            | C::Fnd { rest, .. }
+            | C::Unknown { args: rest, .. } => rest,
             C::Cvr {
-                trid,
                 locale,
                 os_type,
                 os_version,
@@ -2028,172 +2098,149 @@ impl<'a> ClientCommand<'a> {
                 code_base,
                 handle,
                 rest,
-            } => w
-                .tok(b"CVR")
-                .trid(trid)
-                .tok(locale)
-                .tok(os_type)
-                .tok(os_version)
-                .tok(arch)
-                .tok(client_name)
-                .tok(client_version)
-                .opt(code_base)
-                .opt(handle)
-                .args(rest),
+                ..
+            } => {
+                w.tok(locale)
+                    .tok(os_type)
+                    .tok(os_version)
+                    .tok(arch)
+                    .tok(client_name)
+                    .tok(client_version)
+                    .opt(code_base)
+                    .opt(handle);
+                rest
+            }
             C::UsrAuth {
-                trid,
                 package,
                 stage,
                 value,
                 rest,
-            } => w
-                .tok(b"USR")
-                .trid(trid)
-                .tok(package)
-                .tok(stage)
-                .tok(value)
-                .args(rest),
+                ..
+            } => {
+                w.tok(package).tok(stage).tok(value);
+                rest
+            }
             C::UsrSb {
-                trid,
                 handle,
                 cookie,
                 rest,
-            } => w.tok(b"USR").trid(trid).tok(handle).tok(cookie).args(rest),
-            C::Xfr { trid, kind, rest } => w.tok(b"XFR").trid(trid).tok(kind).args(rest),
-            C::Out { rest } => w.tok(b"OUT").args(rest),
+                ..
+            } => {
+                w.tok(handle).tok(cookie);
+                rest
+            }
             C::Syn {
-                trid,
-                version,
-                rest,
-            } => w.tok(b"SYN").trid(trid).num(version).args(rest),
-            C::Lst { trid, list, rest } => w.tok(b"LST").trid(trid).tok(list.token()).args(rest),
-            C::Lsg { trid, rest } => w.tok(b"LSG").trid(trid).args(rest),
-            C::Gtc { trid, value, rest } => w.tok(b"GTC").trid(trid).tok(value).args(rest),
-            C::Blp { trid, value, rest } => w.tok(b"BLP").trid(trid).tok(value).args(rest),
+                version: n, rest, ..
+            }
+            | C::Rmg {
+                group_id: n, rest, ..
+            } => {
+                w.num(n);
+                rest
+            }
+            C::Lst { list, rest, .. } => {
+                w.tok(list.token());
+                rest
+            }
+            C::Xfr { kind: t, rest, .. }
+            | C::Gtc { value: t, rest, .. }
+            | C::Blp { value: t, rest, .. }
+            | C::Adg { name: t, rest, .. }
+            | C::Ims { mode: t, rest, .. }
+            | C::Snd { email: t, rest, .. }
+            | C::Cal {
+                handle: t, rest, ..
+            } => {
+                w.tok(t);
+                rest
+            }
             C::Prp {
-                trid,
-                property,
-                value,
+                property: t,
+                value: o,
                 rest,
-            } => w.tok(b"PRP").trid(trid).tok(property).opt(value).args(rest),
+                ..
+            }
+            | C::Url {
+                service: t,
+                parameter: o,
+                rest,
+                ..
+            } => {
+                w.tok(t).opt(o);
+                rest
+            }
             C::Add {
-                trid,
                 list,
                 handle,
                 nickname,
                 group,
                 rest,
-            } => w
-                .tok(b"ADD")
-                .trid(trid)
-                .tok(list.token())
-                .tok(handle)
-                .opt(nickname)
-                .opt_num(group)
-                .args(rest),
+                ..
+            } => {
+                w.tok(list.token()).tok(handle).opt(nickname).opt_num(group);
+                rest
+            }
             C::Rem {
-                trid,
                 list,
                 handle,
                 group,
                 rest,
-            } => w
-                .tok(b"REM")
-                .trid(trid)
-                .tok(list.token())
-                .tok(handle)
-                .opt_num(group)
-                .args(rest),
-            C::Adg { trid, name, rest } => w.tok(b"ADG").trid(trid).tok(name).args(rest),
-            C::Rmg {
-                trid,
-                group_id,
-                rest,
-            } => w.tok(b"RMG").trid(trid).num(group_id).args(rest),
+                ..
+            } => {
+                w.tok(list.token()).tok(handle).opt_num(group);
+                rest
+            }
             C::Reg {
-                trid,
                 group_id,
                 name,
                 rest,
-            } => w.tok(b"REG").trid(trid).num(group_id).tok(name).args(rest),
+                ..
+            } => {
+                w.num(group_id).tok(name);
+                rest
+            }
             C::Rea {
-                trid,
-                handle,
-                name,
-                rest,
-            } => w.tok(b"REA").trid(trid).tok(handle).tok(name).args(rest),
+                handle, name, rest, ..
+            } => {
+                w.tok(handle).tok(name);
+                rest
+            }
             C::Chg {
-                trid,
                 status,
                 client_id,
                 rest,
-            } => w
-                .tok(b"CHG")
-                .trid(trid)
-                .tok(status.token())
-                .opt_num(client_id)
-                .args(rest),
-            C::Png { rest } => w.tok(b"PNG").args(rest),
-            C::Qry {
-                trid,
-                product_id,
-                payload,
-            } => w
-                .tok(b"QRY")
-                .trid(trid)
-                .tok(product_id)
-                .num(len_u32(payload)),
-            C::Ims { trid, mode, rest } => w.tok(b"IMS").trid(trid).tok(mode).args(rest),
-            C::Url {
-                trid,
-                service,
-                parameter,
-                rest,
-            } => w
-                .tok(b"URL")
-                .trid(trid)
-                .tok(service)
-                .opt(parameter)
-                .args(rest),
-            C::Snd { trid, email, rest } => w.tok(b"SND").trid(trid).tok(email).args(rest),
-            C::Sdc {
-                trid,
-                email,
-                fields,
-                payload,
-            } => w
-                .tok(b"SDC")
-                .trid(trid)
-                .tok(email)
-                .args(fields)
-                .num(len_u32(payload)),
-            C::Fnd { trid, rest } => w.tok(b"FND").trid(trid).args(rest),
-            C::Pag {
-                trid,
-                handle,
-                payload,
-            } => w.tok(b"PAG").trid(trid).tok(handle).num(len_u32(payload)),
-            C::Msg { trid, ack, payload } => w
-                .tok(b"MSG")
-                .trid(trid)
-                .tok(ack.token())
-                .num(len_u32(payload)),
-            C::Cal { trid, handle, rest } => w.tok(b"CAL").trid(trid).tok(handle).args(rest),
+                ..
+            } => {
+                w.tok(status.token()).opt_num(client_id);
+                rest
+            }
+            C::Qry { product_id: t, .. } | C::Pag { handle: t, .. } => {
+                w.tok(t);
+                Args::empty()
+            }
+            C::Msg { ack, .. } => {
+                w.tok(ack.token());
+                Args::empty()
+            }
+            C::Sdc { email, fields, .. } => {
+                w.tok(email);
+                fields
+            }
             C::Ans {
-                trid,
                 handle,
                 cookie,
                 session,
                 rest,
-            } => w
-                .tok(b"ANS")
-                .trid(trid)
-                .tok(handle)
-                .tok(cookie)
-                .tok(session)
-                .args(rest),
-            C::Unknown { verb, args } => w.tok(verb).args(args),
+                ..
+            } => {
+                w.tok(handle).tok(cookie).tok(session);
+                rest
+            }
         };
+        w.args(tail);
+        if let Some(p) = self.payload() {
+            w.num(len_u32(p));
+        }
     }
 
     /// Return the number of bytes [`emit`](Self::emit) writes (line, CRLF and payload).

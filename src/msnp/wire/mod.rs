@@ -28,9 +28,9 @@ pub mod escape;
 pub mod frame;
 pub mod line;
 pub mod mime;
-mod verbs;
 pub mod server_error;
 pub mod trid;
+mod verbs;
 mod writer;
 
 pub use command::{AckMode, ClientCommand, ListKind, ServerCommand, Status};

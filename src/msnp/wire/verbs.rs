@@ -81,6 +81,7 @@ pub(crate) fn server_verb(key: u32) -> Option<Sv> {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
 
@@ -92,5 +93,37 @@ mod tests {
         for v in [&b"ver"[..], b"UBX", b"911", b"XXX", b"MSH", b"", b"MSGS"] {
             assert_eq!(server_verb(verb_key(v)), None, "{v:?}");
         }
+    }
+
+    #[test]
+    fn test_status_and_list_tokens_round_trip() {
+        use super::super::command::{ListKind, Status};
+        for s in [
+            Status::Online,
+            Status::Busy,
+            Status::Idle,
+            Status::BeRightBack,
+            Status::Away,
+            Status::OnPhone,
+            Status::OutToLunch,
+            Status::Hidden,
+            Status::Offline,
+            Status::Other(*b"XY1"),
+        ] {
+            assert_eq!(Status::from_token(s.token()), Some(s));
+        }
+        assert_eq!(Status::from_token(b"nln"), Some(Status::Other(*b"nln")));
+        assert_eq!(Status::from_token(b"NL"), None);
+        assert_eq!(Status::from_token(b"N-N"), None);
+        for l in [
+            ListKind::Forward,
+            ListKind::Allow,
+            ListKind::Block,
+            ListKind::Reverse,
+        ] {
+            assert_eq!(ListKind::from_token(l.token()), Some(l));
+        }
+        assert_eq!(ListKind::from_token(b"fl"), None);
+        assert_eq!(ListKind::from_token(b"FLL"), None);
     }
 }

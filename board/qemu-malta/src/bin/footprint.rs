@@ -17,7 +17,13 @@ struct Arena([u8; ARENA_LEN]);
 
 static mut ARENA: Arena = Arena([0; ARENA_LEN]);
 
-unsafe extern "C" fn open(_: *mut c_void, _: u32, _: *const core::ffi::c_char, _: usize, _: u16) -> i32 {
+unsafe extern "C" fn open(
+    _: *mut c_void,
+    _: u32,
+    _: *const core::ffi::c_char,
+    _: usize,
+    _: u16,
+) -> i32 {
     -1
 }
 unsafe extern "C" fn send(_: *mut c_void, _: u32, _: *const u8, len: usize) -> i32 {
@@ -27,7 +33,12 @@ unsafe extern "C" fn close(_: *mut c_void, _: u32) {}
 
 #[no_mangle]
 extern "C" fn board_main() -> ! {
-    let limits = msgr_limits { contacts: 150, groups: 30, conversations: 4, queued_messages: 40 };
+    let limits = msgr_limits {
+        contacts: 150,
+        groups: 30,
+        conversations: 4,
+        queued_messages: 40,
+    };
     let need = msgr_client_arena_size(&limits);
     let passport = "tvuser@example.com";
     let host = "10.0.2.2";
@@ -61,7 +72,15 @@ extern "C" fn board_main() -> ! {
     let mut client: *mut msgr_client = core::ptr::null_mut();
     // SAFETY: the static arena is used by this one client only; single-threaded firmware.
     #[allow(static_mut_refs)]
-    let r = unsafe { msgr_client_init(ARENA.0.as_mut_ptr().cast(), ARENA_LEN, &cfg, &transport, &mut client) };
+    let r = unsafe {
+        msgr_client_init(
+            ARENA.0.as_mut_ptr().cast(),
+            ARENA_LEN,
+            &cfg,
+            &transport,
+            &mut client,
+        )
+    };
     if r != MsgrResult::Ok {
         println!("footprint: msgr_client_init failed: {}", r as u32);
         println!("RESULT: FAILED (init)");
