@@ -46,11 +46,14 @@ pub enum ListKind {
 impl ListKind {
     /// Parse `FL`, `AL`, `BL` or `RL`.
     pub fn from_token(t: &[u8]) -> Option<Self> {
-        match t {
-            [b'F', b'L'] => Some(ListKind::Forward),
-            [b'A', b'L'] => Some(ListKind::Allow),
-            [b'B', b'L'] => Some(ListKind::Block),
-            [b'R', b'L'] => Some(ListKind::Reverse),
+        let &[k, b'L'] = t else {
+            return None;
+        };
+        match k {
+            b'F' => Some(ListKind::Forward),
+            b'A' => Some(ListKind::Allow),
+            b'B' => Some(ListKind::Block),
+            b'R' => Some(ListKind::Reverse),
             _ => None,
         }
     }
@@ -108,7 +111,7 @@ impl Status {
         let &[a, b, c] = t else {
             return None;
         };
-        if !(a.is_ascii_alphanumeric() && b.is_ascii_alphanumeric() && c.is_ascii_alphanumeric()) {
+        if !t.iter().all(u8::is_ascii_alphanumeric) {
             return None;
         }
         // One packed-key table instead of nine byte-string comparisons.
@@ -1768,6 +1771,13 @@ fn is_auth_package(t: &[u8]) -> bool {
     matches!(t, b"MD5" | b"TWN" | b"CTP" | b"SSO")
 }
 
+/// The verbs of [`ClientCommand`], in the order of its `verb` method.
+const CLIENT_VERBS: [[u8; 3]; 30] = [
+    *b"VER", *b"INF", *b"CVR", *b"USR", *b"XFR", *b"OUT", *b"SYN", *b"LST", *b"LSG", *b"GTC",
+    *b"BLP", *b"PRP", *b"ADD", *b"REM", *b"ADG", *b"RMG", *b"REG", *b"REA", *b"CHG", *b"PNG",
+    *b"QRY", *b"IMS", *b"URL", *b"SND", *b"SDC", *b"FND", *b"PAG", *b"MSG", *b"CAL", *b"ANS",
+];
+
 impl<'a> ClientCommand<'a> {
     /// Parse a frame read with [`super::Direction::ClientToServer`].
     pub fn parse(frame: &Frame<'a>) -> Result<Self, WireError> {
@@ -2037,39 +2047,41 @@ impl<'a> ClientCommand<'a> {
     /// Return the verb.
     fn verb(&self) -> &'a [u8] {
         use ClientCommand as C;
-        match *self {
-            C::Ver { .. } => b"VER",
-            C::Inf { .. } => b"INF",
-            C::Cvr { .. } => b"CVR",
-            C::UsrAuth { .. } | C::UsrSb { .. } => b"USR",
-            C::Xfr { .. } => b"XFR",
-            C::Out { .. } => b"OUT",
-            C::Syn { .. } => b"SYN",
-            C::Lst { .. } => b"LST",
-            C::Lsg { .. } => b"LSG",
-            C::Gtc { .. } => b"GTC",
-            C::Blp { .. } => b"BLP",
-            C::Prp { .. } => b"PRP",
-            C::Add { .. } => b"ADD",
-            C::Rem { .. } => b"REM",
-            C::Adg { .. } => b"ADG",
-            C::Rmg { .. } => b"RMG",
-            C::Reg { .. } => b"REG",
-            C::Rea { .. } => b"REA",
-            C::Chg { .. } => b"CHG",
-            C::Png { .. } => b"PNG",
-            C::Qry { .. } => b"QRY",
-            C::Ims { .. } => b"IMS",
-            C::Url { .. } => b"URL",
-            C::Snd { .. } => b"SND",
-            C::Sdc { .. } => b"SDC",
-            C::Fnd { .. } => b"FND",
-            C::Pag { .. } => b"PAG",
-            C::Msg { .. } => b"MSG",
-            C::Cal { .. } => b"CAL",
-            C::Ans { .. } => b"ANS",
-            C::Unknown { verb, .. } => verb,
-        }
+        // An index into one table (the match compiles to a lookup) rather than a pointer per arm.
+        let i = match *self {
+            C::Unknown { verb, .. } => return verb,
+            C::Ver { .. } => 0,
+            C::Inf { .. } => 1,
+            C::Cvr { .. } => 2,
+            C::UsrAuth { .. } | C::UsrSb { .. } => 3,
+            C::Xfr { .. } => 4,
+            C::Out { .. } => 5,
+            C::Syn { .. } => 6,
+            C::Lst { .. } => 7,
+            C::Lsg { .. } => 8,
+            C::Gtc { .. } => 9,
+            C::Blp { .. } => 10,
+            C::Prp { .. } => 11,
+            C::Add { .. } => 12,
+            C::Rem { .. } => 13,
+            C::Adg { .. } => 14,
+            C::Rmg { .. } => 15,
+            C::Reg { .. } => 16,
+            C::Rea { .. } => 17,
+            C::Chg { .. } => 18,
+            C::Png { .. } => 19,
+            C::Qry { .. } => 20,
+            C::Ims { .. } => 21,
+            C::Url { .. } => 22,
+            C::Snd { .. } => 23,
+            C::Sdc { .. } => 24,
+            C::Fnd { .. } => 25,
+            C::Pag { .. } => 26,
+            C::Msg { .. } => 27,
+            C::Cal { .. } => 28,
+            C::Ans { .. } => 29,
+        };
+        CLIENT_VERBS.get(i).map_or(&[][..], |v| &v[..])
     }
 
     /// Write the line: verb and TrID, the variant's own fields, then its trailing arguments or

@@ -190,10 +190,17 @@ impl Core {
 
     /// Query whether `line` announces a payload in this direction.
     fn is_payload_line(&self, line: &[u8]) -> bool {
+        use super::command::verb;
         let mut args = super::line::Args::new(line);
-        let verb = args.next().unwrap_or(&[]);
-        self.dir.is_payload_verb(verb)
-            && !(verb == b"PAG" && args.last().and_then(super::line::parse_u32).is_none())
+        let key = super::command::verb_key(args.next().unwrap_or(&[]));
+        match (self.dir, key) {
+            (Direction::ServerToClient, verb::MSG | verb::NOT | verb::IPG)
+            | (Direction::ClientToServer, verb::MSG | verb::QRY | verb::SDC) => true,
+            (Direction::ClientToServer, verb::PAG) => {
+                args.last().and_then(super::line::parse_u32).is_some()
+            }
+            _ => false,
+        }
     }
 
     /// Return the frame handed out last, if its bytes are still in the buffer.
