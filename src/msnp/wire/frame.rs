@@ -146,33 +146,13 @@ impl Core {
         }
     }
 
-    fn push(&mut self, buf: &mut [u8], mut bytes: &[u8]) -> usize {
+    fn push(&mut self, buf: &mut [u8], bytes: &[u8]) -> usize {
         self.release();
-        let total = bytes.len();
-        if self.start == self.end {
-            // Nothing buffered: skip discarded input without copying it.
-            match self.state {
-                State::Failed => return total,
-                State::SkipPayload(rem) => {
-                    let k = usize::try_from(rem).unwrap_or(usize::MAX).min(bytes.len());
-                    bytes = bytes.get(k..).unwrap_or(&[]);
-                    let left = rem.saturating_sub(u32::try_from(k).unwrap_or(u32::MAX));
-                    self.state = if left == 0 {
-                        State::Normal
-                    } else {
-                        State::SkipPayload(left)
-                    };
-                }
-                State::SkipLine => match memchr::memchr(b'\n', bytes) {
-                    Some(lf) => {
-                        bytes = bytes.get(lf.saturating_add(1)..).unwrap_or(&[]);
-                        self.state = State::Normal;
-                    }
-                    None => return total,
-                },
-                State::Normal => {}
-            }
+        if self.state == State::Failed {
+            return bytes.len();
         }
+        // Bytes being discarded (an oversized line or payload) are copied like any others and
+        // dropped by `next`: one code path, and `next` skips a whole buffer at a time.
         if self.start > 0 && self.end.saturating_add(bytes.len()) > buf.len() {
             buf.copy_within(self.start..self.end, 0);
             self.end = self.end.saturating_sub(self.start);
@@ -185,7 +165,7 @@ impl Core {
             dst.copy_from_slice(src);
             self.end = dst_end;
         }
-        total.saturating_sub(bytes.len()).saturating_add(k)
+        k
     }
 
     /// Query whether `line` announces a payload in this direction.
@@ -340,7 +320,7 @@ impl<const N: usize> FrameReader<N> {
         self.core.dir
     }
 
-    /// Copy as much of `bytes` as fits (or skip bytes being discarded); return how many were taken.
+    /// Copy as much of `bytes` as fits; return how many were taken (all, once the reader failed).
     ///
     /// Returns less than `bytes.len()` only when the buffer is full of unread frames; drain
     /// [`next_frame`](Self::next_frame) and push the rest.
