@@ -49,13 +49,15 @@ impl ListKind {
         let &[k, b'L'] = t else {
             return None;
         };
-        match k {
-            b'F' => Some(ListKind::Forward),
-            b'A' => Some(ListKind::Allow),
-            b'B' => Some(ListKind::Block),
-            b'R' => Some(ListKind::Reverse),
-            _ => None,
-        }
+        let i = b"FABR".iter().position(|&c| c == k)?;
+        [
+            ListKind::Forward,
+            ListKind::Allow,
+            ListKind::Block,
+            ListKind::Reverse,
+        ]
+        .get(i)
+        .copied()
     }
 
     /// Return the wire token.
@@ -2086,20 +2088,20 @@ impl<'a> ClientCommand<'a> {
 
     /// Write the line: verb and TrID, the variant's own fields, then its trailing arguments or
     /// payload length (shared code, so each variant only adds the fields in between).
-    fn write(&self, w: &mut Writer<'_>) {
+    fn write(&self, w: &mut Writer<'_>) -> Result<usize, WireError> {
         use ClientCommand as C;
         w.tok(self.verb());
         if let Some(t) = self.trid() {
             w.trid(t);
         }
-        let tail = match *self {
+        let (tail, payload) = match *self {
             C::Ver { dialects: rest, .. }
             | C::Inf { rest, .. }
             | C::Out { rest }
             | C::Lsg { rest, .. }
             | C::Png { rest }
             | C::Fnd { rest, .. }
-            | C::Unknown { args: rest, .. } => rest,
+            | C::Unknown { args: rest, .. } => (rest, None),
             C::Cvr {
                 locale,
                 os_type,
@@ -2120,7 +2122,7 @@ impl<'a> ClientCommand<'a> {
                     .tok(client_version)
                     .opt(code_base)
                     .opt(handle);
-                rest
+                (rest, None)
             }
             C::UsrAuth {
                 package,
@@ -2130,7 +2132,7 @@ impl<'a> ClientCommand<'a> {
                 ..
             } => {
                 w.tok(package).tok(stage).tok(value);
-                rest
+                (rest, None)
             }
             C::UsrSb {
                 handle,
@@ -2139,7 +2141,7 @@ impl<'a> ClientCommand<'a> {
                 ..
             } => {
                 w.tok(handle).tok(cookie);
-                rest
+                (rest, None)
             }
             C::Syn {
                 version: n, rest, ..
@@ -2148,11 +2150,11 @@ impl<'a> ClientCommand<'a> {
                 group_id: n, rest, ..
             } => {
                 w.num(n);
-                rest
+                (rest, None)
             }
             C::Lst { list, rest, .. } => {
                 w.tok(list.token());
-                rest
+                (rest, None)
             }
             C::Xfr { kind: t, rest, .. }
             | C::Gtc { value: t, rest, .. }
@@ -2164,7 +2166,7 @@ impl<'a> ClientCommand<'a> {
                 handle: t, rest, ..
             } => {
                 w.tok(t);
-                rest
+                (rest, None)
             }
             C::Prp {
                 property: t,
@@ -2179,7 +2181,7 @@ impl<'a> ClientCommand<'a> {
                 ..
             } => {
                 w.tok(t).opt(o);
-                rest
+                (rest, None)
             }
             C::Add {
                 list,
@@ -2190,7 +2192,7 @@ impl<'a> ClientCommand<'a> {
                 ..
             } => {
                 w.tok(list.token()).tok(handle).opt(nickname).opt_num(group);
-                rest
+                (rest, None)
             }
             C::Rem {
                 list,
@@ -2200,7 +2202,7 @@ impl<'a> ClientCommand<'a> {
                 ..
             } => {
                 w.tok(list.token()).tok(handle).opt_num(group);
-                rest
+                (rest, None)
             }
             C::Reg {
                 group_id,
@@ -2209,13 +2211,13 @@ impl<'a> ClientCommand<'a> {
                 ..
             } => {
                 w.num(group_id).tok(name);
-                rest
+                (rest, None)
             }
             C::Rea {
                 handle, name, rest, ..
             } => {
                 w.tok(handle).tok(name);
-                rest
+                (rest, None)
             }
             C::Chg {
                 status,
@@ -2224,19 +2226,31 @@ impl<'a> ClientCommand<'a> {
                 ..
             } => {
                 w.tok(status.token()).opt_num(client_id);
-                rest
+                (rest, None)
             }
-            C::Qry { product_id: t, .. } | C::Pag { handle: t, .. } => {
+            C::Qry {
+                product_id: t,
+                payload,
+                ..
+            }
+            | C::Pag {
+                handle: t, payload, ..
+            } => {
                 w.tok(t);
-                Args::empty()
+                (Args::empty(), Some(payload))
             }
-            C::Msg { ack, .. } => {
+            C::Msg { ack, payload, .. } => {
                 w.tok(ack.token());
-                Args::empty()
+                (Args::empty(), Some(payload))
             }
-            C::Sdc { email, fields, .. } => {
+            C::Sdc {
+                email,
+                fields,
+                payload,
+                ..
+            } => {
                 w.tok(email);
-                fields
+                (fields, Some(payload))
             }
             C::Ans {
                 handle,
@@ -2246,26 +2260,23 @@ impl<'a> ClientCommand<'a> {
                 ..
             } => {
                 w.tok(handle).tok(cookie).tok(session);
-                rest
+                (rest, None)
             }
         };
         w.args(tail);
-        if let Some(p) = self.payload() {
+        if let Some(p) = payload {
             w.num(len_u32(p));
         }
+        w.finish(payload)
     }
 
     /// Return the number of bytes [`emit`](Self::emit) writes (line, CRLF and payload).
     pub fn buffer_len(&self) -> usize {
-        let mut w = Writer::counter();
-        self.write(&mut w);
-        w.finish(self.payload()).unwrap_or(usize::MAX)
+        self.write(&mut Writer::counter()).unwrap_or(usize::MAX)
     }
 
     /// Write the command (line, CRLF, payload) into `out`; return the bytes written.
     pub fn emit(&self, out: &mut [u8]) -> Result<usize, WireError> {
-        let mut w = Writer::new(out);
-        self.write(&mut w);
-        w.finish(self.payload())
+        self.write(&mut Writer::new(out))
     }
 }

@@ -61,11 +61,14 @@ fn encode_limited(name: &str, out: &mut [u8], max: usize) -> Result<usize, WireE
 }
 
 fn hex_val(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b.wrapping_sub(b'0')),
-        b'a'..=b'f' => Some(b.wrapping_sub(b'a').wrapping_add(10)),
-        b'A'..=b'F' => Some(b.wrapping_sub(b'A').wrapping_add(10)),
-        _ => None,
+    let digit = b.wrapping_sub(b'0');
+    let letter = (b | 0x20).wrapping_sub(b'a');
+    if digit < 10 {
+        Some(digit)
+    } else if letter < 6 {
+        Some(letter.wrapping_add(10))
+    } else {
+        None
     }
 }
 
