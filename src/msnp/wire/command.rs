@@ -770,14 +770,6 @@ impl<'a> ServerCommand<'a> {
         };
         let mut c = Cur::new(args);
         let cmd = match sv {
-            Sv::VER => S::Ver {
-                trid: c.trid(),
-                dialects: c.rest(),
-            },
-            Sv::INF => S::Inf {
-                trid: c.trid(),
-                packages: c.rest(),
-            },
             Sv::CVR => S::Cvr {
                 trid: c.trid(),
                 recommended: c.req(),
@@ -1005,18 +997,19 @@ impl<'a> ServerCommand<'a> {
                 client_id: c.opt_num(),
                 rest: c.rest(),
             },
-            Sv::FLN => S::Fln {
-                handle: c.req(),
-                rest: c.rest(),
-            },
+            Sv::FLN | Sv::BYE => {
+                let handle = c.req();
+                let rest = c.rest();
+                if sv == Sv::FLN {
+                    S::Fln { handle, rest }
+                } else {
+                    S::Bye { handle, rest }
+                }
+            }
             Sv::QNG => S::Qng { rest: c.rest() },
             Sv::CHL => S::Chl {
                 trid: c.trid0(),
                 challenge: c.req(),
-                rest: c.rest(),
-            },
-            Sv::QRY => S::Qry {
-                trid: c.trid(),
                 rest: c.rest(),
             },
             Sv::IMS => S::Ims {
@@ -1041,10 +1034,19 @@ impl<'a> ServerCommand<'a> {
                     _ => S::Ans { trid, result, rest },
                 }
             }
-            Sv::FND | Sv::ACK | Sv::NAK => {
+            Sv::VER | Sv::INF | Sv::QRY | Sv::FND | Sv::ACK | Sv::NAK => {
                 let trid = c.trid();
                 let rest = c.rest();
                 match sv {
+                    Sv::VER => S::Ver {
+                        trid,
+                        dialects: rest,
+                    },
+                    Sv::INF => S::Inf {
+                        trid,
+                        packages: rest,
+                    },
+                    Sv::QRY => S::Qry { trid, rest },
                     Sv::FND => S::Fnd { trid, rest },
                     Sv::ACK => S::Ack { trid, rest },
                     _ => S::Nak { trid, rest },
@@ -1099,10 +1101,6 @@ impl<'a> ServerCommand<'a> {
                 total: c.num(),
                 handle: c.req(),
                 name: c.req(),
-                rest: c.rest(),
-            },
-            Sv::BYE => S::Bye {
-                handle: c.req(),
                 rest: c.rest(),
             },
         };
