@@ -45,6 +45,7 @@ pub enum ListKind {
 
 impl ListKind {
     /// Parse `FL`, `AL`, `BL` or `RL`.
+    #[cfg_attr(not(target_os = "none"), inline(always))]
     pub fn from_token(t: &[u8]) -> Option<Self> {
         let &[k, b'L'] = t else {
             return None;
@@ -109,6 +110,7 @@ pub enum Status {
 
 impl Status {
     /// Parse a status token; any three ASCII letters or digits are accepted.
+    #[cfg_attr(not(target_os = "none"), inline(always))]
     pub fn from_token(t: &[u8]) -> Option<Self> {
         let &[a, b, c] = t else {
             return None;
@@ -416,19 +418,11 @@ fn payload_of<'a>(len: &[u8], payload: Option<&'a [u8]>) -> Result<&'a [u8], Wir
 /// Split the arguments of a payload line into the ones before the length and the length.
 fn split_len(args: Args<'_>) -> Result<(Args<'_>, &[u8]), WireError> {
     let bytes = args.as_bytes();
-    let trimmed = bytes
-        .iter()
-        .rposition(|&b| b != b' ')
-        .map_or(&[][..], |e| bytes.get(..=e).unwrap_or(&[]));
-    let start = trimmed
-        .iter()
-        .rposition(|&b| b == b' ')
-        .map_or(0, |s| s.saturating_add(1));
-    let len = trimmed.get(start..).unwrap_or(&[]);
+    let (before, len) = super::line::split_last_token(bytes);
     if len.is_empty() {
         return Err(WireError::BadLength);
     }
-    Ok((Args::new(trimmed.get(..start).unwrap_or(&[])), len))
+    Ok((Args::new(before), len))
 }
 
 /// A command the server sends (NS or SB), as a typed view over the received frame.
@@ -845,8 +839,14 @@ impl<'a> ServerCommand<'a> {
             }
             Sv::LST => {
                 let first = c.req();
-                match (parse_u32(first), c.peek().and_then(ListKind::from_token)) {
-                    (Some(t), Some(list)) => {
+                // Look at the second field only when the first is a number: MSNP8 contact
+                // lines (the bulk of a sync) start with a handle and never pay for the peek.
+                let old_form = match parse_u32(first) {
+                    Some(t) => c.peek().and_then(ListKind::from_token).map(|l| (t, l)),
+                    None => None,
+                };
+                match old_form {
+                    Some((t, list)) => {
                         c.opt();
                         let version = c.num();
                         let index = c.num();
@@ -864,7 +864,7 @@ impl<'a> ServerCommand<'a> {
                             rest: c.rest(),
                         }
                     }
-                    _ => S::LstContact {
+                    None => S::LstContact {
                         handle: first,
                         nickname: c.req(),
                         lists: {

@@ -171,13 +171,16 @@ impl Core {
     /// Query whether `line` announces a payload in this direction.
     fn is_payload_line(&self, line: &[u8]) -> bool {
         use super::command::verb;
-        let mut args = super::line::Args::new(line);
-        let key = super::command::verb_key(args.next().unwrap_or(&[]));
-        match (self.dir, key) {
+        // Servers put the verb first; only a line with leading spaces needs the tokenizer.
+        let first = match (line.get(..3), line.get(3)) {
+            (Some(v), None | Some(b' ')) => v,
+            _ => super::line::Args::new(line).next().unwrap_or(&[]),
+        };
+        match (self.dir, super::command::verb_key(first)) {
             (Direction::ServerToClient, verb::MSG | verb::NOT | verb::IPG)
             | (Direction::ClientToServer, verb::MSG | verb::QRY | verb::SDC) => true,
             (Direction::ClientToServer, verb::PAG) => {
-                args.last().and_then(super::line::parse_u32).is_some()
+                super::line::parse_u32(super::line::last_token(line)).is_some()
             }
             _ => false,
         }
@@ -257,7 +260,6 @@ impl Core {
             _ => (raw, true),
         };
         let line_len = lf.saturating_add(1);
-        let args = super::line::Args::new(line);
         if !self.is_payload_line(line) {
             self.consumed = line_len;
             return Some(Ok(Frame {
@@ -266,7 +268,9 @@ impl Core {
                 bare_lf,
             }));
         }
-        let Some(len) = args.last().and_then(super::line::parse_u32) else {
+        // The last token of the line; the verb itself when there is no argument, which is no
+        // number either.
+        let Some(len) = super::line::parse_u32(super::line::last_token(line)) else {
             self.state = State::Failed;
             return Some(Err(FrameError::BadPayloadLength));
         };
