@@ -360,8 +360,9 @@ impl<'a> Cur<'a> {
     /// Take the next field only if it is a number.
     #[cfg_attr(not(target_os = "none"), inline(always))]
     fn num_if(&mut self) -> Option<u32> {
-        let n = parse_u32(self.peek()?)?;
-        self.args.next();
+        let mut ahead = self.args;
+        let n = parse_u32(ahead.next()?)?;
+        self.args = ahead;
         Some(n)
     }
     #[cfg_attr(not(target_os = "none"), inline(always))]
@@ -746,14 +747,11 @@ impl<'a> ServerCommand<'a> {
             return Ok(match line.error_code() {
                 Some(code) => {
                     let mut rest = args;
-                    let trid = rest.get(0).and_then(TrId::parse);
-                    if trid.is_some() {
-                        rest.next();
-                    }
+                    let trid = rest.next().and_then(TrId::parse);
                     S::Error {
                         code: ServerErrorCode(code),
                         trid,
-                        rest,
+                        rest: if trid.is_some() { rest } else { args },
                     }
                 }
                 None => S::Unknown {
@@ -924,9 +922,15 @@ impl<'a> ServerCommand<'a> {
             }
             Sv::BPR => S::Bpr {
                 version: c.num_if(),
-                handle: match c.peek() {
-                    Some(h) if h.contains(&b'@') => c.opt(),
-                    _ => None,
+                handle: {
+                    let mut ahead = c.args;
+                    match ahead.next() {
+                        Some(h) if h.contains(&b'@') => {
+                            c.args = ahead;
+                            Some(h)
+                        }
+                        _ => None,
+                    }
                 },
                 property: c.req(),
                 value: c.opt(),
