@@ -275,10 +275,9 @@ pub mod verb {
 ///
 /// Every reader returns a plain value (a placeholder after an error) and the parser checks
 /// [`Cur::check`] once, after building the variant: on the box this keeps each field to one
-/// out-of-line call with its result in registers and no per-field error branch (a third of the
-/// parser's size). The readers are forced inline on the host, where the parser's speed is
-/// measured against a memchr line scan (`ci/bench`). The first error wins, as if each read
-/// returned early.
+/// out-of-line call with its result in registers and no per-field error branch. The readers are
+/// forced inline on the host, where the parser's speed is measured against a memchr line scan
+/// (`ci/bench`). The first error wins, as if each read had returned early.
 struct Cur<'a> {
     args: Args<'a>,
     err: Option<WireError>,
