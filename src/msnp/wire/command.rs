@@ -25,6 +25,7 @@ use super::frame::Frame;
 use super::line::{parse_field_u32 as parse_u32, Args, Line};
 use super::server_error::ServerErrorCode;
 use super::trid::TrId;
+use super::verbs::{server_verb, Sv};
 use super::writer::{len_u32, Writer};
 use super::WireError;
 
@@ -44,14 +45,20 @@ pub enum ListKind {
 
 impl ListKind {
     /// Parse `FL`, `AL`, `BL` or `RL`.
+    #[cfg_attr(not(target_os = "none"), inline(always))]
     pub fn from_token(t: &[u8]) -> Option<Self> {
-        match t {
-            b"FL" => Some(ListKind::Forward),
-            b"AL" => Some(ListKind::Allow),
-            b"BL" => Some(ListKind::Block),
-            b"RL" => Some(ListKind::Reverse),
-            _ => None,
-        }
+        let &[k, b'L'] = t else {
+            return None;
+        };
+        let i = b"FABR".iter().position(|&c| c == k)?;
+        [
+            ListKind::Forward,
+            ListKind::Allow,
+            ListKind::Block,
+            ListKind::Reverse,
+        ]
+        .get(i)
+        .copied()
     }
 
     /// Return the wire token.
@@ -103,22 +110,21 @@ pub enum Status {
 
 impl Status {
     /// Parse a status token; any three ASCII letters or digits are accepted.
+    #[cfg_attr(not(target_os = "none"), inline(always))]
     pub fn from_token(t: &[u8]) -> Option<Self> {
-        Some(match t {
-            b"NLN" => Status::Online,
-            b"BSY" => Status::Busy,
-            b"IDL" => Status::Idle,
-            b"BRB" => Status::BeRightBack,
-            b"AWY" => Status::Away,
-            b"PHN" => Status::OnPhone,
-            b"LUN" => Status::OutToLunch,
-            b"HDN" => Status::Hidden,
-            b"FLN" => Status::Offline,
-            [a, b, c] if [a, b, c].iter().all(|x| x.is_ascii_alphanumeric()) => {
-                Status::Other([*a, *b, *c])
-            }
-            _ => return None,
-        })
+        let &[a, b, c] = t else {
+            return None;
+        };
+        if !t.iter().all(u8::is_ascii_alphanumeric) {
+            return None;
+        }
+        // One packed-key table instead of nine byte-string comparisons.
+        let key = verb_key(t);
+        let named = STATUS_KEYS
+            .iter()
+            .position(|&k| k == key)
+            .and_then(|i| STATUS_NAMED.get(i).copied());
+        Some(named.unwrap_or(Status::Other([a, b, c])))
     }
 
     /// Return the wire token.
@@ -144,6 +150,30 @@ impl Status {
         !matches!(self, Status::Offline | Status::Hidden)
     }
 }
+
+/// The named statuses and their packed tokens, in the same order.
+const STATUS_NAMED: [Status; 9] = [
+    Status::Online,
+    Status::Busy,
+    Status::Idle,
+    Status::BeRightBack,
+    Status::Away,
+    Status::OnPhone,
+    Status::OutToLunch,
+    Status::Hidden,
+    Status::Offline,
+];
+const STATUS_KEYS: [u32; 9] = [
+    verb_key(b"NLN"),
+    verb_key(b"BSY"),
+    verb_key(b"IDL"),
+    verb_key(b"BRB"),
+    verb_key(b"AWY"),
+    verb_key(b"PHN"),
+    verb_key(b"LUN"),
+    verb_key(b"HDN"),
+    verb_key(b"FLN"),
+];
 
 /// Name the acknowledgement mode of a switchboard `MSG` from the client (reference §10.6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -241,73 +271,138 @@ pub mod verb {
     pub const XFR: u32 = super::verb_key(b"XFR");
 }
 
-/// Read fields left to right.
+/// Read fields left to right, remembering the first error instead of returning it.
 ///
-/// The readers are forced inline on the host, where the parser's speed is measured against a
-/// memchr line scan (`ci/bench`); on the box (`target_os = "none"`) they stay out of line,
-/// which halves the wire layer's code size.
-struct Cur<'a>(Args<'a>);
+/// Every reader returns a plain value (a placeholder after an error) and the parser checks
+/// [`Cur::check`] once, after building the variant: on the box this keeps each field to one
+/// out-of-line call with its result in registers and no per-field error branch. The readers are
+/// forced inline on the host, where the parser's speed is measured against a memchr line scan
+/// (`ci/bench`). The first error wins, as if each read had returned early.
+struct Cur<'a> {
+    args: Args<'a>,
+    err: Option<WireError>,
+}
 
 impl<'a> Cur<'a> {
     #[cfg_attr(not(target_os = "none"), inline(always))]
-    fn req(&mut self) -> Result<&'a [u8], WireError> {
-        self.0.next().ok_or(WireError::MissingArg)
+    fn new(args: Args<'a>) -> Self {
+        Cur { args, err: None }
+    }
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    fn fail(&mut self, e: WireError) {
+        if self.err.is_none() {
+            self.err = Some(e);
+        }
+    }
+    /// A required token (missing: `MissingArg`).
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    fn req(&mut self) -> &'a [u8] {
+        match self.args.next() {
+            Some(t) => t,
+            None => {
+                self.fail(WireError::MissingArg);
+                &[]
+            }
+        }
     }
     #[cfg_attr(not(target_os = "none"), inline(always))]
     fn opt(&mut self) -> Option<&'a [u8]> {
-        self.0.next()
+        self.args.next()
     }
     #[cfg_attr(not(target_os = "none"), inline(always))]
     fn peek(&self) -> Option<&'a [u8]> {
-        self.0.get(0)
+        self.args.get(0)
     }
+    /// A required number parsed by `parse` (bad: `bad`).
     #[cfg_attr(not(target_os = "none"), inline(always))]
-    fn trid(&mut self) -> Result<TrId, WireError> {
-        TrId::parse(self.req()?).ok_or(WireError::BadTrId)
+    fn number(&mut self, bad: WireError) -> u32 {
+        let t = self.req();
+        match parse_u32(t) {
+            Some(n) => n,
+            None => {
+                self.fail(bad);
+                0
+            }
+        }
+    }
+    /// A non-zero TrID (missing: `MissingArg`; 0 or not a number: `BadTrId`).
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    fn trid(&mut self) -> TrId {
+        match TrId::new(self.number(WireError::BadTrId)) {
+            Some(t) => t,
+            None => {
+                self.fail(WireError::BadTrId);
+                TrId::ONE
+            }
+        }
     }
     /// A TrID field where the server may write 0 (`None`).
     #[cfg_attr(not(target_os = "none"), inline(always))]
-    fn trid0(&mut self) -> Result<Option<TrId>, WireError> {
-        let n = parse_u32(self.req()?).ok_or(WireError::BadTrId)?;
-        Ok(TrId::new(n))
+    fn trid0(&mut self) -> Option<TrId> {
+        TrId::new(self.number(WireError::BadTrId))
     }
     #[cfg_attr(not(target_os = "none"), inline(always))]
-    fn num(&mut self) -> Result<u32, WireError> {
-        parse_u32(self.req()?).ok_or(WireError::BadArg)
+    fn num(&mut self) -> u32 {
+        self.number(WireError::BadArg)
     }
     #[cfg_attr(not(target_os = "none"), inline(always))]
-    fn opt_num(&mut self) -> Result<Option<u32>, WireError> {
-        self.opt()
-            .map(|t| parse_u32(t).ok_or(WireError::BadArg))
-            .transpose()
+    fn opt_num(&mut self) -> Option<u32> {
+        let t = self.opt()?;
+        match parse_u32(t) {
+            Some(n) => Some(n),
+            None => {
+                self.fail(WireError::BadArg);
+                None
+            }
+        }
     }
     /// Take the next field only if it is a number.
     #[cfg_attr(not(target_os = "none"), inline(always))]
     fn num_if(&mut self) -> Option<u32> {
-        let n = parse_u32(self.peek()?)?;
-        self.0.next();
+        let mut ahead = self.args;
+        let n = parse_u32(ahead.next()?)?;
+        self.args = ahead;
         Some(n)
     }
     #[cfg_attr(not(target_os = "none"), inline(always))]
-    fn list(&mut self) -> Result<ListKind, WireError> {
-        ListKind::from_token(self.req()?).ok_or(WireError::BadArg)
+    fn list(&mut self) -> ListKind {
+        let t = self.req();
+        ListKind::from_token(t).unwrap_or_else(|| {
+            self.fail(WireError::BadArg);
+            ListKind::Forward
+        })
     }
     #[cfg_attr(not(target_os = "none"), inline(always))]
-    fn status(&mut self) -> Result<Status, WireError> {
-        Status::from_token(self.req()?).ok_or(WireError::BadArg)
+    fn status(&mut self) -> Status {
+        let t = self.req();
+        Status::from_token(t).unwrap_or_else(|| {
+            self.fail(WireError::BadArg);
+            Status::Offline
+        })
     }
     #[cfg_attr(not(target_os = "none"), inline(always))]
-    fn flag(&mut self) -> Result<Option<bool>, WireError> {
-        match self.opt() {
-            None => Ok(None),
-            Some(b"1") => Ok(Some(true)),
-            Some(b"0") => Ok(Some(false)),
-            Some(_) => Err(WireError::BadArg),
+    fn flag(&mut self) -> Option<bool> {
+        match self.opt()? {
+            b"1" => Some(true),
+            b"0" => Some(false),
+            _ => {
+                self.fail(WireError::BadArg);
+                None
+            }
         }
     }
+    /// Return the arguments not read yet.
     #[cfg_attr(not(target_os = "none"), inline(always))]
-    fn rest(self) -> Args<'a> {
-        self.0
+    fn rest(&self) -> Args<'a> {
+        self.args
+    }
+    /// Return the first error, if a read failed.
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    fn check(&self) -> Result<(), WireError> {
+        match self.err {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 }
 
@@ -323,19 +418,11 @@ fn payload_of<'a>(len: &[u8], payload: Option<&'a [u8]>) -> Result<&'a [u8], Wir
 /// Split the arguments of a payload line into the ones before the length and the length.
 fn split_len(args: Args<'_>) -> Result<(Args<'_>, &[u8]), WireError> {
     let bytes = args.as_bytes();
-    let trimmed = bytes
-        .iter()
-        .rposition(|&b| b != b' ')
-        .map_or(&[][..], |e| bytes.get(..=e).unwrap_or(&[]));
-    let start = trimmed
-        .iter()
-        .rposition(|&b| b == b' ')
-        .map_or(0, |s| s.saturating_add(1));
-    let len = trimmed.get(start..).unwrap_or(&[]);
+    let (before, len) = super::line::split_last_token(bytes);
     if len.is_empty() {
         return Err(WireError::BadLength);
     }
-    Ok((Args::new(trimmed.get(..start).unwrap_or(&[])), len))
+    Ok((Args::new(before), len))
 }
 
 /// A command the server sends (NS or SB), as a typed view over the received frame.
@@ -655,443 +742,372 @@ impl<'a> ServerCommand<'a> {
         use ServerCommand as S;
         let line = Line::parse(line)?;
         let args = line.args();
-        let mut c = Cur(args);
-        let cmd = match verb_key(line.verb()) {
-            verb::VER => S::Ver {
-                trid: c.trid()?,
-                dialects: c.rest(),
-            },
-            verb::INF => S::Inf {
-                trid: c.trid()?,
-                packages: c.rest(),
-            },
-            verb::CVR => {
-                let trid = c.trid()?;
-                let recommended = c.req()?;
-                let recommended_again = c.opt();
-                let minimum = recommended_again.and_then(|_| c.opt());
-                let download_url = minimum.and_then(|_| c.opt());
-                let info_url = download_url.and_then(|_| c.opt());
-                S::Cvr {
-                    trid,
-                    recommended,
-                    recommended_again,
-                    minimum,
-                    download_url,
-                    info_url,
-                    rest: c.rest(),
-                }
-            }
-            verb::USR => {
-                let trid = c.trid()?;
-                let what = c.req()?;
-                if what == b"OK" {
-                    let handle = c.req()?;
-                    let friendly = c.req()?;
-                    let verified = c.flag()?;
-                    let flag = verified.and_then(|_| c.opt());
-                    S::UsrOk {
-                        trid,
-                        handle,
-                        friendly,
-                        verified,
-                        flag,
-                        rest: c.rest(),
-                    }
-                } else {
-                    S::UsrAuth {
-                        trid,
-                        package: what,
-                        stage: c.req()?,
-                        value: c.opt(),
-                        rest: c.rest(),
-                    }
-                }
-            }
-            verb::XFR => {
-                let trid = c.trid0()?;
-                match c.req()? {
-                    b"NS" => S::XfrNs {
-                        trid,
-                        address: c.req()?,
-                        rest: c.rest(),
-                    },
-                    b"SB" => S::XfrSb {
-                        trid: trid.ok_or(WireError::BadTrId)?,
-                        address: c.req()?,
-                        auth: c.req()?,
-                        cookie: c.req()?,
-                        rest: c.rest(),
-                    },
-                    _ => return Err(WireError::BadArg),
-                }
-            }
-            verb::OUT => S::Out {
-                reason: c.opt(),
-                rest: c.rest(),
-            },
-            verb::SYN => {
-                let trid = c.trid()?;
-                let version = c.num()?;
-                let contacts = c.opt_num()?;
-                let groups = if contacts.is_some() {
-                    Some(c.num()?)
-                } else {
-                    None
-                };
-                S::Syn {
-                    trid,
-                    version,
-                    contacts,
-                    groups,
-                    rest: c.rest(),
-                }
-            }
-            verb::LST => {
-                let first = c.req()?;
-                match (parse_u32(first), c.peek().and_then(ListKind::from_token)) {
-                    (Some(t), Some(list)) => {
-                        c.opt();
-                        let version = c.num()?;
-                        let index = c.num()?;
-                        let total = c.num()?;
-                        let handle = c.opt();
-                        let nickname = match handle {
-                            Some(_) => Some(c.req()?),
-                            None => None,
-                        };
-                        let groups = nickname.and_then(|_| c.opt());
-                        let trid = TrId::new(t);
-                        S::Lst {
-                            trid,
-                            list,
-                            version,
-                            index,
-                            total,
-                            handle,
-                            nickname,
-                            groups,
-                            rest: c.rest(),
-                        }
-                    }
-                    _ => {
-                        let nickname = c.req()?;
-                        let lists = u8::try_from(c.num()?).map_err(|_| WireError::BadArg)?;
-                        S::LstContact {
-                            handle: first,
-                            nickname,
-                            lists,
-                            groups: c.opt(),
-                            rest: c.rest(),
-                        }
-                    }
-                }
-            }
-            verb::LSG => {
-                if args.len() >= 6 {
-                    let trid = c.trid0()?;
-                    let version = c.num()?;
-                    let index = c.num()?;
-                    let total = c.num()?;
-                    S::Lsg {
-                        trid,
-                        version,
-                        index,
-                        total,
-                        group_id: c.num()?,
-                        name: c.req()?,
-                        rest: c.rest(),
-                    }
-                } else {
-                    S::LsgGroup {
-                        group_id: c.num()?,
-                        name: c.req()?,
-                        rest: c.rest(),
-                    }
-                }
-            }
-            verb::GTC | verb::BLP => {
-                let stamp = match c.num_if() {
-                    Some(t) => Some((t, c.num()?)),
-                    None => None,
-                };
-                let value = c.req()?;
-                if line.verb() == b"GTC" {
-                    S::Gtc {
-                        stamp,
-                        value,
-                        rest: c.rest(),
-                    }
-                } else {
-                    S::Blp {
-                        stamp,
-                        value,
-                        rest: c.rest(),
-                    }
-                }
-            }
-            verb::PRP => {
-                let first = c.num_if();
-                let second = first.and_then(|_| c.num_if());
-                let (trid, version) = match second {
-                    Some(v) => (first, Some(v)),
-                    None => (None, first),
-                };
-                S::Prp {
-                    trid,
-                    version,
-                    property: c.req()?,
-                    value: c.opt(),
-                    rest: c.rest(),
-                }
-            }
-            verb::BPR => {
-                let version = c.num_if();
-                let handle = match c.peek() {
-                    Some(h) if h.contains(&b'@') => c.opt(),
-                    _ => None,
-                };
-                S::Bpr {
-                    version,
-                    handle,
-                    property: c.req()?,
-                    value: c.opt(),
-                    rest: c.rest(),
-                }
-            }
-            verb::ADD => {
-                let trid = c.trid0()?;
-                let list = c.list()?;
-                let version = c.num()?;
-                let handle = c.req()?;
-                let nickname = c.req()?;
-                S::Add {
-                    trid,
-                    list,
-                    version,
-                    handle,
-                    nickname,
-                    group: c.opt_num()?,
-                    rest: c.rest(),
-                }
-            }
-            verb::REM => {
-                let trid = c.trid0()?;
-                let list = c.list()?;
-                let version = c.num()?;
-                let handle = c.req()?;
-                S::Rem {
-                    trid,
-                    list,
-                    version,
-                    handle,
-                    group: c.opt_num()?,
-                    rest: c.rest(),
-                }
-            }
-            verb::ADG => {
-                let trid = c.trid()?;
-                let version = c.num()?;
-                let name = c.req()?;
-                S::Adg {
-                    trid,
-                    version,
-                    name,
-                    group_id: c.num()?,
-                    rest: c.rest(),
-                }
-            }
-            verb::RMG => S::Rmg {
-                trid: c.trid()?,
-                version: c.num()?,
-                group_id: c.num()?,
-                rest: c.rest(),
-            },
-            verb::REG => S::Reg {
-                trid: c.trid()?,
-                version: c.num()?,
-                group_id: c.num()?,
-                name: c.req()?,
-                rest: c.rest(),
-            },
-            verb::REA => S::Rea {
-                trid: c.trid()?,
-                version: c.num()?,
-                handle: c.req()?,
-                name: c.req()?,
-                rest: c.rest(),
-            },
-            verb::CHG => S::Chg {
-                trid: c.trid0()?,
-                status: c.status()?,
-                client_id: c.opt_num()?,
-                rest: c.rest(),
-            },
-            verb::ILN => {
-                let trid = c.trid0()?;
-                let status = c.status()?;
-                let handle = c.req()?;
-                let name = c.req()?;
-                S::Iln {
-                    trid,
-                    status,
-                    handle,
-                    name,
-                    client_id: c.opt_num()?,
-                    rest: c.rest(),
-                }
-            }
-            verb::NLN => {
-                let status = c.status()?;
-                let handle = c.req()?;
-                let name = c.req()?;
-                S::Nln {
-                    status,
-                    handle,
-                    name,
-                    client_id: c.opt_num()?,
-                    rest: c.rest(),
-                }
-            }
-            verb::FLN => S::Fln {
-                handle: c.req()?,
-                rest: c.rest(),
-            },
-            verb::QNG => S::Qng { rest: c.rest() },
-            verb::CHL => S::Chl {
-                trid: c.trid0()?,
-                challenge: c.req()?,
-                rest: c.rest(),
-            },
-            verb::QRY => S::Qry {
-                trid: c.trid()?,
-                rest: c.rest(),
-            },
-            verb::IMS => S::Ims {
-                trid: c.trid()?,
-                number: c.num()?,
-                mode: c.req()?,
-                rest: c.rest(),
-            },
-            verb::URL => {
-                let trid = c.trid()?;
-                let redirect = c.req()?;
-                S::Url {
-                    trid,
-                    redirect,
-                    login_url: c.req()?,
-                    site_id: c.opt(),
-                    rest: c.rest(),
-                }
-            }
-            verb::SND => S::Snd {
-                trid: c.trid()?,
-                result: c.req()?,
-                rest: c.rest(),
-            },
-            verb::SDC => S::Sdc {
-                trid: c.trid()?,
-                result: c.req()?,
-                rest: c.rest(),
-            },
-            verb::FND => S::Fnd {
-                trid: c.trid()?,
-                rest: c.rest(),
-            },
-            verb::NOT | verb::IPG => {
-                let (before, len) = split_len(args)?;
-                if !before.is_empty() {
-                    return Err(WireError::BadArg);
-                }
-                let payload = payload_of(len, payload)?;
-                if line.verb() == b"NOT" {
-                    S::Not { payload }
-                } else {
-                    S::Ipg { payload }
-                }
-            }
-            verb::MSG => {
-                let (before, len) = split_len(args)?;
-                let mut b = Cur(before);
-                let sender = b.req()?;
-                let name = b.req()?;
-                if b.opt().is_some() {
-                    return Err(WireError::BadArg);
-                }
-                S::Msg {
-                    sender,
-                    name,
-                    payload: payload_of(len, payload)?,
-                }
-            }
-            verb::RNG => S::Rng {
-                session: c.req()?,
-                address: c.req()?,
-                auth: c.req()?,
-                cookie: c.req()?,
-                handle: c.req()?,
-                name: c.req()?,
-                rest: c.rest(),
-            },
-            verb::CAL => S::Cal {
-                trid: c.trid()?,
-                result: c.req()?,
-                session: c.opt(),
-                rest: c.rest(),
-            },
-            verb::ANS => S::Ans {
-                trid: c.trid()?,
-                result: c.req()?,
-                rest: c.rest(),
-            },
-            verb::JOI => S::Joi {
-                handle: c.req()?,
-                name: c.req()?,
-                rest: c.rest(),
-            },
-            verb::IRO => {
-                let trid = c.trid()?;
-                let index = c.num()?;
-                let total = c.num()?;
-                S::Iro {
-                    trid,
-                    index,
-                    total,
-                    handle: c.req()?,
-                    name: c.req()?,
-                    rest: c.rest(),
-                }
-            }
-            verb::ACK => S::Ack {
-                trid: c.trid()?,
-                rest: c.rest(),
-            },
-            verb::NAK => S::Nak {
-                trid: c.trid()?,
-                rest: c.rest(),
-            },
-            verb::BYE => S::Bye {
-                handle: c.req()?,
-                rest: c.rest(),
-            },
-            _ => match line.error_code() {
+        let Some(sv) = server_verb(verb_key(line.verb())) else {
+            return Ok(match line.error_code() {
                 Some(code) => {
-                    let trid = c.peek().and_then(TrId::parse);
-                    if trid.is_some() {
-                        c.opt();
-                    }
+                    let mut rest = args;
+                    let trid = rest.next().and_then(TrId::parse);
                     S::Error {
                         code: ServerErrorCode(code),
                         trid,
-                        rest: c.rest(),
+                        rest: if trid.is_some() { rest } else { args },
                     }
                 }
                 None => S::Unknown {
                     verb: line.verb(),
                     args,
                 },
+            });
+        };
+        let mut c = Cur::new(args);
+        let cmd = match sv {
+            Sv::CVR => S::Cvr {
+                trid: c.trid(),
+                recommended: c.req(),
+                recommended_again: c.opt(),
+                minimum: c.opt(),
+                download_url: c.opt(),
+                info_url: c.opt(),
+                rest: c.rest(),
+            },
+            Sv::USR => {
+                let trid = c.trid();
+                let what = c.req();
+                if what == b"OK" {
+                    S::UsrOk {
+                        trid,
+                        handle: c.req(),
+                        friendly: c.req(),
+                        verified: c.flag(),
+                        flag: c.opt(),
+                        rest: c.rest(),
+                    }
+                } else {
+                    S::UsrAuth {
+                        trid,
+                        package: what,
+                        stage: c.req(),
+                        value: c.opt(),
+                        rest: c.rest(),
+                    }
+                }
+            }
+            Sv::XFR => {
+                let trid = c.trid0();
+                match c.req() {
+                    b"NS" => S::XfrNs {
+                        trid,
+                        address: c.req(),
+                        rest: c.rest(),
+                    },
+                    b"SB" => {
+                        if trid.is_none() {
+                            c.fail(WireError::BadTrId);
+                        }
+                        S::XfrSb {
+                            trid: trid.unwrap_or(TrId::ONE),
+                            address: c.req(),
+                            auth: c.req(),
+                            cookie: c.req(),
+                            rest: c.rest(),
+                        }
+                    }
+                    _ => {
+                        c.check()?;
+                        return Err(WireError::BadArg);
+                    }
+                }
+            }
+            Sv::OUT => S::Out {
+                reason: c.opt(),
+                rest: c.rest(),
+            },
+            Sv::SYN => {
+                let trid = c.trid();
+                let version = c.num();
+                let contacts = c.opt_num();
+                S::Syn {
+                    trid,
+                    version,
+                    contacts,
+                    groups: contacts.map(|_| c.num()),
+                    rest: c.rest(),
+                }
+            }
+            Sv::LST => {
+                let first = c.req();
+                // Look at the second field only when the first is a number: MSNP8 contact
+                // lines (the bulk of a sync) start with a handle and never pay for the peek.
+                let old_form = match parse_u32(first) {
+                    Some(t) => c.peek().and_then(ListKind::from_token).map(|l| (t, l)),
+                    None => None,
+                };
+                match old_form {
+                    Some((t, list)) => {
+                        c.opt();
+                        let version = c.num();
+                        let index = c.num();
+                        let total = c.num();
+                        let handle = c.opt();
+                        S::Lst {
+                            trid: TrId::new(t),
+                            list,
+                            version,
+                            index,
+                            total,
+                            handle,
+                            nickname: handle.map(|_| c.req()),
+                            groups: c.opt(),
+                            rest: c.rest(),
+                        }
+                    }
+                    None => S::LstContact {
+                        handle: first,
+                        nickname: c.req(),
+                        lists: {
+                            let n = c.num();
+                            u8::try_from(n).unwrap_or_else(|_| {
+                                c.fail(WireError::BadArg);
+                                0
+                            })
+                        },
+                        groups: c.opt(),
+                        rest: c.rest(),
+                    },
+                }
+            }
+            Sv::LSG => {
+                if args.get(5).is_some() {
+                    S::Lsg {
+                        trid: c.trid0(),
+                        version: c.num(),
+                        index: c.num(),
+                        total: c.num(),
+                        group_id: c.num(),
+                        name: c.req(),
+                        rest: c.rest(),
+                    }
+                } else {
+                    S::LsgGroup {
+                        group_id: c.num(),
+                        name: c.req(),
+                        rest: c.rest(),
+                    }
+                }
+            }
+            Sv::GTC | Sv::BLP => {
+                let stamp = c.num_if().map(|t| (t, c.num()));
+                let value = c.req();
+                let rest = c.rest();
+                if sv == Sv::GTC {
+                    S::Gtc { stamp, value, rest }
+                } else {
+                    S::Blp { stamp, value, rest }
+                }
+            }
+            Sv::PRP => {
+                let first = c.num_if();
+                let (trid, version) = match first.and_then(|_| c.num_if()) {
+                    Some(v) => (first, Some(v)),
+                    None => (None, first),
+                };
+                S::Prp {
+                    trid,
+                    version,
+                    property: c.req(),
+                    value: c.opt(),
+                    rest: c.rest(),
+                }
+            }
+            Sv::BPR => S::Bpr {
+                version: c.num_if(),
+                handle: {
+                    let mut ahead = c.args;
+                    match ahead.next() {
+                        Some(h) if h.contains(&b'@') => {
+                            c.args = ahead;
+                            Some(h)
+                        }
+                        _ => None,
+                    }
+                },
+                property: c.req(),
+                value: c.opt(),
+                rest: c.rest(),
+            },
+            Sv::ADD => S::Add {
+                trid: c.trid0(),
+                list: c.list(),
+                version: c.num(),
+                handle: c.req(),
+                nickname: c.req(),
+                group: c.opt_num(),
+                rest: c.rest(),
+            },
+            Sv::REM => S::Rem {
+                trid: c.trid0(),
+                list: c.list(),
+                version: c.num(),
+                handle: c.req(),
+                group: c.opt_num(),
+                rest: c.rest(),
+            },
+            Sv::ADG => S::Adg {
+                trid: c.trid(),
+                version: c.num(),
+                name: c.req(),
+                group_id: c.num(),
+                rest: c.rest(),
+            },
+            Sv::RMG => S::Rmg {
+                trid: c.trid(),
+                version: c.num(),
+                group_id: c.num(),
+                rest: c.rest(),
+            },
+            Sv::REG => S::Reg {
+                trid: c.trid(),
+                version: c.num(),
+                group_id: c.num(),
+                name: c.req(),
+                rest: c.rest(),
+            },
+            Sv::REA => S::Rea {
+                trid: c.trid(),
+                version: c.num(),
+                handle: c.req(),
+                name: c.req(),
+                rest: c.rest(),
+            },
+            Sv::CHG => S::Chg {
+                trid: c.trid0(),
+                status: c.status(),
+                client_id: c.opt_num(),
+                rest: c.rest(),
+            },
+            Sv::ILN => S::Iln {
+                trid: c.trid0(),
+                status: c.status(),
+                handle: c.req(),
+                name: c.req(),
+                client_id: c.opt_num(),
+                rest: c.rest(),
+            },
+            Sv::NLN => S::Nln {
+                status: c.status(),
+                handle: c.req(),
+                name: c.req(),
+                client_id: c.opt_num(),
+                rest: c.rest(),
+            },
+            Sv::FLN | Sv::BYE => {
+                let handle = c.req();
+                let rest = c.rest();
+                if sv == Sv::FLN {
+                    S::Fln { handle, rest }
+                } else {
+                    S::Bye { handle, rest }
+                }
+            }
+            Sv::QNG => S::Qng { rest: c.rest() },
+            Sv::CHL => S::Chl {
+                trid: c.trid0(),
+                challenge: c.req(),
+                rest: c.rest(),
+            },
+            Sv::IMS => S::Ims {
+                trid: c.trid(),
+                number: c.num(),
+                mode: c.req(),
+                rest: c.rest(),
+            },
+            Sv::URL => S::Url {
+                trid: c.trid(),
+                redirect: c.req(),
+                login_url: c.req(),
+                site_id: c.opt(),
+                rest: c.rest(),
+            },
+            Sv::SND | Sv::SDC | Sv::ANS => {
+                let (trid, result) = (c.trid(), c.req());
+                let rest = c.rest();
+                match sv {
+                    Sv::SND => S::Snd { trid, result, rest },
+                    Sv::SDC => S::Sdc { trid, result, rest },
+                    _ => S::Ans { trid, result, rest },
+                }
+            }
+            Sv::VER | Sv::INF | Sv::QRY | Sv::FND | Sv::ACK | Sv::NAK => {
+                let trid = c.trid();
+                let rest = c.rest();
+                match sv {
+                    Sv::VER => S::Ver {
+                        trid,
+                        dialects: rest,
+                    },
+                    Sv::INF => S::Inf {
+                        trid,
+                        packages: rest,
+                    },
+                    Sv::QRY => S::Qry { trid, rest },
+                    Sv::FND => S::Fnd { trid, rest },
+                    Sv::ACK => S::Ack { trid, rest },
+                    _ => S::Nak { trid, rest },
+                }
+            }
+            Sv::NOT | Sv::IPG | Sv::MSG => {
+                let (before, len) = split_len(args)?;
+                let mut b = Cur::new(before);
+                let (sender, name) = if sv == Sv::MSG {
+                    (b.req(), b.req())
+                } else {
+                    (&[][..], &[][..])
+                };
+                b.check()?;
+                if b.opt().is_some() {
+                    return Err(WireError::BadArg);
+                }
+                let payload = payload_of(len, payload)?;
+                match sv {
+                    Sv::MSG => S::Msg {
+                        sender,
+                        name,
+                        payload,
+                    },
+                    Sv::NOT => S::Not { payload },
+                    _ => S::Ipg { payload },
+                }
+            }
+            Sv::RNG => S::Rng {
+                session: c.req(),
+                address: c.req(),
+                auth: c.req(),
+                cookie: c.req(),
+                handle: c.req(),
+                name: c.req(),
+                rest: c.rest(),
+            },
+            Sv::CAL => S::Cal {
+                trid: c.trid(),
+                result: c.req(),
+                session: c.opt(),
+                rest: c.rest(),
+            },
+            Sv::JOI => S::Joi {
+                handle: c.req(),
+                name: c.req(),
+                rest: c.rest(),
+            },
+            Sv::IRO => S::Iro {
+                trid: c.trid(),
+                index: c.num(),
+                total: c.num(),
+                handle: c.req(),
+                name: c.req(),
+                rest: c.rest(),
             },
         };
+        c.check()?;
         Ok(cmd)
     }
 
@@ -1758,6 +1774,13 @@ fn is_auth_package(t: &[u8]) -> bool {
     matches!(t, b"MD5" | b"TWN" | b"CTP" | b"SSO")
 }
 
+/// The verbs of [`ClientCommand`], in the order of its `verb` method.
+const CLIENT_VERBS: [[u8; 3]; 30] = [
+    *b"VER", *b"INF", *b"CVR", *b"USR", *b"XFR", *b"OUT", *b"SYN", *b"LST", *b"LSG", *b"GTC",
+    *b"BLP", *b"PRP", *b"ADD", *b"REM", *b"ADG", *b"RMG", *b"REG", *b"REA", *b"CHG", *b"PNG",
+    *b"QRY", *b"IMS", *b"URL", *b"SND", *b"SDC", *b"FND", *b"PAG", *b"MSG", *b"CAL", *b"ANS",
+];
+
 impl<'a> ClientCommand<'a> {
     /// Parse a frame read with [`super::Direction::ClientToServer`].
     pub fn parse(frame: &Frame<'a>) -> Result<Self, WireError> {
@@ -1769,217 +1792,193 @@ impl<'a> ClientCommand<'a> {
         use ClientCommand as C;
         let line = Line::parse(line)?;
         let args = line.args();
-        let mut c = Cur(args);
+        let mut c = Cur::new(args);
         let cmd = match verb_key(line.verb()) {
             verb::VER => C::Ver {
-                trid: c.trid()?,
+                trid: c.trid(),
                 dialects: c.rest(),
             },
             verb::INF => C::Inf {
-                trid: c.trid()?,
+                trid: c.trid(),
                 rest: c.rest(),
             },
-            verb::CVR => {
-                let trid = c.trid()?;
-                let locale = c.req()?;
-                let os_type = c.req()?;
-                let os_version = c.req()?;
-                let arch = c.req()?;
-                let client_name = c.req()?;
-                let client_version = c.req()?;
-                let code_base = c.opt();
-                let handle = code_base.and_then(|_| c.opt());
-                C::Cvr {
-                    trid,
-                    locale,
-                    os_type,
-                    os_version,
-                    arch,
-                    client_name,
-                    client_version,
-                    code_base,
-                    handle,
-                    rest: c.rest(),
-                }
-            }
+            verb::CVR => C::Cvr {
+                trid: c.trid(),
+                locale: c.req(),
+                os_type: c.req(),
+                os_version: c.req(),
+                arch: c.req(),
+                client_name: c.req(),
+                client_version: c.req(),
+                code_base: c.opt(),
+                handle: c.opt(),
+                rest: c.rest(),
+            },
             verb::USR => {
-                let trid = c.trid()?;
-                let first = c.req()?;
+                let trid = c.trid();
+                let first = c.req();
                 if is_auth_package(first) {
                     C::UsrAuth {
                         trid,
                         package: first,
-                        stage: c.req()?,
-                        value: c.req()?,
+                        stage: c.req(),
+                        value: c.req(),
                         rest: c.rest(),
                     }
                 } else {
                     C::UsrSb {
                         trid,
                         handle: first,
-                        cookie: c.req()?,
+                        cookie: c.req(),
                         rest: c.rest(),
                     }
                 }
             }
             verb::XFR => C::Xfr {
-                trid: c.trid()?,
-                kind: c.req()?,
+                trid: c.trid(),
+                kind: c.req(),
                 rest: c.rest(),
             },
             verb::OUT => C::Out { rest: c.rest() },
             verb::SYN => C::Syn {
-                trid: c.trid()?,
-                version: c.num()?,
+                trid: c.trid(),
+                version: c.num(),
                 rest: c.rest(),
             },
             verb::LST => C::Lst {
-                trid: c.trid()?,
-                list: c.list()?,
+                trid: c.trid(),
+                list: c.list(),
                 rest: c.rest(),
             },
             verb::LSG => C::Lsg {
-                trid: c.trid()?,
+                trid: c.trid(),
                 rest: c.rest(),
             },
             verb::GTC => C::Gtc {
-                trid: c.trid()?,
-                value: c.req()?,
+                trid: c.trid(),
+                value: c.req(),
                 rest: c.rest(),
             },
             verb::BLP => C::Blp {
-                trid: c.trid()?,
-                value: c.req()?,
+                trid: c.trid(),
+                value: c.req(),
                 rest: c.rest(),
             },
             verb::PRP => C::Prp {
-                trid: c.trid()?,
-                property: c.req()?,
+                trid: c.trid(),
+                property: c.req(),
                 value: c.opt(),
                 rest: c.rest(),
             },
             verb::ADD => {
-                let trid = c.trid()?;
-                let list = c.list()?;
-                let handle = c.req()?;
+                let trid = c.trid();
+                let list = c.list();
+                let handle = c.req();
                 let nickname = c.opt();
-                let group = if nickname.is_some() {
-                    c.opt_num()?
-                } else {
-                    None
-                };
                 C::Add {
                     trid,
                     list,
                     handle,
                     nickname,
-                    group,
+                    group: nickname.and_then(|_| c.opt_num()),
                     rest: c.rest(),
                 }
             }
-            verb::REM => {
-                let trid = c.trid()?;
-                let list = c.list()?;
-                let handle = c.req()?;
-                C::Rem {
-                    trid,
-                    list,
-                    handle,
-                    group: c.opt_num()?,
-                    rest: c.rest(),
-                }
-            }
+            verb::REM => C::Rem {
+                trid: c.trid(),
+                list: c.list(),
+                handle: c.req(),
+                group: c.opt_num(),
+                rest: c.rest(),
+            },
             verb::ADG => C::Adg {
-                trid: c.trid()?,
-                name: c.req()?,
+                trid: c.trid(),
+                name: c.req(),
                 rest: c.rest(),
             },
             verb::RMG => C::Rmg {
-                trid: c.trid()?,
-                group_id: c.num()?,
+                trid: c.trid(),
+                group_id: c.num(),
                 rest: c.rest(),
             },
             verb::REG => C::Reg {
-                trid: c.trid()?,
-                group_id: c.num()?,
-                name: c.req()?,
+                trid: c.trid(),
+                group_id: c.num(),
+                name: c.req(),
                 rest: c.rest(),
             },
             verb::REA => C::Rea {
-                trid: c.trid()?,
-                handle: c.req()?,
-                name: c.req()?,
+                trid: c.trid(),
+                handle: c.req(),
+                name: c.req(),
                 rest: c.rest(),
             },
             verb::CHG => C::Chg {
-                trid: c.trid()?,
-                status: c.status()?,
-                client_id: c.opt_num()?,
+                trid: c.trid(),
+                status: c.status(),
+                client_id: c.opt_num(),
                 rest: c.rest(),
             },
             verb::PNG => C::Png { rest: c.rest() },
             verb::IMS => C::Ims {
-                trid: c.trid()?,
-                mode: c.req()?,
+                trid: c.trid(),
+                mode: c.req(),
                 rest: c.rest(),
             },
             verb::URL => C::Url {
-                trid: c.trid()?,
-                service: c.req()?,
+                trid: c.trid(),
+                service: c.req(),
                 parameter: c.opt(),
                 rest: c.rest(),
             },
             verb::SND => C::Snd {
-                trid: c.trid()?,
-                email: c.req()?,
+                trid: c.trid(),
+                email: c.req(),
                 rest: c.rest(),
             },
             verb::FND => C::Fnd {
-                trid: c.trid()?,
+                trid: c.trid(),
                 rest: c.rest(),
             },
             verb::CAL => C::Cal {
-                trid: c.trid()?,
-                handle: c.req()?,
+                trid: c.trid(),
+                handle: c.req(),
                 rest: c.rest(),
             },
-            verb::ANS => {
-                let trid = c.trid()?;
-                let handle = c.req()?;
-                let cookie = c.req()?;
-                C::Ans {
-                    trid,
-                    handle,
-                    cookie,
-                    session: c.req()?,
-                    rest: c.rest(),
-                }
-            }
+            verb::ANS => C::Ans {
+                trid: c.trid(),
+                handle: c.req(),
+                cookie: c.req(),
+                session: c.req(),
+                rest: c.rest(),
+            },
             verb @ (verb::QRY | verb::SDC | verb::PAG | verb::MSG) => {
                 let (before, len) = split_len(args)?;
                 let payload = payload_of(len, payload)?;
-                let mut b = Cur(before);
-                let trid = b.trid()?;
+                let mut b = Cur::new(before);
+                let trid = b.trid();
+                let second = b.req();
+                b.check()?;
                 let cmd = match verb {
                     verb::QRY => C::Qry {
                         trid,
-                        product_id: b.req()?,
+                        product_id: second,
                         payload,
                     },
                     verb::PAG => C::Pag {
                         trid,
-                        handle: b.req()?,
+                        handle: second,
                         payload,
                     },
                     verb::MSG => C::Msg {
                         trid,
-                        ack: AckMode::from_token(b.req()?).ok_or(WireError::BadArg)?,
+                        ack: AckMode::from_token(second).ok_or(WireError::BadArg)?,
                         payload,
                     },
                     _ => {
                         return Ok(C::Sdc {
                             trid,
-                            email: b.req()?,
+                            email: second,
                             fields: b.rest(),
                             payload,
                         })
@@ -1995,6 +1994,7 @@ impl<'a> ClientCommand<'a> {
                 args,
             },
         };
+        c.check()?;
         Ok(cmd)
     }
 
@@ -2047,13 +2047,63 @@ impl<'a> ClientCommand<'a> {
         }
     }
 
-    fn write(&self, w: &mut Writer<'_>) {
+    /// Return the verb.
+    fn verb(&self) -> &'a [u8] {
         use ClientCommand as C;
-        match *self {
-            C::Ver { trid, dialects } => w.tok(b"VER").trid(trid).args(dialects),
-            C::Inf { trid, rest } => w.tok(b"INF").trid(trid).args(rest),
+        // An index into one table (the match compiles to a lookup) rather than a pointer per arm.
+        let i = match *self {
+            C::Unknown { verb, .. } => return verb,
+            C::Ver { .. } => 0,
+            C::Inf { .. } => 1,
+            C::Cvr { .. } => 2,
+            C::UsrAuth { .. } | C::UsrSb { .. } => 3,
+            C::Xfr { .. } => 4,
+            C::Out { .. } => 5,
+            C::Syn { .. } => 6,
+            C::Lst { .. } => 7,
+            C::Lsg { .. } => 8,
+            C::Gtc { .. } => 9,
+            C::Blp { .. } => 10,
+            C::Prp { .. } => 11,
+            C::Add { .. } => 12,
+            C::Rem { .. } => 13,
+            C::Adg { .. } => 14,
+            C::Rmg { .. } => 15,
+            C::Reg { .. } => 16,
+            C::Rea { .. } => 17,
+            C::Chg { .. } => 18,
+            C::Png { .. } => 19,
+            C::Qry { .. } => 20,
+            C::Ims { .. } => 21,
+            C::Url { .. } => 22,
+            C::Snd { .. } => 23,
+            C::Sdc { .. } => 24,
+            C::Fnd { .. } => 25,
+            C::Pag { .. } => 26,
+            C::Msg { .. } => 27,
+            C::Cal { .. } => 28,
+            C::Ans { .. } => 29,
+        };
+        CLIENT_VERBS.get(i).map_or(&[][..], |v| &v[..])
+    }
+
+    /// Write the line: verb and TrID, the variant's own fields, then its trailing arguments or
+    /// payload length (shared code, so each variant only adds the fields in between).
+    fn write(&self, w: &mut Writer<'_>) -> Result<usize, WireError> {
+        use ClientCommand as C;
+        w.tok(self.verb());
+        if let Some(t) = self.trid() {
+            w.trid(t);
+        }
+        let (tail, payload) = match *self {
+            C::Ver { dialects: rest, .. }
+            | C::Inf { rest, .. }
+            | C::Out { rest }
+            | C::Lsg { rest, .. }
+            | C::Png { rest }
+            | C::Fnd { rest, .. }
+            | C::Unknown { args: rest, .. } => (rest, None),
             C::Cvr {
-                trid,
                 locale,
                 os_type,
                 os_version,
@@ -2063,185 +2113,171 @@ impl<'a> ClientCommand<'a> {
                 code_base,
                 handle,
                 rest,
-            } => w
-                .tok(b"CVR")
-                .trid(trid)
-                .tok(locale)
-                .tok(os_type)
-                .tok(os_version)
-                .tok(arch)
-                .tok(client_name)
-                .tok(client_version)
-                .opt(code_base)
-                .opt(handle)
-                .args(rest),
+                ..
+            } => {
+                w.tok(locale)
+                    .tok(os_type)
+                    .tok(os_version)
+                    .tok(arch)
+                    .tok(client_name)
+                    .tok(client_version)
+                    .opt(code_base)
+                    .opt(handle);
+                (rest, None)
+            }
             C::UsrAuth {
-                trid,
                 package,
                 stage,
                 value,
                 rest,
-            } => w
-                .tok(b"USR")
-                .trid(trid)
-                .tok(package)
-                .tok(stage)
-                .tok(value)
-                .args(rest),
+                ..
+            } => {
+                w.tok(package).tok(stage).tok(value);
+                (rest, None)
+            }
             C::UsrSb {
-                trid,
                 handle,
                 cookie,
                 rest,
-            } => w.tok(b"USR").trid(trid).tok(handle).tok(cookie).args(rest),
-            C::Xfr { trid, kind, rest } => w.tok(b"XFR").trid(trid).tok(kind).args(rest),
-            C::Out { rest } => w.tok(b"OUT").args(rest),
+                ..
+            } => {
+                w.tok(handle).tok(cookie);
+                (rest, None)
+            }
             C::Syn {
-                trid,
-                version,
-                rest,
-            } => w.tok(b"SYN").trid(trid).num(version).args(rest),
-            C::Lst { trid, list, rest } => w.tok(b"LST").trid(trid).tok(list.token()).args(rest),
-            C::Lsg { trid, rest } => w.tok(b"LSG").trid(trid).args(rest),
-            C::Gtc { trid, value, rest } => w.tok(b"GTC").trid(trid).tok(value).args(rest),
-            C::Blp { trid, value, rest } => w.tok(b"BLP").trid(trid).tok(value).args(rest),
+                version: n, rest, ..
+            }
+            | C::Rmg {
+                group_id: n, rest, ..
+            } => {
+                w.num(n);
+                (rest, None)
+            }
+            C::Lst { list, rest, .. } => {
+                w.tok(list.token());
+                (rest, None)
+            }
+            C::Xfr { kind: t, rest, .. }
+            | C::Gtc { value: t, rest, .. }
+            | C::Blp { value: t, rest, .. }
+            | C::Adg { name: t, rest, .. }
+            | C::Ims { mode: t, rest, .. }
+            | C::Snd { email: t, rest, .. }
+            | C::Cal {
+                handle: t, rest, ..
+            } => {
+                w.tok(t);
+                (rest, None)
+            }
             C::Prp {
-                trid,
-                property,
-                value,
+                property: t,
+                value: o,
                 rest,
-            } => w.tok(b"PRP").trid(trid).tok(property).opt(value).args(rest),
+                ..
+            }
+            | C::Url {
+                service: t,
+                parameter: o,
+                rest,
+                ..
+            } => {
+                w.tok(t).opt(o);
+                (rest, None)
+            }
             C::Add {
-                trid,
                 list,
                 handle,
                 nickname,
                 group,
                 rest,
-            } => w
-                .tok(b"ADD")
-                .trid(trid)
-                .tok(list.token())
-                .tok(handle)
-                .opt(nickname)
-                .opt_num(group)
-                .args(rest),
+                ..
+            } => {
+                w.tok(list.token()).tok(handle).opt(nickname).opt_num(group);
+                (rest, None)
+            }
             C::Rem {
-                trid,
                 list,
                 handle,
                 group,
                 rest,
-            } => w
-                .tok(b"REM")
-                .trid(trid)
-                .tok(list.token())
-                .tok(handle)
-                .opt_num(group)
-                .args(rest),
-            C::Adg { trid, name, rest } => w.tok(b"ADG").trid(trid).tok(name).args(rest),
-            C::Rmg {
-                trid,
-                group_id,
-                rest,
-            } => w.tok(b"RMG").trid(trid).num(group_id).args(rest),
+                ..
+            } => {
+                w.tok(list.token()).tok(handle).opt_num(group);
+                (rest, None)
+            }
             C::Reg {
-                trid,
                 group_id,
                 name,
                 rest,
-            } => w.tok(b"REG").trid(trid).num(group_id).tok(name).args(rest),
+                ..
+            } => {
+                w.num(group_id).tok(name);
+                (rest, None)
+            }
             C::Rea {
-                trid,
-                handle,
-                name,
-                rest,
-            } => w.tok(b"REA").trid(trid).tok(handle).tok(name).args(rest),
+                handle, name, rest, ..
+            } => {
+                w.tok(handle).tok(name);
+                (rest, None)
+            }
             C::Chg {
-                trid,
                 status,
                 client_id,
                 rest,
-            } => w
-                .tok(b"CHG")
-                .trid(trid)
-                .tok(status.token())
-                .opt_num(client_id)
-                .args(rest),
-            C::Png { rest } => w.tok(b"PNG").args(rest),
+                ..
+            } => {
+                w.tok(status.token()).opt_num(client_id);
+                (rest, None)
+            }
             C::Qry {
-                trid,
-                product_id,
+                product_id: t,
                 payload,
-            } => w
-                .tok(b"QRY")
-                .trid(trid)
-                .tok(product_id)
-                .num(len_u32(payload)),
-            C::Ims { trid, mode, rest } => w.tok(b"IMS").trid(trid).tok(mode).args(rest),
-            C::Url {
-                trid,
-                service,
-                parameter,
-                rest,
-            } => w
-                .tok(b"URL")
-                .trid(trid)
-                .tok(service)
-                .opt(parameter)
-                .args(rest),
-            C::Snd { trid, email, rest } => w.tok(b"SND").trid(trid).tok(email).args(rest),
+                ..
+            }
+            | C::Pag {
+                handle: t, payload, ..
+            } => {
+                w.tok(t);
+                (Args::empty(), Some(payload))
+            }
+            C::Msg { ack, payload, .. } => {
+                w.tok(ack.token());
+                (Args::empty(), Some(payload))
+            }
             C::Sdc {
-                trid,
                 email,
                 fields,
                 payload,
-            } => w
-                .tok(b"SDC")
-                .trid(trid)
-                .tok(email)
-                .args(fields)
-                .num(len_u32(payload)),
-            C::Fnd { trid, rest } => w.tok(b"FND").trid(trid).args(rest),
-            C::Pag {
-                trid,
-                handle,
-                payload,
-            } => w.tok(b"PAG").trid(trid).tok(handle).num(len_u32(payload)),
-            C::Msg { trid, ack, payload } => w
-                .tok(b"MSG")
-                .trid(trid)
-                .tok(ack.token())
-                .num(len_u32(payload)),
-            C::Cal { trid, handle, rest } => w.tok(b"CAL").trid(trid).tok(handle).args(rest),
+                ..
+            } => {
+                w.tok(email);
+                (fields, Some(payload))
+            }
             C::Ans {
-                trid,
                 handle,
                 cookie,
                 session,
                 rest,
-            } => w
-                .tok(b"ANS")
-                .trid(trid)
-                .tok(handle)
-                .tok(cookie)
-                .tok(session)
-                .args(rest),
-            C::Unknown { verb, args } => w.tok(verb).args(args),
+                ..
+            } => {
+                w.tok(handle).tok(cookie).tok(session);
+                (rest, None)
+            }
         };
+        w.args(tail);
+        if let Some(p) = payload {
+            w.num(len_u32(p));
+        }
+        w.finish(payload)
     }
 
     /// Return the number of bytes [`emit`](Self::emit) writes (line, CRLF and payload).
     pub fn buffer_len(&self) -> usize {
-        let mut w = Writer::counter();
-        self.write(&mut w);
-        w.finish(self.payload()).unwrap_or(usize::MAX)
+        self.write(&mut Writer::counter()).unwrap_or(usize::MAX)
     }
 
     /// Write the command (line, CRLF, payload) into `out`; return the bytes written.
     pub fn emit(&self, out: &mut [u8]) -> Result<usize, WireError> {
-        let mut w = Writer::new(out);
-        self.write(&mut w);
-        w.finish(self.payload())
+        self.write(&mut Writer::new(out))
     }
 }

@@ -22,21 +22,23 @@ pub fn encoded_len(input: &str) -> usize {
 }
 
 /// %-encode `input` into `out`, returning the bytes written.
+#[cfg_attr(target_os = "none", inline(never))]
 pub fn encode(input: &str, out: &mut [u8]) -> Result<usize, WireError> {
     let mut n = 0usize;
     for b in input.bytes() {
-        if needs_escape(b) {
-            let hi = HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0');
-            let lo = HEX.get(usize::from(b & 0xf)).copied().unwrap_or(b'0');
-            let dst = out
-                .get_mut(n..n.saturating_add(3))
-                .ok_or(WireError::BufferTooSmall)?;
-            dst.copy_from_slice(&[b'%', hi, lo]);
-            n = n.saturating_add(3);
+        let hex = |d: u8| HEX.get(usize::from(d & 0xf)).copied().unwrap_or(b'0');
+        let esc = [b'%', hex(b >> 4), hex(b)];
+        let piece = if needs_escape(b) {
+            &esc[..]
         } else {
-            *out.get_mut(n).ok_or(WireError::BufferTooSmall)? = b;
-            n = n.saturating_add(1);
+            core::slice::from_ref(&b)
+        };
+        let end = n.saturating_add(piece.len());
+        let dst = out.get_mut(n..end).ok_or(WireError::BufferTooSmall)?;
+        for (d, s) in dst.iter_mut().zip(piece) {
+            *d = *s;
         }
+        n = end;
     }
     Ok(n)
 }
@@ -59,11 +61,14 @@ fn encode_limited(name: &str, out: &mut [u8], max: usize) -> Result<usize, WireE
 }
 
 fn hex_val(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b.wrapping_sub(b'0')),
-        b'a'..=b'f' => Some(b.wrapping_sub(b'a').wrapping_add(10)),
-        b'A'..=b'F' => Some(b.wrapping_sub(b'A').wrapping_add(10)),
-        _ => None,
+    let digit = b.wrapping_sub(b'0');
+    let letter = (b | 0x20).wrapping_sub(b'a');
+    if digit < 10 {
+        Some(digit)
+    } else if letter < 6 {
+        Some(letter.wrapping_add(10))
+    } else {
+        None
     }
 }
 

@@ -146,33 +146,13 @@ impl Core {
         }
     }
 
-    fn push(&mut self, buf: &mut [u8], mut bytes: &[u8]) -> usize {
+    fn push(&mut self, buf: &mut [u8], bytes: &[u8]) -> usize {
         self.release();
-        let total = bytes.len();
-        if self.start == self.end {
-            // Nothing buffered: skip discarded input without copying it.
-            match self.state {
-                State::Failed => return total,
-                State::SkipPayload(rem) => {
-                    let k = usize::try_from(rem).unwrap_or(usize::MAX).min(bytes.len());
-                    bytes = bytes.get(k..).unwrap_or(&[]);
-                    let left = rem.saturating_sub(u32::try_from(k).unwrap_or(u32::MAX));
-                    self.state = if left == 0 {
-                        State::Normal
-                    } else {
-                        State::SkipPayload(left)
-                    };
-                }
-                State::SkipLine => match memchr::memchr(b'\n', bytes) {
-                    Some(lf) => {
-                        bytes = bytes.get(lf.saturating_add(1)..).unwrap_or(&[]);
-                        self.state = State::Normal;
-                    }
-                    None => return total,
-                },
-                State::Normal => {}
-            }
+        if self.state == State::Failed {
+            return bytes.len();
         }
+        // Bytes being discarded (an oversized line or payload) are copied like any others and
+        // dropped by `next`: one code path, and `next` skips a whole buffer at a time.
         if self.start > 0 && self.end.saturating_add(bytes.len()) > buf.len() {
             buf.copy_within(self.start..self.end, 0);
             self.end = self.end.saturating_sub(self.start);
@@ -185,15 +165,29 @@ impl Core {
             dst.copy_from_slice(src);
             self.end = dst_end;
         }
-        total.saturating_sub(bytes.len()).saturating_add(k)
+        k
     }
 
     /// Query whether `line` announces a payload in this direction.
     fn is_payload_line(&self, line: &[u8]) -> bool {
-        let mut args = super::line::Args::new(line);
-        let verb = args.next().unwrap_or(&[]);
-        self.dir.is_payload_verb(verb)
-            && !(verb == b"PAG" && args.last().and_then(super::line::parse_u32).is_none())
+        use super::command::verb;
+        // Servers put the verb first; on the host only a line with leading spaces needs the
+        // tokenizer (the box always calls it: smaller).
+        #[cfg(not(target_os = "none"))]
+        let first = match (line.get(..3), line.get(3)) {
+            (Some(v), None | Some(b' ')) => v,
+            _ => super::line::Args::new(line).next().unwrap_or(&[]),
+        };
+        #[cfg(target_os = "none")]
+        let first = super::line::Args::new(line).next().unwrap_or(&[]);
+        match (self.dir, super::command::verb_key(first)) {
+            (Direction::ServerToClient, verb::MSG | verb::NOT | verb::IPG)
+            | (Direction::ClientToServer, verb::MSG | verb::QRY | verb::SDC) => true,
+            (Direction::ClientToServer, verb::PAG) => {
+                super::line::parse_u32(super::line::last_token(line)).is_some()
+            }
+            _ => false,
+        }
     }
 
     /// Return the frame handed out last, if its bytes are still in the buffer.
@@ -270,7 +264,6 @@ impl Core {
             _ => (raw, true),
         };
         let line_len = lf.saturating_add(1);
-        let args = super::line::Args::new(line);
         if !self.is_payload_line(line) {
             self.consumed = line_len;
             return Some(Ok(Frame {
@@ -279,7 +272,9 @@ impl Core {
                 bare_lf,
             }));
         }
-        let Some(len) = args.last().and_then(super::line::parse_u32) else {
+        // The last token of the line; the verb itself when there is no argument, which is no
+        // number either.
+        let Some(len) = super::line::parse_u32(super::line::last_token(line)) else {
             self.state = State::Failed;
             return Some(Err(FrameError::BadPayloadLength));
         };
@@ -333,7 +328,7 @@ impl<const N: usize> FrameReader<N> {
         self.core.dir
     }
 
-    /// Copy as much of `bytes` as fits (or skip bytes being discarded); return how many were taken.
+    /// Copy as much of `bytes` as fits; return how many were taken (all, once the reader failed).
     ///
     /// Returns less than `bytes.len()` only when the buffer is full of unread frames; drain
     /// [`next_frame`](Self::next_frame) and push the rest.

@@ -22,29 +22,34 @@ fn trim(mut s: &[u8]) -> &[u8] {
     s
 }
 
+/// Split a header value at its first `;`: the part before and the parameters after it.
+fn split_param(v: &[u8]) -> (&[u8], &[u8]) {
+    match v.iter().position(|&b| b == b';') {
+        Some(i) => (
+            v.get(..i).unwrap_or(&[]),
+            v.get(i.saturating_add(1)..).unwrap_or(&[]),
+        ),
+        None => (v, &[]),
+    }
+}
+
 impl<'a> MimeMessage<'a> {
     /// Split a payload into its header block and body.
     pub fn parse(payload: &'a [u8]) -> Self {
         let mut pos = 0usize;
-        loop {
-            let rest = payload.get(pos..).unwrap_or(&[]);
-            let (line_len, next) = match memchr::memchr(b'\n', rest) {
-                Some(lf) => (lf, pos.saturating_add(lf).saturating_add(1)),
-                None => {
-                    return MimeMessage {
-                        headers: payload,
-                        body: &[],
-                    }
-                }
-            };
-            let line = rest.get(..line_len).unwrap_or(&[]);
-            if line.is_empty() || line == b"\r" {
+        while let Some(lf) = payload.get(pos..).and_then(|r| memchr::memchr(b'\n', r)) {
+            let end = pos.saturating_add(lf);
+            if matches!(payload.get(pos..end), Some([] | [b'\r'])) {
                 return MimeMessage {
                     headers: payload.get(..pos).unwrap_or(&[]),
-                    body: payload.get(next..).unwrap_or(&[]),
+                    body: payload.get(end.saturating_add(1)..).unwrap_or(&[]),
                 };
             }
-            pos = next;
+            pos = end.saturating_add(1);
+        }
+        MimeMessage {
+            headers: payload,
+            body: &[],
         }
     }
 
@@ -63,7 +68,7 @@ impl<'a> MimeMessage<'a> {
     /// Return the media type of `Content-Type`, without parameters (`text/plain`).
     pub fn content_type(&self) -> Option<&'a [u8]> {
         let v = self.header("Content-Type")?;
-        Some(trim(v.split(|&b| b == b';').next().unwrap_or(v)))
+        Some(trim(split_param(v).0))
     }
 
     /// Query whether the media type equals `media` (case-insensitive).
@@ -74,13 +79,20 @@ impl<'a> MimeMessage<'a> {
 
     /// Return the `charset=` parameter of `Content-Type`, if any.
     pub fn charset(&self) -> Option<&'a [u8]> {
-        let v = self.header("Content-Type")?;
-        v.split(|&b| b == b';').skip(1).find_map(|p| {
+        let mut params = split_param(self.header("Content-Type")?).1;
+        while !params.is_empty() {
+            let (p, more) = split_param(params);
+            params = more;
             let p = trim(p);
-            let (k, val) = p.split_at(p.iter().position(|&b| b == b'=')?);
-            k.eq_ignore_ascii_case(b"charset")
-                .then(|| trim(val.get(1..).unwrap_or(&[])))
-        })
+            if let Some(eq) = p.iter().position(|&b| b == b'=') {
+                if p.get(..eq)
+                    .is_some_and(|k| k.eq_ignore_ascii_case(b"charset"))
+                {
+                    return Some(trim(p.get(eq.saturating_add(1)..).unwrap_or(&[])));
+                }
+            }
+        }
+        None
     }
 
     /// Return the body: everything after the first empty line.

@@ -30,6 +30,7 @@ pub mod line;
 pub mod mime;
 pub mod server_error;
 pub mod trid;
+mod verbs;
 mod writer;
 
 pub use command::{AckMode, ClientCommand, ListKind, ServerCommand, Status};

@@ -16,6 +16,9 @@ impl TrId {
         }
     }
 
+    /// The transaction id 1 (a fallback for values already checked to be non-zero).
+    pub(crate) const ONE: TrId = TrId(NonZeroU32::MIN);
+
     /// Return the number.
     pub const fn get(self) -> u32 {
         self.0.get()
