@@ -2,72 +2,17 @@
 //! `../shared/transcripts/escargot`): the shared `selftest::sb` replay (whole chunks and byte by
 //! byte), the simulated-clock scenarios, and host-only property tests (random splits, random
 //! user actions with a connection drop at a random point).
+mod common;
+
+use common::{borrowed, Collect};
 use msntv_messenger::msnp::sb::{
     ConversationSlot, Conversations, MessageId, MessageSlot, Outcome, SbConfig, SbEvent,
 };
 use msntv_messenger::msnp::wire::AckMode;
 use msntv_messenger::selftest::sb::{self, Harness, Split};
 use msntv_messenger::selftest::transcript::{Chunk, Dir, Transcript};
-use msntv_messenger::selftest::{Failure, Reporter};
 use msntv_messenger::Instant;
-use msntv_testdata::escargot;
 use proptest::prelude::*;
-use std::sync::OnceLock;
-
-fn loaded() -> &'static [escargot::Transcript] {
-    static T: OnceLock<Vec<escargot::Transcript>> = OnceLock::new();
-    T.get_or_init(escargot::load)
-}
-
-fn borrowed() -> &'static [Transcript<'static>] {
-    static B: OnceLock<Vec<Transcript<'static>>> = OnceLock::new();
-    B.get_or_init(|| {
-        loaded()
-            .iter()
-            .map(|t| Transcript {
-                name: t.name.as_str(),
-                protocol: t.protocol.as_str(),
-                connections: Box::leak(
-                    t.connections
-                        .iter()
-                        .map(|(n, d)| (n.as_str(), d.as_str()))
-                        .collect::<Vec<_>>()
-                        .into_boxed_slice(),
-                ),
-                chunks: Box::leak(
-                    t.chunks
-                        .iter()
-                        .map(|c| Chunk {
-                            t_ms: (c.t * 1000.0).round() as u64,
-                            conn: c.conn.as_str(),
-                            dir: match c.dir {
-                                escargot::Dir::C2s => Dir::C2s,
-                                escargot::Dir::S2c => Dir::S2c,
-                            },
-                            bytes: c.bytes.as_slice(),
-                        })
-                        .collect::<Vec<_>>()
-                        .into_boxed_slice(),
-                ),
-            })
-            .collect()
-    })
-}
-
-#[derive(Default)]
-struct Collect {
-    passed: u32,
-    failed: Vec<String>,
-}
-
-impl Reporter for Collect {
-    fn case(&mut self, suite: &str, case: &str, result: Result<(), Failure>) {
-        match result {
-            Ok(()) => self.passed += 1,
-            Err(f) => self.failed.push(format!("{suite}/{case}: {}", f.what)),
-        }
-    }
-}
 
 /// Every switchboard connection of every recording (found by its description).
 fn switchboards() -> Vec<(&'static Transcript<'static>, &'static str)> {

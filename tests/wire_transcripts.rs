@@ -1,73 +1,14 @@
 //! Wire layer over every Escargot recording in `$MSNTV_ESCARGOT_DIR` (default
 //! `../shared/transcripts/escargot`): the shared `selftest::wire` suite, plus host-only property
 //! tests (random split points).
+mod common;
+
+use common::{borrowed, loaded, Collect};
 use msntv_messenger::msnp::wire::{Direction, FrameReader, ServerCommand};
-use msntv_messenger::selftest::transcript::{Chunk, Dir, Transcript};
-use msntv_messenger::selftest::{wire, Failure, Reporter};
+use msntv_messenger::selftest::wire;
 use msntv_testdata::escargot;
 use proptest::prelude::*;
 use std::sync::OnceLock;
-
-/// Owned transcripts, loaded once.
-fn loaded() -> &'static [escargot::Transcript] {
-    static T: OnceLock<Vec<escargot::Transcript>> = OnceLock::new();
-    T.get_or_init(escargot::load)
-}
-
-/// Borrowed views of the loaded transcripts, as the guest sees them.
-fn borrowed() -> &'static [Transcript<'static>] {
-    static B: OnceLock<Vec<Transcript<'static>>> = OnceLock::new();
-    B.get_or_init(|| {
-        loaded()
-            .iter()
-            .map(|t| {
-                let connections: &'static [(&'static str, &'static str)] = Box::leak(
-                    t.connections
-                        .iter()
-                        .map(|(n, d)| (n.as_str(), d.as_str()))
-                        .collect::<Vec<_>>()
-                        .into_boxed_slice(),
-                );
-                let chunks: &'static [Chunk<'static>] = Box::leak(
-                    t.chunks
-                        .iter()
-                        .map(|c| Chunk {
-                            t_ms: (c.t * 1000.0).round() as u64,
-                            conn: c.conn.as_str(),
-                            dir: match c.dir {
-                                escargot::Dir::C2s => Dir::C2s,
-                                escargot::Dir::S2c => Dir::S2c,
-                            },
-                            bytes: c.bytes.as_slice(),
-                        })
-                        .collect::<Vec<_>>()
-                        .into_boxed_slice(),
-                );
-                Transcript {
-                    name: t.name.as_str(),
-                    protocol: t.protocol.as_str(),
-                    connections,
-                    chunks,
-                }
-            })
-            .collect()
-    })
-}
-
-#[derive(Default)]
-struct Collect {
-    passed: u32,
-    failed: Vec<String>,
-}
-
-impl Reporter for Collect {
-    fn case(&mut self, suite: &str, case: &str, result: Result<(), Failure>) {
-        match result {
-            Ok(()) => self.passed += 1,
-            Err(f) => self.failed.push(format!("{suite}/{case}: {}", f.what)),
-        }
-    }
-}
 
 #[test]
 fn every_escargot_connection_passes_the_wire_suite() {
