@@ -418,3 +418,33 @@ fn idle_countdown_starts_at_sign_in_not_during_a_slow_sign_in() {
         "{lines:?}"
     );
 }
+
+#[test]
+fn no_timer_is_left_pending_after_signing_out_before_the_sign_in_finished() {
+    client!(h, config(LoginMode::Password(b"password")));
+    h.client.sign_in(ms(0)).unwrap();
+    h.drain();
+    h.client.sign_out(ms(1)).unwrap();
+    h.drain();
+    // Every deadline the client reports must be consumed by handle_timeout (no livelock).
+    let mut now = ms(1);
+    for _ in 0..10 {
+        match h.client.poll_timeout() {
+            None => return,
+            Some(t) => {
+                assert!(
+                    t > now || t == now,
+                    "deadline in the past after a timeout: {t:?}"
+                );
+                now = t;
+                h.client.handle_timeout(now);
+                h.drain();
+                assert!(
+                    h.client.poll_timeout() != Some(now),
+                    "handle_timeout left the same deadline armed"
+                );
+            }
+        }
+    }
+    panic!("timers keep firing after sign-out");
+}

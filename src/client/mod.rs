@@ -810,12 +810,18 @@ impl<'s> Client<'s> {
             Link::Connecting(t) | Link::Retry(t) => Some(t),
             _ => None,
         };
+        // The idle timer runs only while signed in (see `handle_timeout`).
+        let idle = if self.is_online() && !self.first_sync_pending {
+            self.idle.poll_timeout()
+        } else {
+            None
+        };
         [
             self.ns.poll_timeout(),
             self.convs.poll_timeout(),
             login,
             link,
-            self.idle.poll_timeout(),
+            idle,
         ]
         .into_iter()
         .flatten()
