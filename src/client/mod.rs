@@ -42,6 +42,8 @@ pub const DELEGATE_ANSWER: usize = 1024;
 pub const MAX_PENDING_XFR: usize = 8;
 /// Capacity of the facade's own event queue.
 pub const NOTE_QUEUE: usize = 8;
+/// How often the client asks for a timer call while a sign-in is under way.
+pub const SIGN_IN_TICK: Duration = Duration::from_millis(250);
 
 /// Name one of the client's connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -816,12 +818,18 @@ impl<'s> Client<'s> {
         } else {
             None
         };
+        // While a sign-in is under way, also wake every SIGN_IN_TICK: a step of the guest's
+        // WTVP sign-in was seen to progress only on a timer call (open issue; the deadline is
+        // always in the future, so it cannot livelock).
+        let progress = (self.first_sync_pending && self.link != Link::Idle)
+            .then(|| self.now.saturating_add(SIGN_IN_TICK));
         [
             self.ns.poll_timeout(),
             self.convs.poll_timeout(),
             login,
             link,
             idle,
+            progress,
         ]
         .into_iter()
         .flatten()
@@ -831,6 +839,9 @@ impl<'s> Client<'s> {
     /// Take the next event for the caller (see [`ClientEvent`]).
     pub fn poll_event(&mut self) -> Option<ClientEvent<'_>> {
         let now = self.now;
+        // A login answer can become ready while WTVP events are routed here; hand it to the
+        // NS now rather than at the next input or timer.
+        self.deliver_answer(now);
         if let Some(note) = self.pop_note() {
             return Some(match note {
                 Note::Disconnect(conn) => ClientEvent::Disconnect { conn },
