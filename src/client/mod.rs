@@ -839,9 +839,6 @@ impl<'s> Client<'s> {
     /// Take the next event for the caller (see [`ClientEvent`]).
     pub fn poll_event(&mut self) -> Option<ClientEvent<'_>> {
         let now = self.now;
-        // A login answer can become ready while WTVP events are routed here; hand it to the
-        // NS now rather than at the next input or timer.
-        self.deliver_answer(now);
         if let Some(note) = self.pop_note() {
             return Some(match note {
                 Note::Disconnect(conn) => ClientEvent::Disconnect { conn },
