@@ -49,9 +49,13 @@ impl ConversationSlot {
         generation: 0,
     };
 
-    /// Make an empty slot.
+    /// Make an empty slot (built field by field: going through `EMPTY` would put a copy of
+    /// the whole slot in .rodata and memcpy it).
     pub const fn new() -> Self {
-        Self::EMPTY
+        ConversationSlot {
+            session: None,
+            generation: 0,
+        }
     }
 }
 
@@ -97,9 +101,18 @@ impl MessageSlot {
         payload: [0; MAX_OUTGOING_MSG_PAYLOAD],
     };
 
-    /// Make an empty slot.
+    /// Make an empty slot (built field by field: going through `EMPTY` would put a copy of
+    /// the whole slot in .rodata and memcpy it).
     pub const fn new() -> Self {
-        Self::EMPTY
+        MessageSlot {
+            state: PartState::Free,
+            conv: ConversationId::new(u16::MAX, u16::MAX),
+            id: MessageId(0),
+            part: 0,
+            ack: AckMode::Unacknowledged,
+            len: 0,
+            payload: [0; MAX_OUTGOING_MSG_PAYLOAD],
+        }
     }
 }
 
