@@ -1,7 +1,9 @@
 //! Login answers computed locally: the MSNP2–7 `USR MD5` response and the MSNP6+ `CHL`/`QRY`
 //! response. Both are lower-case hex MD5 digests of a challenge and a secret.
 
-use md5::{Digest, Md5};
+pub mod md5;
+
+use md5::Md5;
 
 /// Length of a lower-case hex MD5 digest.
 pub const MD5_HEX_LEN: usize = 32;
@@ -17,7 +19,7 @@ pub fn md5_concat(parts: &[&[u8]]) -> [u8; 16] {
     for p in parts {
         h.update(p);
     }
-    h.finalize().into()
+    h.finish()
 }
 
 /// Write `digest` as lower-case hex into a fixed array.

@@ -220,7 +220,7 @@ fn b64_value(c: u8) -> Option<u32> {
 /// Strict (RFC 4648 canonical form): the text is whole padded quads, `=` appears only as
 /// padding at the end, the unused bits of the last digit are zero, and the result must fit.
 pub fn b64_decode(text: &[u8], out: &mut [u8]) -> Result<usize, SecError> {
-    if text.len() % 4 != 0 {
+    if !text.len().is_multiple_of(4) {
         return Err(SecError::Base64);
     }
     let quads = text.len() / 4;
