@@ -410,7 +410,29 @@ struct Handle {
 
 /// Run `f` on the handle's state unless it is NULL, busy (a hook re-entering) or poisoned;
 /// panics become `MSGR_RESULT_PANIC` on the host.
-fn enter(c: *mut msgr_client, f: impl FnOnce(&mut Inner) -> MsgrResult) -> MsgrResult {
+fn enter(c: *mut msgr_client, f: impl FnMut(&mut Inner) -> MsgrResult) -> MsgrResult {
+    enter_dyn(c, &mut EnterBody(f))
+}
+
+/// A call's work inside the boundary, as a trait object with one method (a `dyn FnMut` would
+/// also carry an `FnOnce` shim per closure).
+trait Body {
+    /// Do the work.
+    fn run(&mut self, i: &mut Inner) -> MsgrResult;
+}
+
+/// A closure as a [`Body`].
+struct EnterBody<F>(F);
+
+impl<F: FnMut(&mut Inner) -> MsgrResult> Body for EnterBody<F> {
+    fn run(&mut self, i: &mut Inner) -> MsgrResult {
+        (self.0)(i)
+    }
+}
+
+/// The one body of [`enter`] (not generic, so every `msgr_client_*` shares it).
+#[inline(never)]
+fn enter_dyn(c: *mut msgr_client, f: &mut dyn Body) -> MsgrResult {
     let Some(h) = NonNull::new(c.cast::<Handle>()) else {
         return MsgrResult::NullParameter;
     };
@@ -426,7 +448,7 @@ fn enter(c: *mut msgr_client, f: impl FnOnce(&mut Inner) -> MsgrResult) -> MsgrR
     }
     // SAFETY: `busy` was false, so no other reference to the inner state is live.
     let inner = unsafe { &mut *h.inner.get() };
-    let r = guard(|| f(inner));
+    let r = guard(|| f.run(inner));
     match r {
         Some(r) => {
             h.busy.set(false);
@@ -1043,6 +1065,12 @@ pub unsafe extern "C" fn msgr_client_login_failed(
 }
 
 fn result_of<T>(r: Result<T, crate::client::ClientError>) -> MsgrResult {
+    result_of_unit(r.map(drop))
+}
+
+/// The one body of [`result_of`].
+#[inline(never)]
+fn result_of_unit(r: Result<(), crate::client::ClientError>) -> MsgrResult {
     match r {
         Ok(_) => MsgrResult::Ok,
         Err(crate::client::ClientError::WrongState) => MsgrResult::WrongState,
@@ -1667,13 +1695,41 @@ pub unsafe extern "C" fn msgr_client_restore_lists(
 fn action<T>(
     client: *mut msgr_client,
     now_ms: u64,
-    f: impl FnOnce(&mut Client<'static>, Instant) -> Result<T, crate::client::ClientError>,
+    f: impl FnMut(&mut Client<'static>, Instant) -> Result<T, crate::client::ClientError>,
 ) -> MsgrResult {
+    action_dyn(
+        client,
+        now_ms,
+        &mut ActionBody(f, core::marker::PhantomData),
+    )
+}
+
+/// A client command inside [`action`], as a trait object with one method.
+trait Command {
+    /// Run the command.
+    fn run(&mut self, c: &mut Client<'static>, now: Instant) -> MsgrResult;
+}
+
+/// A closure as a [`Command`].
+struct ActionBody<F, T>(F, core::marker::PhantomData<T>);
+
+impl<T, F> Command for ActionBody<F, T>
+where
+    F: FnMut(&mut Client<'static>, Instant) -> Result<T, crate::client::ClientError>,
+{
+    fn run(&mut self, c: &mut Client<'static>, now: Instant) -> MsgrResult {
+        result_of((self.0)(c, now))
+    }
+}
+
+/// The one body of [`action`]: let time pass, run the command, send what it queued.
+#[inline(never)]
+fn action_dyn(client: *mut msgr_client, now_ms: u64, f: &mut dyn Command) -> MsgrResult {
     enter(client, |i| {
         i.tick(now_ms);
-        let r = f(&mut i.client, i.now);
+        let r = f.run(&mut i.client, i.now);
         i.flush();
-        result_of(r)
+        r
     })
 }
 
