@@ -15,7 +15,9 @@ use msntv_messenger::wtvp::login::{LoginAnswer, LoginError, LoginTransport};
 use msntv_messenger::Instant;
 use msntv_testdata::wtvp::{load_sessions, Session, SessionConn};
 
-type Client<'a> = WtvpClient<'a, 16384, 4096>;
+// The production buffer sizes: every recorded sign-in must fit them.
+type Client<'a> =
+    WtvpClient<'a, { msntv_messenger::client::WTVP_RX }, { msntv_messenger::client::WTVP_TX }>;
 
 #[derive(Default)]
 struct Seen {

@@ -32,10 +32,16 @@ use crate::wtvp::headwaiter::{MessengerConfig, RefusalReason};
 use crate::wtvp::login::{DelegateLogin, LoginError, LoginRequest, LoginTransport};
 use crate::ErrorKind;
 
-/// Receive buffer of the built-in WTVP client.
-pub const WTVP_RX: usize = 4096;
-/// Transmit buffer of the built-in WTVP client.
-pub const WTVP_TX: usize = 2048;
+/// Receive buffer of the built-in WTVP client: one whole response (head and body). The largest
+/// one a sign-in meets is the `login-stage-two` head, 2,913–2,946 bytes in the recorded minisrv
+/// sessions (`../shared/transcripts/wtvp`: eleven `wtv-service` lines, an offline user list);
+/// this leaves ~20% for longer host names and user lists. A larger response fails the step
+/// with `ClientError::Capacity` (`LoginError::TooLarge` for a login answer).
+pub const WTVP_RX: usize = 3584;
+/// Transmit buffer of the built-in WTVP client: a SECURE ON block plus its encrypted `GET`,
+/// written together. With the C ABI's box identity (303 bytes of identity headers), a ticket at
+/// its 512-byte cap and a URL at its 640-byte cap that is 1,617 bytes (recorded: at most 848).
+pub const WTVP_TX: usize = 1664;
 /// Answer buffer of the delegate login transport (a Passport ticket is a few hundred bytes).
 pub const DELEGATE_ANSWER: usize = 1024;
 /// Most `XFR SB` requests in flight at once.

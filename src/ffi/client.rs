@@ -63,8 +63,9 @@ const DEFAULT_QUEUED: u32 = 10;
 const MAX_LIMIT: u32 = 4096;
 /// Bytes reserved for the allocator's own bookkeeping and alignment slack.
 const ARENA_SLACK: usize = 512;
-/// Transmit chunk size.
-const TX_CHUNK: usize = 4096;
+/// Transmit chunk size: bytes handed to one `send` hook call (the sessions give partial
+/// chunks, so this bounds RAM, not what can be sent).
+const TX_CHUNK: usize = 1024;
 /// Longest configuration string kept (server names, SSID, login URL).
 const MAX_CONFIG_STR: usize = 256;
 

@@ -672,11 +672,12 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
             if body_wire.len() > clen {
                 return Err(mal(MessageError::BodyTooLong));
             }
-            let n = clen.min(BODY_CAP);
-            if let (Some(d), Some(s)) = (self.body.get_mut(..n), body_wire.get(..n)) {
-                d.copy_from_slice(s);
-            }
-            n
+            // A body the buffer cannot hold is refused, never cut short.
+            let (Some(d), Some(s)) = (self.body.get_mut(..clen), body_wire.get(..clen)) else {
+                return Err((ClientError::Capacity, LoginError::TooLarge));
+            };
+            d.copy_from_slice(s);
+            clen
         };
         // The response is complete: copy out what the step needs, then act on it.
         let rx = self.rx.get(..head_len).unwrap_or(&[]);
@@ -919,5 +920,87 @@ impl<const RX: usize, const TX: usize> LoginTransport for WtvpClient<'_, RX, TX>
 
     fn poll_timeout(&self) -> Option<Instant> {
         self.deadline
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID: BoxIdentity<'static> = BoxIdentity {
+        ssid: "0123456789abcdef",
+        accept_language: "en-US,en",
+        headers: &[("wtv-system-version", "7253")],
+        preregister_headers: &[],
+        first_incarnation: 1,
+    };
+
+    /// A client with a 512-byte receive buffer, waiting for the preregister response.
+    fn preregistering() -> WtvpClient<'static, 512, 1024> {
+        let mut c = WtvpClient::new(ID);
+        assert_eq!(c.sign_in(Instant::ZERO, "10.0.0.1", 1615), Ok(()));
+        assert!(matches!(
+            c.poll_event(),
+            Some(WtvpEvent::Connect { port: 1615, .. })
+        ));
+        assert_eq!(c.handle_connected(Instant::ZERO), Ok(()));
+        let mut out = [0u8; 1024];
+        assert!(c.poll_transmit(&mut out) > 0);
+        c
+    }
+
+    fn failure(c: &mut WtvpClient<'static, 512, 1024>) -> Option<ClientError> {
+        let mut f = None;
+        while let Some(e) = c.poll_event() {
+            if let WtvpEvent::SignInFailed(e) = e {
+                f = Some(e);
+            }
+        }
+        f
+    }
+
+    #[test]
+    fn response_larger_than_the_receive_buffer_is_a_capacity_error() {
+        let mut c = preregistering();
+        let mut big = b"200 OK\r\nwtv-filler: ".to_vec();
+        big.resize(600, b'x');
+        assert_eq!(
+            c.handle_input(Instant::ZERO, &big),
+            Err(ClientError::Capacity)
+        );
+        assert_eq!(failure(&mut c), Some(ClientError::Capacity));
+    }
+
+    #[test]
+    fn head_filling_the_receive_buffer_is_refused() {
+        let mut c = preregistering();
+        let mut big = b"200 OK\r\nwtv-filler: ".to_vec();
+        big.resize(512, b'x');
+        let r = c.handle_input(Instant::ZERO, &big);
+        assert_eq!(r, Err(ClientError::Malformed(MessageError::HeadTooLong)));
+        assert_eq!(
+            failure(&mut c),
+            Some(ClientError::Malformed(MessageError::HeadTooLong))
+        );
+    }
+
+    #[test]
+    fn body_larger_than_the_body_buffer_is_a_capacity_error() {
+        let mut c: WtvpClient<'static, 4096, 1024> = WtvpClient::new(ID);
+        assert_eq!(c.sign_in(Instant::ZERO, "10.0.0.1", 1615), Ok(()));
+        assert_eq!(c.handle_connected(Instant::ZERO), Ok(()));
+        let mut resp = format!("200 OK\r\nContent-length: {}\r\n\r\n", BODY_CAP + 1).into_bytes();
+        resp.resize(resp.len() + BODY_CAP + 1, b'b');
+        assert_eq!(
+            c.handle_input(Instant::ZERO, &resp),
+            Err(ClientError::Capacity)
+        );
+        let mut f = None;
+        while let Some(e) = c.poll_event() {
+            if let WtvpEvent::SignInFailed(e) = e {
+                f = Some(e);
+            }
+        }
+        assert_eq!(f, Some(ClientError::Capacity));
     }
 }
