@@ -1,12 +1,12 @@
 //! WTVSec: the head-waiter challenge, its response, and the per-connection RC4 keys of SECURE ON.
 //!
-//! Byte layouts follow `shared/docs/wtvp-secure.md` §4–§5. Single DES in ECB mode (`des`) and
-//! RC4 (`rc4`) come from RustCrypto, MD5 from `crate::auth`; base64 is a small strict decoder
-//! here (the `base64` crate cost 5 KB of code). Key material is wiped on drop.
+//! Byte layouts follow `shared/docs/wtvp-secure.md` §4–§5. RC4 comes from RustCrypto (`rc4`);
+//! single DES (`super::des`), MD5 (`crate::auth::md5`) and base64 (here) are small own
+//! implementations: the crates cost ~12 KB of code and tables on the box. Key material is wiped
+//! on drop.
 
+use super::des::Des;
 use crate::auth::{md5_concat, wipe};
-use des::cipher::{BlockDecrypt, BlockEncrypt, KeyInit};
-use des::Des;
 use rc4::consts::U16;
 use rc4::{Rc4, StreamCipher};
 
@@ -84,14 +84,13 @@ impl Drop for ChallengeSecrets {
 }
 
 fn des_ecb(key: &[u8; DES_KEY_LEN], data: &mut [u8], encrypt: bool) {
-    let cipher = Des::new(key.into());
+    let cipher = Des::new(key);
     for block in data.chunks_exact_mut(8) {
-        let b = des::cipher::generic_array::GenericArray::from_mut_slice(block);
-        if encrypt {
-            cipher.encrypt_block(b);
-        } else {
-            cipher.decrypt_block(b);
-        }
+        let mut b = [0u8; 8];
+        b.copy_from_slice(block);
+        cipher.block(&mut b, encrypt);
+        block.copy_from_slice(&b);
+        wipe(&mut b);
     }
 }
 
