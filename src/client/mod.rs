@@ -364,6 +364,7 @@ impl<'s> Client<'s> {
     /// Make a client over the caller's storage. A password (password login mode) is copied
     /// into the notification session and not kept by reference, so the caller may wipe its
     /// copy once this returns.
+    #[inline(never)]
     pub fn new(
         cfg: ClientConfig<'s>,
         storage: ClientStorage<'s>,

@@ -817,7 +817,9 @@ unsafe fn init(
         let p = unsafe { core::slice::from_raw_parts_mut(raw, len) };
         crate::auth::wipe(p);
     }
-    let Ok(client) = client else {
+    // Borrowed, not moved out of the `Result`: the client (~22 KB) is copied once, straight
+    // into the handle (a move would put a second copy on the stack).
+    let Ok(client_ref) = client.as_ref() else {
         return MsgrResult::InvalidParameter;
     };
     let layout = core::alloc::Layout::new::<Handle>();
@@ -826,22 +828,23 @@ unsafe fn init(
     };
     let high_water = arena_heap.heap.used();
     let handle = p.as_ptr().cast::<Handle>();
-    // SAFETY: `handle` is an aligned, unused block of the right size inside the arena.
+    // Written field by field, so that no `Handle` (~25 KB) is assembled on the stack first.
+    // SAFETY: `handle` is an aligned, unused block of the right size inside the arena; every
+    // field is written once before the handle is handed out.
     unsafe {
-        handle.write(Handle {
-            busy: Cell::new(false),
-            poisoned: Cell::new(false),
-            inner: UnsafeCell::new(Inner {
-                client,
-                transport,
-                open,
-                tx: [0; TX_CHUNK],
-                pending: None,
-                name: [0; crate::limits::MAX_FRIENDLY_NAME_ENCODED],
-                now: Instant::ZERO,
-                high_water,
-            }),
-        });
+        core::ptr::addr_of_mut!((*handle).busy).write(Cell::new(false));
+        core::ptr::addr_of_mut!((*handle).poisoned).write(Cell::new(false));
+        let inner = UnsafeCell::raw_get(core::ptr::addr_of!((*handle).inner));
+        core::ptr::copy_nonoverlapping(client_ref, core::ptr::addr_of_mut!((*inner).client), 1);
+        // The bits now live in the handle: the original must not be dropped (it would wipe).
+        core::mem::forget(client);
+        core::ptr::addr_of_mut!((*inner).transport).write(transport);
+        core::ptr::addr_of_mut!((*inner).open).write(open);
+        core::ptr::addr_of_mut!((*inner).tx).write_bytes(0, 1);
+        core::ptr::addr_of_mut!((*inner).pending).write(None);
+        core::ptr::addr_of_mut!((*inner).name).write_bytes(0, 1);
+        core::ptr::addr_of_mut!((*inner).now).write(Instant::ZERO);
+        core::ptr::addr_of_mut!((*inner).high_water).write(high_water);
         *out.as_ptr() = handle.cast::<msgr_client>();
     }
     MsgrResult::Ok
