@@ -110,12 +110,32 @@ const fn build_canon() -> Canon {
     c
 }
 
-static CANON: Canon = build_canon();
+/// The decoder's part of the canonical code (without the encoder's `code` column).
+struct Decode {
+    symbols: [u16; 257],
+    count: [u16; 17],
+    first: [u32; 17],
+    offset: [u16; 17],
+}
+
+static CANON: Decode = {
+    let c = build_canon();
+    Decode {
+        symbols: c.symbols,
+        count: c.count,
+        first: c.first,
+        offset: c.offset,
+    }
+};
+
+/// Code value of each symbol, for the encoder only: a separate table, so that a build that
+/// only decodes (the box) does not carry it.
+static CODES: [u16; 257] = build_canon().code;
 
 /// Return the canonical code value and length of a symbol (0–256).
 pub fn symbol_code(symbol: u16) -> Option<(u16, u8)> {
     let i = usize::from(symbol);
-    Some((*CANON.code.get(i)?, *CODE_LENGTHS.get(i)?))
+    Some((*CODES.get(i)?, *CODE_LENGTHS.get(i)?))
 }
 
 /// Say why an LZPF body could not be decoded.
