@@ -43,14 +43,23 @@ need_cargo_tool() {
     fi
 }
 
+# Target-only flags of every MIPS build: panic locations in the firmware name the toolchain's
+# and the registry's sources by short prefixes (`/rust/library/...`, `/crates/...`) instead of
+# this machine's paths (reproducible images, ~0.3 KB less .rodata). Both build functions use
+# the same flags so they share build artifacts. (Encoded form: paths may hold spaces.)
+mips_rustflags() {
+    printf -- '--remap-path-prefix=%s=/rust\x1f--remap-path-prefix=%s=/crates' \
+        "$(rustc --print sysroot)/lib/rustlib/src/rust" "${CARGO_HOME:-$HOME/.cargo}/registry/src"
+}
+
 # The box archive: the staticlib alone, so that cargo applies the release profile's LTO (it
 # passes no -C lto when the lib is also built as an rlib).
 mips_build_core() {
-    cargo rustc -p msntv-messenger --lib --crate-type staticlib --release "${BUILD_STD[@]}" "$@"
+    CARGO_ENCODED_RUSTFLAGS="$(mips_rustflags)" cargo rustc -p msntv-messenger --lib --crate-type staticlib --release "${BUILD_STD[@]}" "$@"
 }
 
 mips_build_board() {
-    cargo build -p msntv-board-malta --release "${BUILD_STD[@]}" "$@"
+    CARGO_ENCODED_RUSTFLAGS="$(mips_rustflags)" cargo build -p msntv-board-malta --release "${BUILD_STD[@]}" "$@"
 }
 
 # The libwtv SDK's compile flags (README of linker/), without -march.
