@@ -402,96 +402,42 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
         }
     }
 
-    fn tx_writer(&mut self) -> Writer<'_> {
+    /// Append one request to the transmit buffer; returns where it starts and its length.
+    fn queue(&mut self, req: Req<'_>) -> Result<(usize, usize), ClientError> {
         let start = self.tx_len;
-        Writer::new(self.tx.get_mut(start..).unwrap_or(&mut []))
+        let url = self.url.get(..self.url_len).unwrap_or(&[]);
+        let mut w = Writer::new(self.tx.get_mut(start..).unwrap_or(&mut []));
+        write_request(&mut w, &self.id, url, self.incarnation, req)
+            .map_err(ClientError::Malformed)?;
+        let n = w.len();
+        self.tx_len += n;
+        Ok((start, n))
     }
 
     fn queue_plain(&mut self, response_b64: Option<&[u8]>) -> Result<(), ClientError> {
-        let mut url = [0u8; URL_CAP];
-        let ul = self.url_len;
-        url.get_mut(..ul)
-            .ok_or(ClientError::Capacity)?
-            .copy_from_slice(self.url());
-        let id = self.id;
-        let inc = self.incarnation;
         let prereg = self.step == Step::Preregister;
-        let mut w = self.tx_writer();
-        let r: Result<(), MessageError> = (|| {
-            w.put(b"GET ")?;
-            w.put_field(url.get(..ul).unwrap_or(&[]))?;
-            w.put(b"\r\n")?;
-            w.header(b"wtv-request-type", b"primary")?;
-            w.header(b"wtv-client-serial-number", id.ssid.as_bytes())?;
-            w.header(b"Accept-Language", id.accept_language.as_bytes())?;
-            w.put(b"wtv-incarnation: ")?;
-            w.put_u32(inc)?;
-            w.put(b"\r\n")?;
-            for (n, v) in id.headers {
-                w.header(n.as_bytes(), v.as_bytes())?;
-            }
-            if prereg {
-                for (n, v) in id.preregister_headers {
-                    w.header(n.as_bytes(), v.as_bytes())?;
-                }
-            }
-            if let Some(r) = response_b64 {
-                w.header(b"wtv-challenge-response", r)?;
-            }
-            w.put(b"\r\n")
-        })();
-        let n = w.len();
-        r.map_err(ClientError::Malformed)?;
-        self.tx_len += n;
-        Ok(())
+        self.queue(Req::Plain {
+            prereg,
+            response: response_b64,
+        })
+        .map(drop)
     }
 
     fn queue_secure_on(&mut self) -> Result<(), ClientError> {
         let (k1, k2) = self.session_keys.ok_or(ClientError::State)?;
         let ticket = self.ticket.ok_or(ClientError::State)?;
         self.incarnation = self.incarnation.wrapping_add(1);
+        self.queue(Req::SecureOn {
+            ticket: ticket.as_bytes(),
+        })?;
         let inc = self.incarnation;
-        let id = self.id;
-        let mut w = self.tx_writer();
-        let r: Result<(), MessageError> = (|| {
-            w.put(b"SECURE ON\r\n")?;
-            w.header(b"Accept-Language", id.accept_language.as_bytes())?;
-            w.header(b"wtv-ticket", ticket.as_bytes())?;
-            w.header(b"wtv-client-serial-number", id.ssid.as_bytes())?;
-            for (n, v) in id.headers {
-                w.header(n.as_bytes(), v.as_bytes())?;
-            }
-            w.put(b"wtv-incarnation: ")?;
-            w.put_u32(inc)?;
-            w.put(b"\r\n\r\n")
-        })();
-        let n = w.len();
-        r.map_err(ClientError::Malformed)?;
-        self.tx_len += n;
         self.secure = Some(SecureStreams::new(&k1, &k2, inc));
         msgr_debug!("wtvp: SECURE ON, incarnation {}", inc);
         Ok(())
     }
 
     fn queue_request(&mut self) -> Result<(), ClientError> {
-        let start = self.tx_len;
-        let mut url = [0u8; URL_CAP];
-        let ul = self.url_len;
-        url.get_mut(..ul)
-            .ok_or(ClientError::Capacity)?
-            .copy_from_slice(self.url());
-        let mut w = self.tx_writer();
-        let r: Result<(), MessageError> = (|| {
-            w.put(b"GET ")?;
-            w.put_field(url.get(..ul).unwrap_or(&[]))?;
-            w.put(b"\r\n")?;
-            w.header(b"wtv-request-type", b"primary")?;
-            w.put(b"\r\n")
-        })();
-        let n = w.len();
-        wipe(&mut url);
-        r.map_err(ClientError::Malformed)?;
-        self.tx_len += n;
+        let (start, n) = self.queue(Req::Encrypted)?;
         let s = self.secure.as_mut().ok_or(ClientError::State)?;
         s.apply_c2s(self.tx.get_mut(start..start + n).unwrap_or(&mut []));
         self.rx_len = 0;
@@ -823,6 +769,75 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
     pub fn fetched_body(&self) -> &[u8] {
         self.body.get(..self.fetched_len).unwrap_or(&[])
     }
+}
+
+/// Which request [`write_request`] writes.
+#[derive(Clone, Copy)]
+enum Req<'a> {
+    /// A plain `GET` (box login steps), with the preregister headers or a challenge response.
+    Plain {
+        prereg: bool,
+        response: Option<&'a [u8]>,
+    },
+    /// The plaintext `SECURE ON` block that opens an encrypted connection.
+    SecureOn { ticket: &'a [u8] },
+    /// A `GET` sent encrypted after `SECURE ON` (only `wtv-request-type`).
+    Encrypted,
+}
+
+/// Write one request (layouts: module documentation; they match the recorded sessions).
+fn write_request(
+    w: &mut Writer<'_>,
+    id: &BoxIdentity<'_>,
+    url: &[u8],
+    incarnation: u32,
+    req: Req<'_>,
+) -> Result<(), MessageError> {
+    let lang = id.accept_language.as_bytes();
+    let ssid = id.ssid.as_bytes();
+    let incarnation_line = |w: &mut Writer<'_>| {
+        w.put(b"wtv-incarnation: ")?;
+        w.put_u32(incarnation)?;
+        w.put(b"\r\n")
+    };
+    match req {
+        Req::SecureOn { ticket } => {
+            w.put(b"SECURE ON\r\n")?;
+            w.header(b"Accept-Language", lang)?;
+            w.header(b"wtv-ticket", ticket)?;
+            w.header(b"wtv-client-serial-number", ssid)?;
+        }
+        Req::Plain { .. } | Req::Encrypted => {
+            w.put(b"GET ")?;
+            w.put_field(url)?;
+            w.put(b"\r\n")?;
+            w.header(b"wtv-request-type", b"primary")?;
+        }
+    }
+    if let Req::Plain { .. } = req {
+        w.header(b"wtv-client-serial-number", ssid)?;
+        w.header(b"Accept-Language", lang)?;
+        incarnation_line(w)?;
+    }
+    if !matches!(req, Req::Encrypted) {
+        for (n, v) in id.headers {
+            w.header(n.as_bytes(), v.as_bytes())?;
+        }
+    }
+    if let Req::Plain { prereg, response } = req {
+        if prereg {
+            for (n, v) in id.preregister_headers {
+                w.header(n.as_bytes(), v.as_bytes())?;
+            }
+        }
+        if let Some(r) = response {
+            w.header(b"wtv-challenge-response", r)?;
+        }
+    }
+    if let Req::SecureOn { .. } = req {
+        incarnation_line(w)?;
+    }
+    w.put(b"\r\n")
 }
 
 // No heap to box into: the pair carries the server message for both error views.
