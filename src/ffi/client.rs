@@ -2014,6 +2014,7 @@ fn convert(ev: ClientEvent<'_>, name: &mut [u8]) -> Option<msgr_event> {
     Some(e)
 }
 
+#[inline(never)]
 fn convert_ns(ev: NsEvent<'_>, e: &mut msgr_event, name: &mut [u8]) {
     let kind = match ev {
         NsEvent::SignedIn { friendly, .. } => {
@@ -2114,6 +2115,8 @@ fn convert_ns(ev: NsEvent<'_>, e: &mut msgr_event, name: &mut [u8]) {
     e.kind = kind as u32;
 }
 
+// Out of line: inlined, each arm re-set the whole event held in registers.
+#[inline(never)]
 fn ns_error_text(e: NsError) -> &'static [u8] {
     match e {
         NsError::VersionRefused => b"the server refused every offered protocol version",
@@ -2132,6 +2135,7 @@ fn ns_error_text(e: NsError) -> &'static [u8] {
     }
 }
 
+#[inline(never)]
 fn convert_sb(ev: SbEvent<'_>, e: &mut msgr_event, name: &mut [u8]) {
     let kind = match ev {
         SbEvent::Ready { conversation } => {
