@@ -2014,7 +2014,6 @@ fn convert(ev: ClientEvent<'_>, name: &mut [u8]) -> Option<msgr_event> {
     Some(e)
 }
 
-#[inline(never)]
 fn convert_ns(ev: NsEvent<'_>, e: &mut msgr_event, name: &mut [u8]) {
     let kind = match ev {
         NsEvent::SignedIn { friendly, .. } => {
@@ -2135,7 +2134,6 @@ fn ns_error_text(e: NsError) -> &'static [u8] {
     }
 }
 
-#[inline(never)]
 fn convert_sb(ev: SbEvent<'_>, e: &mut msgr_event, name: &mut [u8]) {
     let kind = match ev {
         SbEvent::Ready { conversation } => {
