@@ -410,54 +410,46 @@ struct Handle {
 // ----- the boundary -------------------------------------------------------------------------
 
 /// Run `f` on the handle's state unless it is NULL, busy (a hook re-entering) or poisoned;
-/// panics become `MSGR_RESULT_PANIC` on the host.
-fn enter(c: *mut msgr_client, f: impl FnMut(&mut Inner) -> MsgrResult) -> MsgrResult {
-    enter_dyn(c, &mut EnterBody(f))
+/// panics become `MSGR_RESULT_PANIC` on the host. The checks and the bookkeeping are the
+/// shared, non-generic [`begin`] and [`end`]; only the call of `f` is per entry point.
+fn enter(c: *mut msgr_client, mut f: impl FnMut(&mut Inner) -> MsgrResult) -> MsgrResult {
+    let h = match begin(c) {
+        Ok(h) => h,
+        Err(e) => return e,
+    };
+    // SAFETY: `begin` set `busy`, so no other reference to the inner state is live until
+    // `end` clears it.
+    let inner = unsafe { &mut *h.inner.get() };
+    end(h, guard(|| f(inner)))
 }
 
-/// A call's work inside the boundary, as a trait object with one method (a `dyn FnMut` would
-/// also carry an `FnOnce` shim per closure).
-trait Body {
-    /// Do the work.
-    fn run(&mut self, i: &mut Inner) -> MsgrResult;
-}
-
-/// A closure as a [`Body`].
-struct EnterBody<F>(F);
-
-impl<F: FnMut(&mut Inner) -> MsgrResult> Body for EnterBody<F> {
-    fn run(&mut self, i: &mut Inner) -> MsgrResult {
-        (self.0)(i)
-    }
-}
-
-/// The one body of [`enter`] (not generic, so every `msgr_client_*` shares it).
+/// Check the handle (NULL, poisoned, busy) and mark it busy.
 #[inline(never)]
-fn enter_dyn(c: *mut msgr_client, f: &mut dyn Body) -> MsgrResult {
+fn begin<'h>(c: *mut msgr_client) -> Result<&'h Handle, MsgrResult> {
     let Some(h) = NonNull::new(c.cast::<Handle>()) else {
-        return MsgrResult::NullParameter;
+        return Err(MsgrResult::NullParameter);
     };
     // SAFETY: a non-NULL handle comes from `msgr_client_init` and lives until deinit; only
     // shared references to `Handle` are made, and the `busy` flag ensures at most one
     // `&mut Inner` exists at a time (a hook re-entering sees `busy` and leaves).
     let h = unsafe { h.as_ref() };
     if h.poisoned.get() {
-        return MsgrResult::Panic;
+        return Err(MsgrResult::Panic);
     }
     if h.busy.replace(true) {
-        return MsgrResult::Reentrant;
+        return Err(MsgrResult::Reentrant);
     }
-    // SAFETY: `busy` was false, so no other reference to the inner state is live.
-    let inner = unsafe { &mut *h.inner.get() };
-    let r = guard(|| f.run(inner));
+    Ok(h)
+}
+
+/// Clear `busy`; a panic (`None`) poisons the handle.
+#[inline(never)]
+fn end(h: &Handle, r: Option<MsgrResult>) -> MsgrResult {
+    h.busy.set(false);
     match r {
-        Some(r) => {
-            h.busy.set(false);
-            r
-        }
+        Some(r) => r,
         None => {
             h.poisoned.set(true);
-            h.busy.set(false);
             MsgrResult::Panic
         }
     }
@@ -1700,41 +1692,13 @@ pub unsafe extern "C" fn msgr_client_restore_lists(
 fn action<T>(
     client: *mut msgr_client,
     now_ms: u64,
-    f: impl FnMut(&mut Client<'static>, Instant) -> Result<T, crate::client::ClientError>,
+    mut f: impl FnMut(&mut Client<'static>, Instant) -> Result<T, crate::client::ClientError>,
 ) -> MsgrResult {
-    action_dyn(
-        client,
-        now_ms,
-        &mut ActionBody(f, core::marker::PhantomData),
-    )
-}
-
-/// A client command inside [`action`], as a trait object with one method.
-trait Command {
-    /// Run the command.
-    fn run(&mut self, c: &mut Client<'static>, now: Instant) -> MsgrResult;
-}
-
-/// A closure as a [`Command`].
-struct ActionBody<F, T>(F, core::marker::PhantomData<T>);
-
-impl<T, F> Command for ActionBody<F, T>
-where
-    F: FnMut(&mut Client<'static>, Instant) -> Result<T, crate::client::ClientError>,
-{
-    fn run(&mut self, c: &mut Client<'static>, now: Instant) -> MsgrResult {
-        result_of((self.0)(c, now))
-    }
-}
-
-/// The one body of [`action`]: let time pass, run the command, send what it queued.
-#[inline(never)]
-fn action_dyn(client: *mut msgr_client, now_ms: u64, f: &mut dyn Command) -> MsgrResult {
     enter(client, |i| {
         i.tick(now_ms);
-        let r = f.run(&mut i.client, i.now);
+        let r = f(&mut i.client, i.now);
         i.flush();
-        r
+        result_of(r)
     })
 }
 
