@@ -118,6 +118,7 @@ macro_rules! client {
     ($h:ident, $cfg:expr) => {
         let mut contacts = vec![Contact::EMPTY; 8];
         let mut groups = vec![Group::EMPTY; 4];
+        let mut names = vec![0u8; 1024];
         let mut convs: Vec<ConversationSlot> =
             (0..2).map(|_| ConversationSlot::default()).collect();
         let mut msgs: Vec<MessageSlot> = (0..4).map(|_| MessageSlot::default()).collect();
@@ -126,6 +127,7 @@ macro_rules! client {
             ClientStorage {
                 contacts: &mut contacts,
                 groups: &mut groups,
+                names: &mut names,
                 conversations: &mut convs,
                 messages: &mut msgs,
             },

@@ -86,11 +86,12 @@ const LISTS2: &[u8] = b"SYN 6 1\r\nGTC 6 1 A\r\nBLP 6 1 AL\r\nLST 6 FL 1 1 1 bob
 
 #[test]
 fn test_msnp2_local_md5_sync_presence_and_block() {
-    let (mut c, mut g) = ([Contact::EMPTY; 8], [Group::EMPTY; 4]);
+    let (mut c, mut g, mut n) = ([Contact::EMPTY; 8], [Group::EMPTY; 4], [0u8; 1024]);
     let mut s: S<'_> = NsSession::new(
         NsConfig::new("127.0.0.1", 1863, "alice@example.com"),
         &mut c,
         &mut g,
+        &mut n,
     );
     s.set_password(b"alice123").unwrap();
     signed_in_msnp2(&mut s);
@@ -100,7 +101,7 @@ fn test_msnp2_local_md5_sync_presence_and_block() {
         .iter()
         .any(|e| e.contains("ListsSynced { version: 1, from_cache: false }")));
     assert_eq!(
-        s.lists().get(b"bob@example.com").unwrap().friendly.as_str(),
+        s.lists().get(b"bob@example.com").unwrap().friendly(),
         "Bob Builder"
     );
     let (_, evs) = feed(
@@ -112,7 +113,7 @@ fn test_msnp2_local_md5_sync_presence_and_block() {
         && e.contains("Busy")
         && e.contains("online_for_webtv: true")));
     assert_eq!(
-        s.lists().get(b"bob@example.com").unwrap().status,
+        s.lists().get(b"bob@example.com").unwrap().status(),
         Status::Busy
     );
     s.block(ms(8), "bob@example.com").unwrap();
@@ -158,23 +159,24 @@ fn test_msnp2_local_md5_sync_presence_and_block() {
 
 #[test]
 fn test_restore_skips_download_and_ping_timeout() {
-    let (mut c, mut g) = ([Contact::EMPTY; 8], [Group::EMPTY; 4]);
+    let (mut c, mut g, mut n) = ([Contact::EMPTY; 8], [Group::EMPTY; 4], [0u8; 1024]);
     let mut image = [0u8; 1024];
     let n = {
         let mut s: S<'_> = NsSession::new(
             NsConfig::new("h", 1863, "alice@example.com"),
             &mut c,
             &mut g,
+            &mut n,
         );
         s.set_password(b"alice123").unwrap();
         signed_in_msnp2(&mut s);
         feed(&mut s, ms(6), LISTS2);
         s.lists().serialize(&mut image).unwrap()
     };
-    let (mut c2, mut g2) = ([Contact::EMPTY; 8], [Group::EMPTY; 4]);
+    let (mut c2, mut g2, mut n2) = ([Contact::EMPTY; 8], [Group::EMPTY; 4], [0u8; 1024]);
     let mut cfg = NsConfig::new("h", 1863, "alice@example.com");
     cfg.initial_status = None;
-    let mut s: S<'_> = NsSession::new(cfg, &mut c2, &mut g2);
+    let mut s: S<'_> = NsSession::new(cfg, &mut c2, &mut g2, &mut n2);
     s.lists_mut().restore(&image[..n]).unwrap();
     s.set_password(b"alice123").unwrap();
     s.start(ms(0)).unwrap();
@@ -205,10 +207,10 @@ fn test_restore_skips_download_and_ping_timeout() {
 
 #[test]
 fn test_msnp8_twn_ticket_redirect_loop_and_overflow() {
-    let (mut c, mut g) = ([Contact::EMPTY; 1], [Group::EMPTY; 2]);
+    let (mut c, mut g, mut n) = ([Contact::EMPTY; 1], [Group::EMPTY; 2], [0u8; 1024]);
     let mut cfg = NsConfig::new("ds", 1863, "bob@example.com");
     cfg.max_redirects = 1;
-    let mut s: S<'_> = NsSession::new(cfg, &mut c, &mut g);
+    let mut s: S<'_> = NsSession::new(cfg, &mut c, &mut g, &mut n);
     s.start(ms(0)).unwrap();
     drain(&mut s, ms(0));
     let (out, _) = feed(&mut s, ms(1), b"VER 1 MSNP8\r\n");
@@ -261,11 +263,12 @@ fn test_msnp8_twn_ticket_redirect_loop_and_overflow() {
 
 #[test]
 fn test_wrong_password_and_refused_version() {
-    let (mut c, mut g) = ([Contact::EMPTY; 1], [Group::EMPTY; 1]);
+    let (mut c, mut g, mut n) = ([Contact::EMPTY; 1], [Group::EMPTY; 1], [0u8; 1024]);
     let mut s: S<'_> = NsSession::new(
         NsConfig::new("h", 1863, "alice@example.com"),
         &mut c,
         &mut g,
+        &mut n,
     );
     s.set_password(b"wrong").unwrap();
     s.start(ms(0)).unwrap();

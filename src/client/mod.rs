@@ -154,6 +154,10 @@ pub struct ClientStorage<'s> {
     pub contacts: &'s mut [Contact],
     /// Group slots (30).
     pub groups: &'s mut [Group],
+    /// The pool for the contacts' and groups' strings: passports, decoded friendly names,
+    /// phone numbers, group names (box default: 48 bytes per contact plus 16 per group, see
+    /// [`crate::limits::DEFAULT_NAME_BYTES_PER_CONTACT`]).
+    pub names: &'s mut [u8],
     /// Conversation slots (at least 4).
     pub conversations: &'s mut [ConversationSlot],
     /// Outgoing message parts queued or awaiting an outcome.
@@ -366,12 +370,13 @@ impl<'s> Client<'s> {
         let ClientStorage {
             contacts,
             groups,
+            names,
             conversations,
             messages,
         } = storage;
         let convs =
             Conversations::new(cfg.sb, cfg.ns.passport.as_bytes(), conversations, messages)?;
-        let mut ns = NsSession::new(cfg.ns, contacts, groups);
+        let mut ns = NsSession::new(cfg.ns, contacts, groups, names);
         let (login, service_server) = match cfg.login {
             LoginMode::Password(pw) => {
                 ns.set_password(pw)?;

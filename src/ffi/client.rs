@@ -114,6 +114,10 @@ pub struct msgr_limits {
     pub conversations: u32,
     /// Outgoing message parts queued or awaiting their outcome, across conversations (default 10).
     pub queued_messages: u32,
+    /// Bytes for the contacts' and groups' strings: passports, friendly names, phone numbers,
+    /// group names (default 48 per contact plus 16 per group; at most 65535). A name that
+    /// does not fit is dropped and reported (`MSGR_EVENT_KIND_LIST_FULL`).
+    pub contact_bytes: u32,
 }
 
 /// How login answers are obtained (`msgr_config.login_mode`).
@@ -261,6 +265,14 @@ pub enum MsgrEventKind {
     InvitationIgnored = 26,
     /// Anything else the NS reported that a box UI may ignore.
     Other = 27,
+    /// Contact storage is full (`msgr_limits.contacts`/`groups`/`contact_bytes`): `code` 0 =
+    /// contact `passport` (or a group, `passport` empty) was dropped; 1 = it is kept but a name
+    /// or phone number was left empty (`passport` empty and `status` the group id for a
+    /// group's name).
+    ListFull = 28,
+    /// The server sent a frame too big for the receive buffer; it was skipped (`code`: its
+    /// payload length) and the session goes on.
+    FrameSkipped = 29,
 }
 
 /// One event; strings and pointers stay valid until the next call on the handle.
@@ -505,22 +517,31 @@ macro_rules! tri {
     };
 }
 
-fn limits_or_default(l: &msgr_limits) -> Result<[u32; 4], MsgrResult> {
+fn limits_or_default(l: &msgr_limits) -> Result<[u32; 5], MsgrResult> {
     let pick = |v: u32, d: u32| if v == 0 { d } else { v };
+    let contacts = pick(l.contacts, DEFAULT_CONTACTS);
+    let groups = pick(l.groups, DEFAULT_GROUPS);
+    let pool_default = (contacts as usize * crate::limits::DEFAULT_NAME_BYTES_PER_CONTACT
+        + groups as usize * crate::limits::DEFAULT_NAME_BYTES_PER_GROUP)
+        .min(crate::msnp::ns::contacts::MAX_NAME_POOL) as u32;
     let l = [
-        pick(l.contacts, DEFAULT_CONTACTS),
-        pick(l.groups, DEFAULT_GROUPS),
+        contacts,
+        groups,
         pick(l.conversations, DEFAULT_CONVERSATIONS),
         pick(l.queued_messages, DEFAULT_QUEUED),
+        pick(l.contact_bytes, pool_default),
     ];
-    if l.iter().any(|&v| v > MAX_LIMIT) || l[1] > 30 {
+    if l[..4].iter().any(|&v| v > MAX_LIMIT)
+        || l[1] > 30
+        || l[4] as usize > crate::msnp::ns::contacts::MAX_NAME_POOL
+    {
         return Err(MsgrResult::InvalidParameter);
     }
     Ok(l)
 }
 
-/// Bytes of arena needed, before the strings: the handle and the four tables.
-fn arena_need(l: [u32; 4]) -> usize {
+/// Bytes of arena needed, before the strings: the handle, the four tables and the name pool.
+fn arena_need(l: [u32; 5]) -> usize {
     use core::mem::{align_of, size_of};
     let n = |v: u32| v as usize;
     let parts = [
@@ -529,6 +550,7 @@ fn arena_need(l: [u32; 4]) -> usize {
         n(l[1]) * size_of::<Group>() + align_of::<Group>(),
         n(l[2]) * size_of::<ConversationSlot>() + align_of::<ConversationSlot>(),
         n(l[3]) * size_of::<MessageSlot>() + align_of::<MessageSlot>(),
+        n(l[4]),
         n(l[2]) + 2,
         6 * (MAX_CONFIG_STR + 8),
         ARENA_SLACK,
@@ -551,6 +573,7 @@ pub unsafe extern "C" fn msgr_client_arena_size(limits: *const msgr_limits) -> u
             groups: 0,
             conversations: 0,
             queued_messages: 0,
+            contact_bytes: 0,
         },
     };
     match limits_or_default(&l) {
@@ -784,6 +807,7 @@ unsafe fn init(
     let storage = ClientStorage {
         contacts: tri!(arena_heap.alloc_slice(limits[0] as usize, || Contact::EMPTY)),
         groups: tri!(arena_heap.alloc_slice(limits[1] as usize, || Group::EMPTY)),
+        names: tri!(arena_heap.alloc_slice(limits[4] as usize, || 0u8)),
         conversations: tri!(arena_heap.alloc_slice(limits[2] as usize, ConversationSlot::default)),
         messages: tri!(arena_heap.alloc_slice(limits[3] as usize, MessageSlot::default)),
     };
@@ -1571,7 +1595,7 @@ pub unsafe extern "C" fn msgr_client_leave(
 pub unsafe extern "C" fn msgr_client_contact_count(client: *mut msgr_client) -> u32 {
     let mut n = 0u32;
     let _ = enter(client, |i| {
-        n = u32::try_from(i.client.ns().lists().contacts().len()).unwrap_or(u32::MAX);
+        n = u32::try_from(i.client.ns().lists().len()).unwrap_or(u32::MAX);
         MsgrResult::Ok
     });
     n
@@ -1591,17 +1615,17 @@ pub unsafe extern "C" fn msgr_client_contact_at(
         let out = tri!(out_ptr(out));
         let Some(c) = usize::try_from(index)
             .ok()
-            .and_then(|k| i.client.ns().lists().contacts().get(k))
+            .and_then(|k| i.client.ns().lists().contact(k))
         else {
             return MsgrResult::InvalidParameter;
         };
         let v = msgr_contact {
             passport: msgr_str::of(c.passport()),
-            name: msgr_str::of(c.friendly.as_str().as_bytes()),
-            status: status_to_u32(c.status) as u32,
-            online: c.status.is_online_for_webtv(),
-            lists: u32::from(c.lists),
-            groups: c.groups,
+            name: msgr_str::of(c.friendly().as_bytes()),
+            status: status_to_u32(c.status()) as u32,
+            online: c.status().is_online_for_webtv(),
+            lists: u32::from(c.lists()),
+            groups: c.groups(),
         };
         // SAFETY: writable per the contract.
         unsafe { *out.as_ptr() = v };
@@ -2032,6 +2056,21 @@ fn convert_ns(ev: NsEvent<'_>, e: &mut msgr_event, name: &mut [u8]) {
         } => {
             e.code = inbox_unread;
             MsgrEventKind::Email
+        }
+        NsEvent::ListOverflow { passport } => {
+            e.passport = msgr_str::of(passport);
+            e.code = 0;
+            MsgrEventKind::ListFull
+        }
+        NsEvent::TextDropped { passport, group } => {
+            e.passport = msgr_str::of(passport);
+            e.code = 1;
+            e.status = group.unwrap_or(0);
+            MsgrEventKind::ListFull
+        }
+        NsEvent::FrameSkipped { len } => {
+            e.code = len;
+            MsgrEventKind::FrameSkipped
         }
         NsEvent::RequestFailed { verb, code, .. } => {
             e.code = u32::from(code.0);

@@ -594,7 +594,7 @@ static void test_strerror(void)
     static const uint32_t unknown[] = {1, 200, 911, 7000, 7012, 7100, 7109, 0xffffffffu};
     const char *generic = msgr_strerror(4242);
     size_t i, j;
-    CHECK(msgr_abi_version() == 1);
+    CHECK(msgr_abi_version() == 2);
     CHECK(generic != 0 && ev_is(generic, t_strlen(generic), "unknown result code"));
     for (i = 0; i < sizeof known / sizeof known[0]; i++) {
         const char *s = msgr_strerror(known[i]);

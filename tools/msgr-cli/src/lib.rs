@@ -224,6 +224,10 @@ impl Seen {
             NsEvent::ListOverflow { passport } => {
                 json!({"event":"list-overflow","passport":text(passport)})
             }
+            NsEvent::TextDropped { passport, group } => {
+                json!({"event":"text-dropped","passport":text(passport),"group":group})
+            }
+            NsEvent::FrameSkipped { len } => json!({"event":"frame-skipped","len":len}),
             NsEvent::GroupChanged { id, name, .. } => {
                 json!({"event":"group-changed","id":id,"name":name.map(friendly)})
             }
@@ -583,7 +587,7 @@ impl<'s, W: Write> Runner<'s, W> {
                     && !c.is_on(ListKind::Block)
                     && !c.passport().is_empty()
                 {
-                    pending.push((text(c.passport()), c.friendly.as_str().to_string()));
+                    pending.push((text(c.passport()), c.friendly().to_string()));
                 }
             }
             for (p, f) in pending {
@@ -716,8 +720,8 @@ impl<'s, W: Write> Runner<'s, W> {
                     .map(list_name)
                     .collect();
                     rows.push(json!({"event":"contact","passport":text(c.passport()),
-                        "friendly":c.friendly.as_str(),"lists":lists,
-                        "status":text(c.status.token())}));
+                        "friendly":c.friendly(),"lists":lists,
+                        "status":text(c.status().token())}));
                 }
                 let n = rows.len();
                 for r in rows {
@@ -880,7 +884,7 @@ impl<'s, W: Write> Runner<'s, W> {
             .ns()
             .lists()
             .get(email.as_bytes())
-            .is_some_and(|c| c.status.is_online_for_webtv());
+            .is_some_and(|c| c.status().is_online_for_webtv());
         held(self.client.is_online() && now_online == online)
     }
 }
@@ -944,6 +948,7 @@ mod tests {
     fn with_runner(f: impl FnOnce(&mut Runner<'_, Vec<u8>>)) {
         let mut contacts = vec![Contact::EMPTY; 4];
         let mut groups = vec![Group::EMPTY; 2];
+        let mut names = vec![0u8; 512];
         let mut convs: Vec<ConversationSlot> =
             (0..2).map(|_| ConversationSlot::default()).collect();
         let mut msgs: Vec<MessageSlot> = (0..2).map(|_| MessageSlot::default()).collect();
@@ -953,6 +958,7 @@ mod tests {
             ClientStorage {
                 contacts: &mut contacts,
                 groups: &mut groups,
+                names: &mut names,
                 conversations: &mut convs,
                 messages: &mut msgs,
             },
