@@ -994,10 +994,14 @@ impl<'s> Client<'s> {
     /// next one is for the caller.
     fn route_ns(&mut self, now: Instant) -> bool {
         loop {
-            if self.ns.peek_event().is_none() {
+            if !self.ns.has_event() {
                 // The NS stops after each frame that makes an event; frames still in its
                 // receive buffer are processed when it is fed again, even with no new bytes.
                 let _ = self.ns.handle_input(now, &[]);
+            }
+            if self.ns.next_event_is_notice() {
+                // Nothing to route: the caller gets it without building it here first.
+                return true;
             }
             let Some(ev) = self.ns.peek_event() else {
                 return false;

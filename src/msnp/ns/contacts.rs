@@ -146,6 +146,11 @@ impl<const N: usize> InlineStr<N> {
         core::str::from_utf8(b).unwrap_or("")
     }
 
+    /// Return the text's bytes (valid UTF-8).
+    pub fn as_bytes(&self) -> &[u8] {
+        self.buf.get(..usize::from(self.len)).unwrap_or(&[])
+    }
+
     /// Query whether the stored text was cut to fit.
     pub const fn is_truncated(&self) -> bool {
         self.truncated
@@ -261,12 +266,15 @@ impl<'a> ContactRef<'a> {
 
     /// Return the friendly name, decoded.
     pub fn friendly(&self) -> &'a str {
-        let k = if self.rec.flags & FLAG_NAME_IS_PASSPORT != 0 {
+        core::str::from_utf8(self.friendly_bytes()).unwrap_or("")
+    }
+
+    fn friendly_bytes(&self) -> &'a [u8] {
+        self.field(if self.rec.flags & FLAG_NAME_IS_PASSPORT != 0 {
             F_PASSPORT
         } else {
             F_NAME
-        };
-        core::str::from_utf8(self.field(k)).unwrap_or("")
+        })
     }
 
     /// Query whether the stored friendly name is shorter than the one the server sent (cut to
@@ -619,7 +627,11 @@ impl<'s> ContactList<'s> {
 
     /// Return the index of a contact by passport (case-insensitive).
     pub fn position(&self, passport: &[u8]) -> Option<usize> {
-        let mut i = *self.heads.get(bucket(passport))?;
+        self.position_in(passport, bucket(passport))
+    }
+
+    fn position_in(&self, passport: &[u8], bucket: usize) -> Option<usize> {
+        let mut i = *self.heads.get(bucket)?;
         // A chain visits each contact at most once; the bound only guards a broken link.
         for _ in 0..self.len {
             let c = self.contacts.get(usize::from(i))?;
@@ -647,7 +659,8 @@ impl<'s> ContactList<'s> {
         if !valid_passport(passport) {
             return Err(ListError::BadPassport);
         }
-        if let Some(i) = self.position(passport) {
+        let b = bucket(passport);
+        if let Some(i) = self.position_in(passport, b) {
             return Ok(i);
         }
         let i = self.len;
@@ -663,7 +676,6 @@ impl<'s> ContactList<'s> {
         {
             d.copy_from_slice(passport);
         }
-        let b = bucket(passport);
         let head = self.heads.get(b).copied().unwrap_or(NIL);
         let slot = self.contacts.get_mut(i).ok_or(ListError::Full)?;
         *slot = Contact {
@@ -745,29 +757,44 @@ impl<'s> ContactList<'s> {
     /// Store the %-encoded wire `name` as contact `index`'s friendly name (decoded, bounded).
     /// [`ListError::TextDropped`]: the pool had no room; the name is left empty.
     pub fn set_friendly_encoded(&mut self, index: usize, wire: &[u8]) -> Result<(), ListError> {
+        if let Some(c) = self.contact(index) {
+            // Presence lines repeat the stored name: compare before decoding anything.
+            if c.rec.flags & FLAG_NAME_CUT == 0 {
+                let mut d = escape::decoded(wire);
+                if c.friendly_bytes().iter().all(|&b| d.next() == Some(b)) && d.next().is_none()
+                {
+                    return Ok(());
+                }
+            }
+        }
         let mut s = InlineStr::<MAX_FRIENDLY_LEN>::new();
         s.set_encoded(wire);
-        self.set_friendly(index, s.as_str(), s.is_truncated())
+        self.set_friendly_bytes(index, s.as_bytes(), s.is_truncated())
     }
 
     /// Store `name` as contact `index`'s friendly name (`cut`: it was shortened on the way).
     /// [`ListError::TextDropped`]: the pool had no room; the name is left empty.
     pub fn set_friendly(&mut self, index: usize, name: &str, cut: bool) -> Result<(), ListError> {
-        let Some(c) = self.contact(index) else {
-            return Ok(());
-        };
         let kept = name
             .get(..floor_char_boundary(name, MAX_FRIENDLY_LEN))
             .unwrap_or("");
-        let cut = cut || kept.len() < name.len();
-        let name = kept;
-        let same_as_passport = name.as_bytes() == c.passport();
-        if c.friendly() == name && same_as_passport == (c.rec.flags & FLAG_NAME_IS_PASSPORT != 0) {
+        self.set_friendly_bytes(index, kept.as_bytes(), cut || kept.len() < name.len())
+    }
+
+    /// Store `name` (valid UTF-8 of at most [`MAX_FRIENDLY_LEN`] bytes) as a friendly name.
+    fn set_friendly_bytes(&mut self, index: usize, name: &[u8], cut: bool) -> Result<(), ListError> {
+        let Some(c) = self.contact(index) else {
+            return Ok(());
+        };
+        let same_as_passport = name == c.passport();
+        if c.friendly_bytes() == name
+            && same_as_passport == (c.rec.flags & FLAG_NAME_IS_PASSPORT != 0)
+        {
             self.set_flag(index, FLAG_NAME_CUT, cut);
             return Ok(());
         }
-        let stored = if same_as_passport { "" } else { name };
-        let r = self.set_field(index as u16, F_NAME, stored.as_bytes());
+        let stored: &[u8] = if same_as_passport { b"" } else { name };
+        let r = self.set_field(index as u16, F_NAME, stored);
         if r.is_err() {
             let _ = self.set_field(index as u16, F_NAME, b"");
         }

@@ -101,8 +101,11 @@ enum Ev {
     FrameSkipped(u32),
     ServerMessage(NsMessageKind),
     StatusChanged(Status),
-    /// Built from the current frame by [`frame_event`].
-    Frame,
+    /// Built from the current frame by [`frame_event`]; `notice` as in
+    /// [`NsSession::next_event_is_notice`].
+    Frame {
+        notice: bool,
+    },
     EmailInviteSent(TrId),
     ImsChanged(TrId, bool),
     RequestFailed(TrId, Verb, ServerErrorCode),
@@ -1005,7 +1008,14 @@ impl<'s, const RX: usize, const TX: usize> NsSession<'s, RX, TX> {
                 }
                 return Ok(taken);
             }
-            match self.reader.next_frame() {
+            // An empty reader has no frame to give (and nothing to skip or release that the
+            // next push would not release first).
+            let next = if self.reader.buffered() > 0 {
+                self.reader.next_frame()
+            } else {
+                None
+            };
+            match next {
                 Some(Ok(frame)) => {
                     let parsed = ServerCommand::parse(&frame);
                     self.core.on_activity(now);
@@ -1107,6 +1117,9 @@ impl<'s, const RX: usize, const TX: usize> NsSession<'s, RX, TX> {
     pub fn poll_transmit(&mut self, out: &mut [u8]) -> usize {
         let c = &mut self.core;
         let n = out.len().min(c.tx_len);
+        if n == 0 {
+            return 0;
+        }
         if let (Some(d), Some(s)) = (out.get_mut(..n), c.tx.get(..n)) {
             d.copy_from_slice(s);
         }
@@ -1142,6 +1155,32 @@ impl<'s, const RX: usize, const TX: usize> NsSession<'s, RX, TX> {
                 }
             }
         }
+    }
+
+    /// Query whether an event is waiting (without building it).
+    pub fn has_event(&self) -> bool {
+        self.core.queue.len > 0
+    }
+
+    /// Query whether the next event is a notice for the user interface only — presence,
+    /// contact, list, group, privacy and phone changes, server messages, alerts, storage
+    /// reports — as opposed to one its owner may have to act on (connections, sign-in, sync,
+    /// switchboards, invitations, failed requests, `IMS`). Answered without building the
+    /// event, so a router can pass notices on at the cost of one build.
+    pub fn next_event_is_notice(&self) -> bool {
+        matches!(
+            self.core.queue.front(),
+            Some(
+                Ev::Frame { notice: true }
+                    | Ev::Overflow
+                    | Ev::TextDropped(_)
+                    | Ev::GroupTextDropped(_)
+                    | Ev::FrameSkipped(_)
+                    | Ev::ServerMessage(_)
+                    | Ev::StatusChanged(_)
+                    | Ev::EmailInviteSent(_)
+            )
+        )
     }
 
     /// Drop the event [`peek_event`](Self::peek_event) returned.
@@ -1237,7 +1276,7 @@ fn build<'a, const RX: usize>(
             _ => None,
         },
         Ev::StatusChanged(status) => Some(NsEvent::StatusChanged { status }),
-        Ev::Frame => current().and_then(|cmd| frame_event(&cmd)),
+        Ev::Frame { .. } => current().and_then(|cmd| frame_event(&cmd)),
         Ev::EmailInviteSent(trid) => Some(NsEvent::EmailInviteSent { trid }),
         Ev::ImsChanged(trid, on) => Some(NsEvent::ImsChanged { trid, on }),
         Ev::RequestFailed(trid, verb, code) => Some(NsEvent::RequestFailed { trid, verb, code }),
@@ -1604,7 +1643,8 @@ impl<'s, const TX: usize> Core<'s, TX> {
     /// it later cannot fail).
     fn push_frame(&mut self, cmd: &ServerCommand<'_>) {
         if frame_event(cmd).is_some() {
-            self.queue.push(Ev::Frame);
+            let notice = !matches!(cmd, ServerCommand::XfrSb { .. } | ServerCommand::Rng { .. });
+            self.queue.push(Ev::Frame { notice });
         }
     }
 
@@ -2412,7 +2452,7 @@ impl<'s, const TX: usize> Core<'s, TX> {
                     self.lists.version = v;
                     if event {
                         // The reply's event exists: its stamp carries a valid TrID.
-                        self.push(Ev::Frame);
+                        self.push(Ev::Frame { notice: true });
                     }
                 }
             }
