@@ -172,20 +172,8 @@ impl<const N: usize> InlineStr<N> {
 
     /// Store a %-encoded wire argument decoded; invalid UTF-8 is replaced by `?` bytes.
     pub fn set_encoded(&mut self, wire: &[u8]) {
-        let mut n = 0usize;
-        let mut truncated = false;
-        for b in escape::decoded(wire) {
-            match self.buf.get_mut(n) {
-                Some(d) => {
-                    *d = b;
-                    n += 1;
-                }
-                None => {
-                    truncated = true;
-                    break;
-                }
-            }
-        }
+        let (n, all) = escape::decode_prefix(wire, &mut self.buf);
+        let mut truncated = !all;
         let bytes = self.buf.get_mut(..n).unwrap_or(&mut []);
         // Keep the longest valid UTF-8 prefix, then replace any further bad bytes.
         let mut valid = match core::str::from_utf8(bytes) {
@@ -230,6 +218,8 @@ pub struct Contact {
     lens: [u8; 5],
     lists: u8,
     flags: u8,
+    /// More bits of the passport's hash, to skip most chain entries without comparing.
+    tag: u8,
 }
 
 impl Contact {
@@ -243,6 +233,7 @@ impl Contact {
         lens: [0; 5],
         lists: 0,
         flags: 0,
+        tag: 0,
     };
 }
 
@@ -432,12 +423,52 @@ fn move_bytes(pool: &mut [u8], src: usize, len: usize, dst: usize) {
     }
 }
 
-/// Bucket of a passport in the case-insensitive hash index.
-fn bucket(passport: &[u8]) -> usize {
-    let h = passport.iter().fold(0x811c_9dc5u32, |h, &b| {
-        (h ^ u32::from(b.to_ascii_lowercase())).wrapping_mul(0x0100_0193)
-    });
-    (h ^ (h >> 16)) as usize & (BUCKETS - 1)
+/// Hash a passport for the case-insensitive index (`| 0x20` folds ASCII case; the few other
+/// bytes it folds together only share a hash): the bucket and a tag byte.
+fn hash(passport: &[u8]) -> (usize, u8) {
+    let h = passport
+        .iter()
+        .fold(0u32, |h, &b| h.wrapping_mul(33) ^ u32::from(b | 0x20));
+    let h = h ^ (h >> 6) ^ (h >> 12);
+    (h as usize & (BUCKETS - 1), (h >> 16) as u8)
+}
+
+/// Compare two passports ignoring ASCII case (most bytes are equal as they are).
+fn eq_passport(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(&x, &y)| x == y || ((x | 0x20) == (y | 0x20) && (x | 0x20).is_ascii_lowercase()))
+}
+
+/// Query whether %-decoding `wire` (as [`escape::decoded`] does) gives exactly `stored`.
+fn decodes_to(wire: &[u8], stored: &[u8]) -> bool {
+    let hex = |b: Option<&u8>| {
+        let b = *b?;
+        let v = match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'f' => b - b'a' + 10,
+            b'A'..=b'F' => b - b'A' + 10,
+            _ => return None,
+        };
+        Some(v)
+    };
+    let (mut i, mut j) = (0usize, 0usize);
+    while let Some(&b) = wire.get(i) {
+        let mut d = b;
+        i += 1;
+        if b == b'%' {
+            if let (Some(h), Some(l)) = (hex(wire.get(i)), hex(wire.get(i + 1))) {
+                d = (h << 4) | l;
+                i += 2;
+            }
+        }
+        if stored.get(j) != Some(&d) {
+            return false;
+        }
+        j += 1;
+    }
+    j == stored.len()
 }
 
 /// Name the `GTC` setting: what happens when someone adds you.
@@ -498,9 +529,14 @@ impl Blp {
 
 /// Check that `p` looks like an account name: 3..=129 bytes, one `@`, no spaces or controls.
 pub fn valid_passport(p: &[u8]) -> bool {
-    (3..=MAX_PASSPORT_LEN).contains(&p.len())
-        && p.iter().filter(|&&b| b == b'@').count() == 1
-        && p.iter().all(|&b| b > 0x20 && b != 0x7f && b != b'%')
+    let mut ats = 0usize;
+    for &b in p {
+        if b <= 0x20 || b == 0x7f || b == b'%' {
+            return false;
+        }
+        ats += usize::from(b == b'@');
+    }
+    ats == 1 && (3..=MAX_PASSPORT_LEN).contains(&p.len())
 }
 
 /// The contact and group tables over caller-provided storage, plus the list version and privacy.
@@ -627,16 +663,17 @@ impl<'s> ContactList<'s> {
 
     /// Return the index of a contact by passport (case-insensitive).
     pub fn position(&self, passport: &[u8]) -> Option<usize> {
-        self.position_in(passport, bucket(passport))
+        self.position_in(passport, hash(passport))
     }
 
-    fn position_in(&self, passport: &[u8], bucket: usize) -> Option<usize> {
+    fn position_in(&self, passport: &[u8], (bucket, tag): (usize, u8)) -> Option<usize> {
         let mut i = *self.heads.get(bucket)?;
         // A chain visits each contact at most once; the bound only guards a broken link.
         for _ in 0..self.len {
             let c = self.contacts.get(usize::from(i))?;
-            if usize::from(c.lens[F_PASSPORT]) == passport.len()
-                && field(self.pool, c.off, &c.lens, F_PASSPORT).eq_ignore_ascii_case(passport)
+            if c.tag == tag
+                && usize::from(c.lens[F_PASSPORT]) == passport.len()
+                && eq_passport(field(self.pool, c.off, &c.lens, F_PASSPORT), passport)
             {
                 return Some(usize::from(i));
             }
@@ -656,12 +693,13 @@ impl<'s> ContactList<'s> {
 
     /// Return the index of the contact for `passport`, creating it (on no list yet) if needed.
     pub fn upsert(&mut self, passport: &[u8]) -> Result<usize, ListError> {
+        let (b, tag) = hash(passport);
+        // Only valid passports are ever stored, so a match needs no check.
+        if let Some(i) = self.position_in(passport, (b, tag)) {
+            return Ok(i);
+        }
         if !valid_passport(passport) {
             return Err(ListError::BadPassport);
-        }
-        let b = bucket(passport);
-        if let Some(i) = self.position_in(passport, b) {
-            return Ok(i);
         }
         let i = self.len;
         if i >= self.contacts.len() {
@@ -682,6 +720,7 @@ impl<'s> ContactList<'s> {
             off,
             next: head,
             lens: [passport.len() as u8, 0, 0, 0, 0],
+            tag,
             ..Contact::EMPTY
         };
         if let Some(h) = self.heads.get_mut(b) {
@@ -759,12 +798,8 @@ impl<'s> ContactList<'s> {
     pub fn set_friendly_encoded(&mut self, index: usize, wire: &[u8]) -> Result<(), ListError> {
         if let Some(c) = self.contact(index) {
             // Presence lines repeat the stored name: compare before decoding anything.
-            if c.rec.flags & FLAG_NAME_CUT == 0 {
-                let mut d = escape::decoded(wire);
-                if c.friendly_bytes().iter().all(|&b| d.next() == Some(b)) && d.next().is_none()
-                {
-                    return Ok(());
-                }
+            if c.rec.flags & FLAG_NAME_CUT == 0 && decodes_to(wire, c.friendly_bytes()) {
+                return Ok(());
             }
         }
         let mut s = InlineStr::<MAX_FRIENDLY_LEN>::new();
@@ -782,7 +817,12 @@ impl<'s> ContactList<'s> {
     }
 
     /// Store `name` (valid UTF-8 of at most [`MAX_FRIENDLY_LEN`] bytes) as a friendly name.
-    fn set_friendly_bytes(&mut self, index: usize, name: &[u8], cut: bool) -> Result<(), ListError> {
+    fn set_friendly_bytes(
+        &mut self,
+        index: usize,
+        name: &[u8],
+        cut: bool,
+    ) -> Result<(), ListError> {
         let Some(c) = self.contact(index) else {
             return Ok(());
         };
@@ -882,9 +922,10 @@ impl<'s> ContactList<'s> {
             let Some(c) = self.contacts.get(j) else {
                 break;
             };
-            let b = bucket(field(self.pool, c.off, &c.lens, F_PASSPORT));
+            let (b, tag) = hash(field(self.pool, c.off, &c.lens, F_PASSPORT));
             if let (Some(h), Some(c)) = (self.heads.get_mut(b), self.contacts.get_mut(j)) {
                 c.next = *h;
+                c.tag = tag;
                 *h = j as u16;
             }
         }

@@ -101,6 +101,13 @@ enum Ev {
     FrameSkipped(u32),
     ServerMessage(NsMessageKind),
     StatusChanged(Status),
+    /// `ILN`/`NLN`, its fields located in the current frame's line.
+    Presence {
+        status: Status,
+        client_id: Option<u32>,
+        passport: Span,
+        friendly: Span,
+    },
     /// Built from the current frame by [`frame_event`]; `notice` as in
     /// [`NsSession::next_event_is_notice`].
     Frame {
@@ -111,6 +118,20 @@ enum Ev {
     RequestFailed(TrId, Verb, ServerErrorCode),
     RequestTimedOut(TrId, Verb),
     ConnectionLost(NsError),
+}
+
+/// Where a field lies in the current frame's line.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    off: u16,
+    len: u16,
+}
+
+impl Span {
+    fn of(self, line: &[u8]) -> Option<&[u8]> {
+        let off = usize::from(self.off);
+        line.get(off..off.checked_add(usize::from(self.len))?)
+    }
 }
 
 /// The event queue, apart from the rest so an event can borrow the session while the queue
@@ -179,6 +200,8 @@ struct Core<'s, const TX: usize> {
     pending: [Option<Pending>; MAX_PENDING],
     timers: TimerTable<3>,
     queue: EvQueue,
+    /// Address of the current frame's line, to record where event fields lie in it.
+    line_base: usize,
     status: Status,
     own_friendly: InlineStr<MAX_FRIENDLY_LEN>,
     sync: SyncState,
@@ -259,6 +282,7 @@ impl<'s, const RX: usize, const TX: usize> NsSession<'s, RX, TX> {
                 redirects: 0,
                 pending: [None; MAX_PENDING],
                 timers: TimerTable::new(),
+                line_base: 0,
                 queue: EvQueue {
                     events: [None; EVENT_QUEUE],
                     head: 0,
@@ -998,7 +1022,15 @@ impl<'s, const RX: usize, const TX: usize> NsSession<'s, RX, TX> {
 
     /// Feed received bytes; returns how many were taken (less than all when events must be
     /// drained first). Errors only for a fatal framing failure, also reported as an event.
-    pub fn handle_input(&mut self, now: Instant, mut bytes: &[u8]) -> Result<usize, NsError> {
+    pub fn handle_input(&mut self, now: Instant, bytes: &[u8]) -> Result<usize, NsError> {
+        if bytes.is_empty() && self.reader.buffered() == 0 {
+            // Nothing to do (routers call this after every event): skip the frame loop.
+            return Ok(0);
+        }
+        self.feed(now, bytes)
+    }
+
+    fn feed(&mut self, now: Instant, mut bytes: &[u8]) -> Result<usize, NsError> {
         let mut taken = 0usize;
         loop {
             if self.core.queue.len > 0 || self.core.phase == Phase::Closed {
@@ -1018,6 +1050,7 @@ impl<'s, const RX: usize, const TX: usize> NsSession<'s, RX, TX> {
             match next {
                 Some(Ok(frame)) => {
                     let parsed = ServerCommand::parse(&frame);
+                    self.core.line_base = frame.line.as_ptr() as usize;
                     self.core.on_activity(now);
                     match parsed {
                         Ok(cmd) => self.core.on_command(now, &cmd),
@@ -1172,6 +1205,7 @@ impl<'s, const RX: usize, const TX: usize> NsSession<'s, RX, TX> {
             self.core.queue.front(),
             Some(
                 Ev::Frame { notice: true }
+                    | Ev::Presence { .. }
                     | Ev::Overflow
                     | Ev::TextDropped(_)
                     | Ev::GroupTextDropped(_)
@@ -1276,6 +1310,21 @@ fn build<'a, const RX: usize>(
             _ => None,
         },
         Ev::StatusChanged(status) => Some(NsEvent::StatusChanged { status }),
+        Ev::Presence {
+            status,
+            client_id,
+            passport,
+            friendly,
+        } => {
+            let line = reader.current_frame()?.line;
+            Some(NsEvent::Presence {
+                passport: passport.of(line)?,
+                status,
+                online_for_webtv: status.is_online_for_webtv(),
+                friendly: friendly.of(line)?,
+                client_id,
+            })
+        }
         Ev::Frame { .. } => current().and_then(|cmd| frame_event(&cmd)),
         Ev::EmailInviteSent(trid) => Some(NsEvent::EmailInviteSent { trid }),
         Ev::ImsChanged(trid, on) => Some(NsEvent::ImsChanged { trid, on }),
@@ -1645,6 +1694,15 @@ impl<'s, const TX: usize> Core<'s, TX> {
         if frame_event(cmd).is_some() {
             let notice = !matches!(cmd, ServerCommand::XfrSb { .. } | ServerCommand::Rng { .. });
             self.queue.push(Ev::Frame { notice });
+        }
+    }
+
+    /// Return where `field` (a slice of the current frame's line) lies in that line.
+    fn span(&self, field: &[u8]) -> Span {
+        let off = (field.as_ptr() as usize).wrapping_sub(self.line_base);
+        Span {
+            off: u16::try_from(off).unwrap_or(u16::MAX),
+            len: u16::try_from(field.len()).unwrap_or(0),
         }
     }
 
@@ -2369,7 +2427,15 @@ impl<'s, const TX: usize> Core<'s, TX> {
                         self.text_dropped(i);
                     }
                 }
-                self.push_frame(cmd);
+                // The commonest event: keep where its fields lie, so it is built without
+                // parsing the line again.
+                let ev = Ev::Presence {
+                    status,
+                    client_id,
+                    passport: self.span(handle),
+                    friendly: self.span(name),
+                };
+                self.push(ev);
             }
             S::Fln { handle, .. } => {
                 if let Some(i) = self.lists.position(handle) {
