@@ -155,21 +155,22 @@ impl EvQueue {
         }
     }
 
-    fn front(&self) -> Option<Ev> {
+    fn front(&self) -> Option<&Ev> {
         if self.len == 0 {
             return None;
         }
-        self.events.get(self.head).copied().flatten()
+        self.events.get(self.head)?.as_ref()
     }
 
-    fn pop(&mut self) -> Option<Ev> {
+    /// Drop the front event; return its slot, which keeps the record until the next push.
+    fn pop(&mut self) -> Option<usize> {
         if self.len == 0 {
             return None;
         }
-        let ev = self.events.get_mut(self.head).and_then(Option::take);
+        let i = self.head;
         self.head = (self.head + 1) % EVENT_QUEUE;
         self.len -= 1;
-        ev
+        Some(i)
     }
 }
 
@@ -1049,11 +1050,11 @@ impl<'s, const RX: usize, const TX: usize> NsSession<'s, RX, TX> {
             };
             match next {
                 Some(Ok(frame)) => {
-                    let parsed = ServerCommand::parse(&frame);
                     self.core.line_base = frame.line.as_ptr() as usize;
                     self.core.on_activity(now);
-                    match parsed {
-                        Ok(cmd) => self.core.on_command(now, &cmd),
+                    // Matched by reference: moving the command out would copy it.
+                    match &ServerCommand::parse(&frame) {
+                        Ok(cmd) => self.core.on_command(now, cmd),
                         Err(_) => msgr_debug!("ns: skipped a malformed line"),
                     }
                     continue;
@@ -1190,6 +1191,12 @@ impl<'s, const RX: usize, const TX: usize> NsSession<'s, RX, TX> {
         }
     }
 
+    /// Query whether the session has anything for its owner: an event waiting, or received
+    /// frames not processed yet (see [`handle_input`](Self::handle_input)).
+    pub fn has_work(&self) -> bool {
+        self.core.queue.len > 0 || self.reader.buffered() > 0
+    }
+
     /// Query whether an event is waiting (without building it).
     pub fn has_event(&self) -> bool {
         self.core.queue.len > 0
@@ -1225,7 +1232,10 @@ impl<'s, const RX: usize, const TX: usize> NsSession<'s, RX, TX> {
     /// Take the next event.
     pub fn poll_event(&mut self) -> Option<NsEvent<'_>> {
         loop {
-            let ev = self.core.queue.pop()?;
+            let i = self.core.queue.pop()?;
+            let Some(Some(ev)) = self.core.queue.events.get(i) else {
+                continue;
+            };
             let host = self.core.host.get(..self.core.host_len).unwrap_or(&[]);
             if let Some(e) = build(&self.reader, host, self.core.port, &self.core.lists, ev) {
                 return Some(e);
@@ -1246,10 +1256,10 @@ fn build<'a, const RX: usize>(
     host: &'a [u8],
     port: u16,
     lists: &'a ContactList<'_>,
-    ev: Ev,
+    ev: &Ev,
 ) -> Option<NsEvent<'a>> {
     let current = || current(reader);
-    match ev {
+    match *ev {
         Ev::Connect => Some(NsEvent::Connect {
             host: core::str::from_utf8(host).unwrap_or(""),
             port,
