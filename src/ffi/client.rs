@@ -1942,12 +1942,7 @@ fn convert(ev: ClientEvent<'_>, name: &mut [u8]) -> Option<msgr_event> {
                 ClientFailure::Refused(_) => MsgrResult::NotAuthorized,
                 f => MsgrResult::from(f.kind()),
             } as u32;
-            e.text = msgr_str::of(match f {
-                ClientFailure::Refused(r) => r.as_str().as_bytes(),
-                ClientFailure::Wtvp(_) => b"the WebTV service sign-in failed",
-                ClientFailure::Login(_) => b"the login answer could not be obtained",
-                ClientFailure::ConnectTimeout => b"the Messenger server did not answer in time",
-            });
+            e.text = msgr_str::of(failure_text(f));
         }
         ClientEvent::Ims { on } => {
             set(&mut e, MsgrEventKind::Ims);
@@ -2083,6 +2078,20 @@ fn convert_ns(ev: NsEvent<'_>, e: &mut msgr_event, name: &mut [u8]) {
     e.kind = kind as u32;
 }
 
+/// Say why the client stopped. Out of line, like [`ns_error_text`]: inlined into the event
+/// loop, its texts' addresses were set up on every poll, even one with no event.
+#[inline(never)]
+fn failure_text(f: ClientFailure) -> &'static [u8] {
+    match f {
+        ClientFailure::Refused(r) => r.as_str().as_bytes(),
+        ClientFailure::Wtvp(_) => b"the WebTV service sign-in failed",
+        ClientFailure::Login(_) => b"the login answer could not be obtained",
+        ClientFailure::ConnectTimeout => b"the Messenger server did not answer in time",
+    }
+}
+
+/// Say why the NS session ended.
+#[inline(never)]
 fn ns_error_text(e: NsError) -> &'static [u8] {
     match e {
         NsError::VersionRefused => b"the server refused every offered protocol version",
