@@ -173,27 +173,30 @@ impl<const N: usize> InlineStr<N> {
     /// Store a %-encoded wire argument decoded; invalid UTF-8 is replaced by `?` bytes.
     pub fn set_encoded(&mut self, wire: &[u8]) {
         let (n, all) = escape::decode_prefix(wire, &mut self.buf);
-        let mut truncated = !all;
-        let bytes = self.buf.get_mut(..n).unwrap_or(&mut []);
-        // Keep the longest valid UTF-8 prefix, then replace any further bad bytes.
-        let mut valid = match core::str::from_utf8(bytes) {
-            Ok(_) => n,
-            Err(e) if e.error_len().is_none() => {
-                truncated = true;
-                e.valid_up_to()
-            }
-            Err(_) => {
-                for b in bytes.iter_mut() {
-                    if !b.is_ascii() {
-                        *b = b'?';
-                    }
-                }
-                n
-            }
-        };
-        valid = valid.min(n);
+        let (valid, truncated) = fix_utf8(self.buf.get_mut(..n).unwrap_or(&mut []), !all);
         self.len = u16::try_from(valid).unwrap_or(0);
         self.truncated = truncated;
+    }
+}
+
+/// Make decoded bytes text: an incomplete character at the end is cut, other invalid UTF-8
+/// bytes are replaced by `?`. Return the length kept and whether anything was cut (`cut`
+/// says the bytes were already cut short).
+fn fix_utf8(bytes: &mut [u8], cut: bool) -> (usize, bool) {
+    if bytes.is_ascii() {
+        return (bytes.len(), cut);
+    }
+    match core::str::from_utf8(bytes) {
+        Ok(_) => (bytes.len(), cut),
+        Err(e) if e.error_len().is_none() => (e.valid_up_to().min(bytes.len()), true),
+        Err(_) => {
+            for b in bytes.iter_mut() {
+                if !b.is_ascii() {
+                    *b = b'?';
+                }
+            }
+            (bytes.len(), cut)
+        }
     }
 }
 
@@ -433,12 +436,40 @@ fn hash(passport: &[u8]) -> (usize, u8) {
     (h as usize & (BUCKETS - 1), (h >> 16) as u8)
 }
 
+/// Hash a passport as [`hash`] does and check it as [`valid_passport`] does, in one pass.
+fn hash_checked(passport: &[u8]) -> (usize, u8, bool) {
+    let (mut h, mut ats, mut bad) = (0u32, 0usize, false);
+    for &b in passport {
+        h = h.wrapping_mul(33) ^ u32::from(b | 0x20);
+        ats += usize::from(b == b'@');
+        bad |= b <= 0x20 || b == 0x7f || b == b'%';
+    }
+    let h = h ^ (h >> 6) ^ (h >> 12);
+    let valid = !bad && ats == 1 && (3..=MAX_PASSPORT_LEN).contains(&passport.len());
+    (h as usize & (BUCKETS - 1), (h >> 16) as u8, valid)
+}
+
 /// Compare two passports ignoring ASCII case (most bytes are equal as they are).
 fn eq_passport(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len()
         && a.iter()
             .zip(b)
             .all(|(&x, &y)| x == y || ((x | 0x20) == (y | 0x20) && (x | 0x20).is_ascii_lowercase()))
+}
+
+/// Return the length of `wire` once %-decoded (as [`escape::decoded`] does), at most `max`.
+fn decoded_len(wire: &[u8], max: usize) -> usize {
+    let hex = |b: Option<&u8>| b.is_some_and(u8::is_ascii_hexdigit);
+    let (mut i, mut n) = (0usize, 0usize);
+    while i < wire.len() && n < max {
+        i += if wire.get(i) == Some(&b'%') && hex(wire.get(i + 1)) && hex(wire.get(i + 2)) {
+            3
+        } else {
+            1
+        };
+        n += 1;
+    }
+    n
 }
 
 /// Query whether %-decoding `wire` (as [`escape::decoded`] does) gives exactly `stored`.
@@ -693,12 +724,12 @@ impl<'s> ContactList<'s> {
 
     /// Return the index of the contact for `passport`, creating it (on no list yet) if needed.
     pub fn upsert(&mut self, passport: &[u8]) -> Result<usize, ListError> {
-        let (b, tag) = hash(passport);
+        let (b, tag, valid) = hash_checked(passport);
         // Only valid passports are ever stored, so a match needs no check.
         if let Some(i) = self.position_in(passport, (b, tag)) {
             return Ok(i);
         }
-        if !valid_passport(passport) {
+        if !valid {
             return Err(ListError::BadPassport);
         }
         let i = self.len;
@@ -796,15 +827,43 @@ impl<'s> ContactList<'s> {
     /// Store the %-encoded wire `name` as contact `index`'s friendly name (decoded, bounded).
     /// [`ListError::TextDropped`]: the pool had no room; the name is left empty.
     pub fn set_friendly_encoded(&mut self, index: usize, wire: &[u8]) -> Result<(), ListError> {
-        if let Some(c) = self.contact(index) {
-            // Presence lines repeat the stored name: compare before decoding anything.
-            if c.rec.flags & FLAG_NAME_CUT == 0 && decodes_to(wire, c.friendly_bytes()) {
-                return Ok(());
-            }
+        let Some(c) = self.contact(index) else {
+            return Ok(());
+        };
+        // Presence lines repeat the stored name: compare before decoding anything.
+        if c.rec.flags & FLAG_NAME_CUT == 0 && decodes_to(wire, c.friendly_bytes()) {
+            return Ok(());
         }
-        let mut s = InlineStr::<MAX_FRIENDLY_LEN>::new();
-        s.set_encoded(wire);
-        self.set_friendly_bytes(index, s.as_bytes(), s.is_truncated())
+        let owner = index as u16;
+        if decodes_to(wire, c.passport()) {
+            // The name is the passport (the MSN default): store nothing.
+            let _ = self.resize_field(owner, F_NAME, 0);
+            self.set_flag(index, FLAG_NAME_IS_PASSPORT, true);
+            self.set_flag(index, FLAG_NAME_CUT, false);
+            return Ok(());
+        }
+        // Decode straight into the pool, sized to the decoded length.
+        let len = decoded_len(wire, MAX_FRIENDLY_LEN);
+        let start = match self.resize_field(owner, F_NAME, len) {
+            Ok(start) => start,
+            Err(e) => {
+                let _ = self.resize_field(owner, F_NAME, 0);
+                self.set_flag(index, FLAG_NAME_IS_PASSPORT, false);
+                self.set_flag(index, FLAG_NAME_CUT, true);
+                return Err(e);
+            }
+        };
+        let region = self.pool.get_mut(start..start + len).unwrap_or(&mut []);
+        let (n, all) = escape::decode_prefix(wire, region);
+        let (valid, cut) = fix_utf8(region.get_mut(..n).unwrap_or(&mut []), !all);
+        if valid < len {
+            // Shrinking stays in place and cannot fail.
+            let _ = self.resize_field(owner, F_NAME, valid);
+        }
+        // A name that became the passport only once repaired is stored as it is.
+        self.set_flag(index, FLAG_NAME_IS_PASSPORT, false);
+        self.set_flag(index, FLAG_NAME_CUT, cut);
+        Ok(())
     }
 
     /// Store `name` as contact `index`'s friendly name (`cut`: it was shortened on the way).
@@ -1086,16 +1145,27 @@ impl<'s> ContactList<'s> {
 
     /// Replace string `k` of `owner`'s block with `value`; on error nothing changed.
     fn set_field(&mut self, owner: u16, k: usize, value: &[u8]) -> Result<(), ListError> {
+        let start = self.resize_field(owner, k, value.len())?;
+        if let Some(d) = self.pool.get_mut(start..start + value.len()) {
+            d.copy_from_slice(value);
+        }
+        Ok(())
+    }
+
+    /// Make string `k` of `owner`'s block `n` bytes long, keeping the other strings (the
+    /// string's own bytes are left unspecified); return where it starts. On error nothing
+    /// changed.
+    fn resize_field(&mut self, owner: u16, k: usize, n: usize) -> Result<usize, ListError> {
         let (mut off, mut lens, nf) = self.rec(owner).ok_or(ListError::Invalid)?;
-        let new_len = u8::try_from(value.len()).map_err(|_| ListError::Invalid)?;
+        let new_len = u8::try_from(n).map_err(|_| ListError::Invalid)?;
         let lens_n = lens.get(..nf).unwrap_or(&[]);
         let old_total: usize = lens_n.iter().map(|&l| usize::from(l)).sum();
         let pre: usize = lens_n.iter().take(k).map(|&l| usize::from(l)).sum();
         let old_k = usize::from(*lens.get(k).ok_or(ListError::Invalid)?);
-        let new_total = old_total - old_k + value.len();
+        let new_total = old_total - old_k + n;
         let cap = usize::from(rd16(self.pool, usize::from(off).wrapping_sub(HEADER) + 2));
+        let at_end = usize::from(off) + cap == self.used;
         if new_total > cap {
-            let at_end = usize::from(off) + cap == self.used;
             if !(at_end && usize::from(off) + new_total <= self.pool.len()) {
                 if self.used + HEADER + new_total > self.pool.len() {
                     // Compact with this block last, then grow it there if the room allows.
@@ -1116,20 +1186,17 @@ impl<'s> ContactList<'s> {
             self.used = usize::from(off) + new_total;
         }
         let base = usize::from(off) + pre;
-        move_bytes(
-            self.pool,
-            base + old_k,
-            old_total - pre - old_k,
-            base + value.len(),
-        );
-        if let Some(d) = self.pool.get_mut(base..base + value.len()) {
-            d.copy_from_slice(value);
+        move_bytes(self.pool, base + old_k, old_total - pre - old_k, base + n);
+        if new_total < cap && at_end {
+            // The last block gives its slack back at once.
+            wr16(self.pool, usize::from(off) - 2, new_total as u16);
+            self.used = usize::from(off) + new_total;
         }
         if let Some(l) = lens.get_mut(k) {
             *l = new_len;
         }
         self.set_rec(owner, off, lens);
-        Ok(())
+        Ok(base)
     }
 
     /// Squeeze out freed blocks and slack (and move `last`'s block to the end), then point
