@@ -718,7 +718,11 @@ impl<'s> Client<'s> {
                 .map_err(|_| ClientError::UnknownConnection)?,
         };
         self.deliver_answer(now);
-        self.pump(now);
+        // NS input changes no conversation (its events are routed when polled, and the
+        // polling pumps): only the other connections can leave a switchboard request.
+        if conn != ConnId::Ns {
+            self.pump(now);
+        }
         Ok(taken)
     }
 

@@ -143,6 +143,7 @@ struct EvQueue {
 }
 
 impl EvQueue {
+    #[inline(always)]
     fn push(&mut self, ev: Ev) {
         if self.len >= EVENT_QUEUE {
             msgr_warn!("ns: event queue full, event dropped");
@@ -2533,5 +2534,12 @@ impl<'s, const TX: usize> Core<'s, TX> {
                 }
             }
         }
+    }
+}
+#[cfg(test)]
+mod size_probe {
+    #[test]
+    fn probe() {
+        eprintln!("EV={} OPT={} SPAN={} STATUS={}", core::mem::size_of::<super::Ev>(), core::mem::size_of::<Option<super::Ev>>(), core::mem::size_of::<super::Span>(), core::mem::size_of::<crate::msnp::wire::Status>());
     }
 }
