@@ -2536,10 +2536,3 @@ impl<'s, const TX: usize> Core<'s, TX> {
         }
     }
 }
-#[cfg(test)]
-mod size_probe {
-    #[test]
-    fn probe() {
-        eprintln!("EV={} OPT={} SPAN={} STATUS={}", core::mem::size_of::<super::Ev>(), core::mem::size_of::<Option<super::Ev>>(), core::mem::size_of::<super::Span>(), core::mem::size_of::<crate::msnp::wire::Status>());
-    }
-}
