@@ -1643,6 +1643,32 @@ static void test_restore(void)
     msgr_client_deinit(c);
 }
 
+/* A name pool too small for every name: the contact is kept, its name dropped and reported. */
+static void test_list_full(void)
+{
+    msgr_config cfg = base_config();
+    msgr_client *c;
+    ev_copy *ev;
+    msgr_contact ct;
+    int32_t k;
+
+    net_reset();
+    /* groups 4+14 and 4+7, Bob 4+15+11, Carol's passport 4+17: 80 bytes; her name is not */
+    cfg.limits.contact_bytes = 82;
+    c = MAKE_CLIENT(g_arena_words, &cfg);
+    if (c == 0) {
+        return;
+    }
+    g_net.client = c;
+    sign_in_alice(c, 0, 1);
+    ev = TAKE_EVENT(MSGR_EVENT_KIND_LIST_FULL);
+    CHECK(ev != 0 && ev->code == 1 && ev_is(ev->passport, ev->passport_len, "carol@example.com"));
+    CHECK(msgr_client_contact_count(c) == 2);
+    k = find_contact(c, "carol@example.com");
+    CHECK(k >= 0 && msgr_client_contact_at(c, (uint32_t)k, &ct) == MSGR_RESULT_OK && ct.name.len == 0);
+    msgr_client_deinit(c);
+}
+
 /* Delegate login (MSNP8): the firmware gets the SECURE request to make; a failure signs out. */
 static void test_delegate(void)
 {
@@ -1768,6 +1794,7 @@ uint32_t msgr_abi_test_run(void)
     test_fresh_client_args();
     test_session();
     test_restore();
+    test_list_full();
     test_delegate();
     test_headwaiter_and_send_failure();
 #ifdef MSGR_TEST_HOOKS
