@@ -517,31 +517,41 @@ macro_rules! tri {
     };
 }
 
-fn limits_or_default(l: &msgr_limits) -> Result<[u32; 5], MsgrResult> {
+fn limits_or_default(l: &msgr_limits) -> Result<[u32; 4], MsgrResult> {
     let pick = |v: u32, d: u32| if v == 0 { d } else { v };
-    let contacts = pick(l.contacts, DEFAULT_CONTACTS);
-    let groups = pick(l.groups, DEFAULT_GROUPS);
-    let pool_default = (contacts as usize * crate::limits::DEFAULT_NAME_BYTES_PER_CONTACT
-        + groups as usize * crate::limits::DEFAULT_NAME_BYTES_PER_GROUP)
-        .min(crate::msnp::ns::contacts::MAX_NAME_POOL) as u32;
     let l = [
-        contacts,
-        groups,
+        pick(l.contacts, DEFAULT_CONTACTS),
+        pick(l.groups, DEFAULT_GROUPS),
         pick(l.conversations, DEFAULT_CONVERSATIONS),
         pick(l.queued_messages, DEFAULT_QUEUED),
-        pick(l.contact_bytes, pool_default),
     ];
-    if l[..4].iter().any(|&v| v > MAX_LIMIT)
-        || l[1] > 30
-        || l[4] as usize > crate::msnp::ns::contacts::MAX_NAME_POOL
-    {
+    if l.iter().any(|&v| v > MAX_LIMIT) || l[1] > 30 {
         return Err(MsgrResult::InvalidParameter);
     }
     Ok(l)
 }
 
-/// Bytes of arena needed, before the strings: the handle, the four tables and the name pool.
-fn arena_need(l: [u32; 5]) -> usize {
+/// Return the contact name pool's size: `msgr_limits.contact_bytes`, or the box default for
+/// `contacts` contacts and `groups` groups (the capacities `limits_or_default` chose).
+fn contact_bytes_or_default(
+    l: &msgr_limits,
+    contacts: u32,
+    groups: u32,
+) -> Result<usize, MsgrResult> {
+    use crate::limits::{DEFAULT_NAME_BYTES_PER_CONTACT, DEFAULT_NAME_BYTES_PER_GROUP};
+    use crate::msnp::ns::contacts::MAX_NAME_POOL;
+    match l.contact_bytes as usize {
+        0 => Ok((contacts as usize * DEFAULT_NAME_BYTES_PER_CONTACT
+            + groups as usize * DEFAULT_NAME_BYTES_PER_GROUP)
+            .min(MAX_NAME_POOL)),
+        n if n > MAX_NAME_POOL => Err(MsgrResult::InvalidParameter),
+        n => Ok(n),
+    }
+}
+
+/// Bytes of arena needed, before the strings and the name pool: the handle and the four
+/// tables.
+fn arena_need(l: [u32; 4]) -> usize {
     use core::mem::{align_of, size_of};
     let n = |v: u32| v as usize;
     let parts = [
@@ -550,7 +560,6 @@ fn arena_need(l: [u32; 5]) -> usize {
         n(l[1]) * size_of::<Group>() + align_of::<Group>(),
         n(l[2]) * size_of::<ConversationSlot>() + align_of::<ConversationSlot>(),
         n(l[3]) * size_of::<MessageSlot>() + align_of::<MessageSlot>(),
-        n(l[4]),
         n(l[2]) + 2,
         6 * (MAX_CONFIG_STR + 8),
         ARENA_SLACK,
@@ -577,7 +586,10 @@ pub unsafe extern "C" fn msgr_client_arena_size(limits: *const msgr_limits) -> u
         },
     };
     match limits_or_default(&l) {
-        Ok(l) => arena_need(l),
+        Ok(lim) => match contact_bytes_or_default(&l, lim[0], lim[1]) {
+            Ok(names) => arena_need(lim).saturating_add(names),
+            Err(_) => 0,
+        },
         Err(_) => 0,
     }
 }
@@ -681,7 +693,8 @@ unsafe fn init(
         return MsgrResult::NullParameter;
     }
     let limits = tri!(limits_or_default(&cfg.limits));
-    if arena_len < arena_need(limits) {
+    let contact_bytes = tri!(contact_bytes_or_default(&cfg.limits, limits[0], limits[1]));
+    if arena_len < arena_need(limits).saturating_add(contact_bytes) {
         return MsgrResult::ArenaTooSmall;
     }
     let passport = tri!(text_arg(
@@ -807,7 +820,7 @@ unsafe fn init(
     let storage = ClientStorage {
         contacts: tri!(arena_heap.alloc_slice(limits[0] as usize, || Contact::EMPTY)),
         groups: tri!(arena_heap.alloc_slice(limits[1] as usize, || Group::EMPTY)),
-        names: tri!(arena_heap.alloc_slice(limits[4] as usize, || 0u8)),
+        names: tri!(arena_heap.alloc_slice(contact_bytes, || 0u8)),
         conversations: tri!(arena_heap.alloc_slice(limits[2] as usize, ConversationSlot::default)),
         messages: tri!(arena_heap.alloc_slice(limits[3] as usize, MessageSlot::default)),
     };

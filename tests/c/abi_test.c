@@ -629,6 +629,11 @@ static void test_init_args(void)
     l.groups = 31;
     CHECK(msgr_client_arena_size(&l) == 0);
     l.groups = 0;
+    l.contact_bytes = 65536; /* the name pool's offsets are 16-bit */
+    CHECK(msgr_client_arena_size(&l) == 0);
+    l.contact_bytes = 1000; /* less than the default for 150 contacts: a smaller arena */
+    CHECK(msgr_client_arena_size(&l) > 0 && msgr_client_arena_size(&l) < dflt);
+    l.contact_bytes = 0;
     l.contacts = 4097;
     CHECK(msgr_client_arena_size(&l) == 0);
 
