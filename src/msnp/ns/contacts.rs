@@ -474,32 +474,31 @@ fn decoded_len(wire: &[u8], max: usize) -> usize {
 
 /// Query whether %-decoding `wire` (as [`escape::decoded`] does) gives exactly `stored`.
 fn decodes_to(wire: &[u8], stored: &[u8]) -> bool {
-    let hex = |b: Option<&u8>| {
-        let b = *b?;
-        let v = match b {
-            b'0'..=b'9' => b - b'0',
-            b'a'..=b'f' => b - b'a' + 10,
-            b'A'..=b'F' => b - b'A' + 10,
-            _ => return None,
-        };
-        Some(v)
+    let hex = |b: u8| match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        _ => match b | 0x20 {
+            c @ b'a'..=b'f' => Some(c - b'a' + 10),
+            _ => None,
+        },
     };
-    let (mut i, mut j) = (0usize, 0usize);
-    while let Some(&b) = wire.get(i) {
+    let mut want = stored.iter();
+    let mut rest = wire;
+    while let Some((&b, tail)) = rest.split_first() {
         let mut d = b;
-        i += 1;
+        rest = tail;
         if b == b'%' {
-            if let (Some(h), Some(l)) = (hex(wire.get(i)), hex(wire.get(i + 1))) {
-                d = (h << 4) | l;
-                i += 2;
+            if let [h, l, more @ ..] = tail {
+                if let (Some(h), Some(l)) = (hex(*h), hex(*l)) {
+                    d = (h << 4) | l;
+                    rest = more;
+                }
             }
         }
-        if stored.get(j) != Some(&d) {
+        if want.next() != Some(&d) {
             return false;
         }
-        j += 1;
     }
-    j == stored.len()
+    want.next().is_none()
 }
 
 /// Name the `GTC` setting: what happens when someone adds you.
@@ -1679,6 +1678,31 @@ mod tests {
         assert!(a.friendly_truncated());
         l.set_friendly_encoded(i, b"short").unwrap();
         assert!(!l.contact(i).unwrap().friendly_truncated());
+    }
+
+    #[test]
+    fn test_fast_decoders_agree_with_the_wire_decoder() {
+        let inputs: [&[u8]; 9] = [
+            b"",
+            b"plain",
+            b"a%20b",
+            b"%",
+            b"%2",
+            b"%zz%41",
+            b"100%%2541",
+            b"%E2%82%AC end",
+            b"\xc3\xa9%C3%A9",
+        ];
+        for w in inputs {
+            let d: Vec<u8> = escape::decoded(w).collect();
+            assert!(decodes_to(w, &d), "{w:?}");
+            assert!(!decodes_to(w, &[d.as_slice(), b"x"].concat()), "{w:?}");
+            if let Some((_, shorter)) = d.split_last() {
+                assert!(!decodes_to(w, shorter), "{w:?}");
+            }
+            assert_eq!(decoded_len(w, 129), d.len(), "{w:?}");
+            assert_eq!(decoded_len(w, 2), d.len().min(2), "{w:?}");
+        }
     }
 
     #[test]
