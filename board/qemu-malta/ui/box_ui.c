@@ -707,6 +707,20 @@ static void on_event(const msgr_event *e)
         arg_u(e->code);
         nl();
         break;
+    case MSGR_EVENT_KIND_LIST_FULL:
+        out("* Contact storage is full: ");
+        if (e->passport.len > 0) {
+            out_s(e->passport);
+        } else {
+            out("a group");
+        }
+        out(e->code == 0 ? " was not kept" : " is kept without its name");
+        nl();
+        evt("list-full");
+        arg_s(e->passport);
+        arg_u(e->code);
+        nl();
+        break;
     default:
         break;
     }

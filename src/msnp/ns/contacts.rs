@@ -1125,10 +1125,11 @@ impl<'s> ContactList<'s> {
             return None;
         }
         let at = self.used;
+        let off = u16::try_from(at + HEADER).ok()?;
         wr16(self.pool, at, owner);
         wr16(self.pool, at + 2, size as u16);
         self.used = at + HEADER + size;
-        u16::try_from(at + HEADER).ok()
+        Some(off)
     }
 
     /// Free the block whose data starts at `off`.
