@@ -116,6 +116,7 @@ enum msgr_event_kind
   // `passport` went offline.
   MSGR_EVENT_KIND_CONTACT_OFFLINE = 5,
   // `passport` (`name`) added you to their list: answer with `msgr_client_answer_added`.
+  // `code` 0: just now; 1: while you were away (found at the list sync after sign-in).
   MSGR_EVENT_KIND_ADDED_BY = 6,
   // `passport` removed you from their list.
   MSGR_EVENT_KIND_REMOVED_BY = 7,

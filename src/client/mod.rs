@@ -25,7 +25,7 @@ use crate::msnp::sb::{
     ConversationId, ConversationSlot, Conversations, MessageId, MessageSlot, SbConfig, SbError,
     SbEvent,
 };
-use crate::msnp::wire::{Status, TrId};
+use crate::msnp::wire::{ListKind, Status, TrId};
 use crate::time::{Duration, Instant};
 use crate::wtvp::client::{BoxIdentity, ClientError as WtvpError, WtvpClient, WtvpEvent};
 use crate::wtvp::headwaiter::{MessengerConfig, RefusalReason};
@@ -268,6 +268,14 @@ pub enum ClientEvent<'a> {
         /// How many attempts have been made.
         attempt: u32,
     },
+    /// Found at a list sync: this contact added you while you were away (on your reverse
+    /// list but neither allowed nor blocked); answer as for `NsEvent::AddedBy`.
+    PendingAdd {
+        /// Their passport.
+        passport: &'a [u8],
+        /// Their friendly name (decoded).
+        friendly: &'a str,
+    },
     /// An invitation (`RNG`) was not taken up.
     InvitationIgnored {
         /// Who invited.
@@ -353,6 +361,8 @@ pub struct Client<'s> {
     signed_out: bool,
     /// Set by `sign_in` until the first sync: the idle countdown starts only then.
     first_sync_pending: bool,
+    /// After a list sync: the next contact index to look at for a pending "added you".
+    pending_adds: Option<usize>,
     now: Instant,
 }
 
@@ -424,6 +434,7 @@ impl<'s> Client<'s> {
             },
             signed_out: false,
             first_sync_pending: false,
+            pending_adds: None,
             now,
         })
     }
@@ -490,6 +501,7 @@ impl<'s> Client<'s> {
         }
         self.signed_out = false;
         self.first_sync_pending = true;
+        self.pending_adds = None;
         self.retry.reset();
         self.idle.reset(now);
         match (self.service, &mut self.login) {
@@ -869,6 +881,24 @@ impl<'s> Client<'s> {
                 _ => None,
             };
         }
+        if let Some(from) = self.pending_adds {
+            let lists = self.ns.lists();
+            let found = (from..lists.len()).find(|&i| {
+                lists.contact(i).is_some_and(|c| {
+                    c.is_on(ListKind::Reverse)
+                        && !c.is_on(ListKind::Allow)
+                        && !c.is_on(ListKind::Block)
+                        && !c.passport().is_empty()
+                })
+            });
+            self.pending_adds = found.map(|i| i + 1);
+            if let Some(i) = found {
+                return self.ns.lists().contact(i).map(|c| ClientEvent::PendingAdd {
+                    passport: c.passport(),
+                    friendly: c.friendly(),
+                });
+            }
+        }
         // Most polls find the NS idle: look before routing (the router is big).
         if self.ns.has_work() && self.route_ns(now) {
             let ignored = self.invitation_note.take();
@@ -1097,6 +1127,9 @@ impl<'s> Client<'s> {
                         // A reconnect while idle: the server starts with IMS on; switch it off.
                         let _ = self.ns.set_ims(now, false);
                     }
+                    // Then report who added us while we were away (as the official client
+                    // asks at sign-in), one contact per poll.
+                    self.pending_adds = Some(0);
                     return true;
                 }
                 NsEvent::ImsChanged { on, .. } => {

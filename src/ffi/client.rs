@@ -221,6 +221,7 @@ pub enum MsgrEventKind {
     /// `passport` went offline.
     ContactOffline = 5,
     /// `passport` (`name`) added you to their list: answer with `msgr_client_answer_added`.
+    /// `code` 0: just now; 1: while you were away (found at the list sync after sign-in).
     AddedBy = 6,
     /// `passport` removed you from their list.
     RemovedBy = 7,
@@ -1971,6 +1972,12 @@ fn convert(ev: ClientEvent<'_>, name: &mut [u8]) -> Option<msgr_event> {
         ClientEvent::Reconnecting { attempt, .. } => {
             set(&mut e, MsgrEventKind::Reconnecting);
             e.code = attempt;
+        }
+        ClientEvent::PendingAdd { passport, friendly } => {
+            set(&mut e, MsgrEventKind::AddedBy);
+            e.passport = msgr_str::of(passport);
+            e.name = msgr_str::of(friendly.as_bytes());
+            e.code = 1;
         }
         ClientEvent::InvitationIgnored { inviter, reason } => {
             set(&mut e, MsgrEventKind::InvitationIgnored);

@@ -474,7 +474,8 @@ static void on_event(const msgr_event *e)
         out_who(e->name, e->passport);
         out(" (");
         out_s(e->passport);
-        out(") added you to their list: /accept ");
+        out(e->code == 1 ? ") added you to their list while you were away: /accept "
+                         : ") added you to their list: /accept ");
         out_s(e->passport);
         out(" or /decline ");
         out_s(e->passport);

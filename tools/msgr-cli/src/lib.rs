@@ -88,8 +88,6 @@ struct Seen {
     outcomes: VecDeque<Outcome>,
     ims: VecDeque<bool>,
     convs: HashMap<String, ConversationId>,
-    /// The lists were (re)synced: look for pending "added you".
-    synced: bool,
 }
 
 impl Seen {
@@ -123,6 +121,10 @@ impl Seen {
             ClientEvent::Reconnecting { at, attempt } => {
                 json!({"event":"reconnecting","attempt":attempt,"at_ms":at.as_millis()})
             }
+            ClientEvent::PendingAdd { passport, friendly } => {
+                self.added_by.push(text(passport).to_ascii_lowercase());
+                json!({"event":"added-by","passport":text(passport),"friendly":friendly,"pending":true})
+            }
             ClientEvent::InvitationIgnored { inviter, reason } => {
                 json!({"event":"invitation-ignored","from":text(inviter),"reason":format!("{reason:?}")})
             }
@@ -154,7 +156,6 @@ impl Seen {
                 version,
                 from_cache,
             } => {
-                self.synced = true;
                 json!({"event":"lists-synced","version":version,"from_cache":from_cache})
             }
             NsEvent::StatusChanged { status } => {
@@ -579,22 +580,6 @@ impl<'s, W: Write> Runner<'s, W> {
     /// RL but on neither AL nor BL, as the official client finds them at sign-in) and the own
     /// friendly name once online.
     fn after_events(&mut self) {
-        if std::mem::take(&mut self.seen.synced) {
-            let mut pending = Vec::new();
-            for c in self.client.ns().lists().contacts() {
-                if c.is_on(ListKind::Reverse)
-                    && !c.is_on(ListKind::Allow)
-                    && !c.is_on(ListKind::Block)
-                    && !c.passport().is_empty()
-                {
-                    pending.push((text(c.passport()), c.friendly().to_string()));
-                }
-            }
-            for (p, f) in pending {
-                self.seen.added_by.push(p.to_ascii_lowercase());
-                self.emit(json!({"event":"added-by","passport":p,"friendly":f,"pending":true}));
-            }
-        }
         if self.renamed || !self.client.is_online() {
             return;
         }
