@@ -116,6 +116,7 @@ enum msgr_event_kind
   // `passport` went offline.
   MSGR_EVENT_KIND_CONTACT_OFFLINE = 5,
   // `passport` (`name`) added you to their list: answer with `msgr_client_answer_added`.
+  // `code` 0: just now; 1: while you were away (found at the list sync after sign-in).
   MSGR_EVENT_KIND_ADDED_BY = 6,
   // `passport` removed you from their list.
   MSGR_EVENT_KIND_REMOVED_BY = 7,
@@ -160,6 +161,14 @@ enum msgr_event_kind
   MSGR_EVENT_KIND_INVITATION_IGNORED = 26,
   // Anything else the NS reported that a box UI may ignore.
   MSGR_EVENT_KIND_OTHER = 27,
+  // Contact storage is full (`msgr_limits.contacts`/`groups`/`contact_bytes`): `code` 0 =
+  // contact `passport` (or a group, `passport` empty) was dropped; 1 = it is kept but a name
+  // or phone number was left empty (`passport` empty and `status` the group id for a
+  // group's name).
+  MSGR_EVENT_KIND_LIST_FULL = 28,
+  // The server sent a frame too big for the receive buffer; it was skipped (`code`: its
+  // payload length) and the session goes on.
+  MSGR_EVENT_KIND_FRAME_SKIPPED = 29,
 };
 #ifndef __cplusplus
 typedef uint32_t msgr_event_kind;
@@ -258,6 +267,10 @@ typedef struct {
   uint32_t conversations;
   // Outgoing message parts queued or awaiting their outcome, across conversations (default 10).
   uint32_t queued_messages;
+  // Bytes for the contacts' and groups' strings: passports, friendly names, phone numbers,
+  // group names (default 48 per contact plus 16 per group; at most 65535). A name that
+  // does not fit is dropped and reported (`MSGR_EVENT_KIND_LIST_FULL`).
+  uint32_t contact_bytes;
 } msgr_limits;
 
 // Everything the client needs before signing in. Strings are copied into the arena.

@@ -25,7 +25,7 @@ use crate::msnp::sb::{
     ConversationId, ConversationSlot, Conversations, MessageId, MessageSlot, SbConfig, SbError,
     SbEvent,
 };
-use crate::msnp::wire::{Status, TrId};
+use crate::msnp::wire::{ListKind, Status, TrId};
 use crate::time::{Duration, Instant};
 use crate::wtvp::client::{BoxIdentity, ClientError as WtvpError, WtvpClient, WtvpEvent};
 use crate::wtvp::headwaiter::{MessengerConfig, RefusalReason};
@@ -158,6 +158,10 @@ pub struct ClientStorage<'s> {
     pub contacts: &'s mut [Contact],
     /// Group slots (30).
     pub groups: &'s mut [Group],
+    /// The pool for the contacts' and groups' strings: passports, decoded friendly names,
+    /// phone numbers, group names (box default: 48 bytes per contact plus 16 per group, see
+    /// [`crate::limits::DEFAULT_NAME_BYTES_PER_CONTACT`]).
+    pub names: &'s mut [u8],
     /// Conversation slots (at least 4).
     pub conversations: &'s mut [ConversationSlot],
     /// Outgoing message parts queued or awaiting an outcome.
@@ -270,6 +274,14 @@ pub enum ClientEvent<'a> {
         /// How many attempts have been made.
         attempt: u32,
     },
+    /// Found at a list sync: this contact added you while you were away (on your reverse
+    /// list but neither allowed nor blocked); answer as for `NsEvent::AddedBy`.
+    PendingAdd {
+        /// Their passport.
+        passport: &'a [u8],
+        /// Their friendly name (decoded).
+        friendly: &'a str,
+    },
     /// An invitation (`RNG`) was not taken up.
     InvitationIgnored {
         /// Who invited.
@@ -355,6 +367,8 @@ pub struct Client<'s> {
     signed_out: bool,
     /// Set by `sign_in` until the first sync: the idle countdown starts only then.
     first_sync_pending: bool,
+    /// After a list sync: the next contact index to look at for a pending "added you".
+    pending_adds: Option<usize>,
     now: Instant,
 }
 
@@ -371,12 +385,13 @@ impl<'s> Client<'s> {
         let ClientStorage {
             contacts,
             groups,
+            names,
             conversations,
             messages,
         } = storage;
         let convs =
             Conversations::new(cfg.sb, cfg.ns.passport.as_bytes(), conversations, messages)?;
-        let mut ns = NsSession::new(cfg.ns, contacts, groups);
+        let mut ns = NsSession::new(cfg.ns, contacts, groups, names);
         let (login, service_server) = match cfg.login {
             LoginMode::Password(pw) => {
                 ns.set_password(pw)?;
@@ -426,6 +441,7 @@ impl<'s> Client<'s> {
             },
             signed_out: false,
             first_sync_pending: false,
+            pending_adds: None,
             now,
         })
     }
@@ -492,6 +508,7 @@ impl<'s> Client<'s> {
         }
         self.signed_out = false;
         self.first_sync_pending = true;
+        self.pending_adds = None;
         self.retry.reset();
         self.idle.reset(now);
         match (self.service, &mut self.login) {
@@ -718,7 +735,11 @@ impl<'s> Client<'s> {
                 .map_err(|_| ClientError::UnknownConnection)?,
         };
         self.deliver_answer(now);
-        self.pump(now);
+        // NS input changes no conversation (its events are routed when polled, and the
+        // polling pumps): only the other connections can leave a switchboard request.
+        if conn != ConnId::Ns {
+            self.pump(now);
+        }
         Ok(taken)
     }
 
@@ -867,7 +888,26 @@ impl<'s> Client<'s> {
                 _ => None,
             };
         }
-        if self.route_ns(now) {
+        if let Some(from) = self.pending_adds {
+            let lists = self.ns.lists();
+            let found = (from..lists.len()).find(|&i| {
+                lists.contact(i).is_some_and(|c| {
+                    c.is_on(ListKind::Reverse)
+                        && !c.is_on(ListKind::Allow)
+                        && !c.is_on(ListKind::Block)
+                        && !c.passport().is_empty()
+                })
+            });
+            self.pending_adds = found.map(|i| i + 1);
+            if let Some(i) = found {
+                return self.ns.lists().contact(i).map(|c| ClientEvent::PendingAdd {
+                    passport: c.passport(),
+                    friendly: c.friendly(),
+                });
+            }
+        }
+        // Most polls find the NS idle: look before routing (the router is big).
+        if self.ns.has_work() && self.route_ns(now) {
             let ignored = self.invitation_note.take();
             return self.ns.poll_event().map(|e| match (e, ignored) {
                 (NsEvent::Invitation { inviter, .. }, Some(reason)) => {
@@ -988,12 +1028,17 @@ impl<'s> Client<'s> {
 
     /// Handle NS events the caller never sees (or that need action first); `true` when the
     /// next one is for the caller.
+    #[inline(never)]
     fn route_ns(&mut self, now: Instant) -> bool {
         loop {
-            if self.ns.peek_event().is_none() {
+            if !self.ns.has_event() {
                 // The NS stops after each frame that makes an event; frames still in its
                 // receive buffer are processed when it is fed again, even with no new bytes.
                 let _ = self.ns.handle_input(now, &[]);
+            }
+            if self.ns.next_event_is_notice() {
+                // Nothing to route: the caller gets it without building it here first.
+                return true;
             }
             let Some(ev) = self.ns.peek_event() else {
                 return false;
@@ -1089,6 +1134,9 @@ impl<'s> Client<'s> {
                         // A reconnect while idle: the server starts with IMS on; switch it off.
                         let _ = self.ns.set_ims(now, false);
                     }
+                    // Then report who added us while we were away (as the official client
+                    // asks at sign-in), one contact per poll.
+                    self.pending_adds = Some(0);
                     return true;
                 }
                 NsEvent::ImsChanged { on, .. } => {
