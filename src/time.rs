@@ -25,8 +25,6 @@ impl Instant {
     }
 
     /// Return this instant moved later by `d`, saturating at the end of time.
-    // Out of line: 64-bit saturating arithmetic is ~20 MIPS32 instructions, inlined at 15 sites.
-    #[inline(never)]
     pub const fn saturating_add(self, d: Duration) -> Self {
         Instant(self.0.saturating_add(d.0))
     }

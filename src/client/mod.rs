@@ -1221,8 +1221,6 @@ impl<'s> Client<'s> {
         }
     }
 
-    // Out of line: a 64-bit compare and store, called from ten entry points.
-    #[inline(never)]
     fn tick(&mut self, now: Instant) {
         if now > self.now {
             self.now = now;

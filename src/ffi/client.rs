@@ -506,7 +506,6 @@ fn text_arg<'a>(ptr: *const c_char, len: usize, max: usize) -> Result<&'a str, M
 }
 
 /// Borrow a byte buffer argument.
-#[inline(never)]
 fn bytes_arg<'a>(ptr: *const u8, len: usize) -> Result<&'a [u8], MsgrResult> {
     if len == 0 {
         return Ok(&[]);
@@ -1809,8 +1808,6 @@ fn ns_error_result(e: NsError) -> MsgrResult {
 }
 
 impl Inner {
-    // Out of line: a 64-bit compare and store, called from seven entry points.
-    #[inline(never)]
     fn tick(&mut self, now_ms: u64) {
         let now = Instant::from_millis(now_ms);
         if now > self.now {
