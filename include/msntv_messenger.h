@@ -154,7 +154,8 @@ enum msgr_event_kind
   MSGR_EVENT_KIND_EMAIL = 23,
   // A request failed: `code` is the MSNP error number, `text` its verb.
   MSGR_EVENT_KIND_REQUEST_FAILED = 24,
-  // A message of an unsupported kind arrived in `conversation` (`text`: its content type).
+  // A message of an unsupported kind arrived in `conversation` (`text`: its content type),
+  // or one too large to read was skipped (`text`: "message too large", `code`: its length).
   MSGR_EVENT_KIND_UNSUPPORTED_CONTENT = 25,
   // An invitation from `passport` was not taken up (`code`: `msgr_result`).
   MSGR_EVENT_KIND_INVITATION_IGNORED = 26,
@@ -258,6 +259,10 @@ typedef struct {
   uint32_t conversations;
   // Outgoing message parts queued or awaiting their outcome, across conversations (default 10).
   uint32_t queued_messages;
+  // Bytes of the message pool, which holds the payloads of parts not yet written to their
+  // switchboard (a part takes its payload's length: about 115 bytes plus the text, at most
+  // 1664); default 2048. A message that does not fit is refused when it is sent.
+  uint32_t message_bytes;
 } msgr_limits;
 
 // Everything the client needs before signing in. Strings are copied into the arena.

@@ -214,6 +214,7 @@ fn two_clients_sign_in_chat_both_ways_and_sign_out() {
             groups: &mut ag,
             conversations: &mut asl,
             messages: &mut am,
+            message_bytes: Box::leak(Box::new([0u8; 4096])),
         },
         t0,
     )
@@ -225,6 +226,7 @@ fn two_clients_sign_in_chat_both_ways_and_sign_out() {
             groups: &mut bg,
             conversations: &mut bsl,
             messages: &mut bm,
+            message_bytes: Box::leak(Box::new([0u8; 4096])),
         },
         t0,
     )

@@ -128,6 +128,7 @@ macro_rules! client {
                 groups: &mut groups,
                 conversations: &mut convs,
                 messages: &mut msgs,
+                message_bytes: Box::leak(Box::new([0u8; 4096])),
             },
             ms(0),
         )

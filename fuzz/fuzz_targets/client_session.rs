@@ -219,6 +219,7 @@ fuzz_target!(|input: Input| {
         MessageSlot::EMPTY,
         MessageSlot::EMPTY,
     ];
+    let mut pool = [0u8; 4096];
     let c = Client::new(
         cfg,
         ClientStorage {
@@ -226,6 +227,7 @@ fuzz_target!(|input: Input| {
             groups: &mut groups,
             conversations: &mut slots,
             messages: &mut msgs,
+            message_bytes: &mut pool,
         },
         Instant::ZERO,
     )

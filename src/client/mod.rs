@@ -158,6 +158,9 @@ pub struct ClientStorage<'s> {
     pub conversations: &'s mut [ConversationSlot],
     /// Outgoing message parts queued or awaiting an outcome.
     pub messages: &'s mut [MessageSlot],
+    /// The message pool: payloads of parts not yet written to their switchboard (a part takes
+    /// its payload's length, at most 1664 bytes; the box default is 2048).
+    pub message_bytes: &'s mut [u8],
 }
 
 /// Why the client as a whole stopped or could not act.
@@ -368,9 +371,15 @@ impl<'s> Client<'s> {
             groups,
             conversations,
             messages,
+            message_bytes,
         } = storage;
-        let convs =
-            Conversations::new(cfg.sb, cfg.ns.passport.as_bytes(), conversations, messages)?;
+        let convs = Conversations::new(
+            cfg.sb,
+            cfg.ns.passport.as_bytes(),
+            conversations,
+            messages,
+            message_bytes,
+        )?;
         let mut ns = NsSession::new(cfg.ns, contacts, groups);
         let (login, service_server) = match cfg.login {
             LoginMode::Password(pw) => {

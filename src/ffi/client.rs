@@ -59,6 +59,10 @@ const DEFAULT_GROUPS: u32 = 30;
 const DEFAULT_CONVERSATIONS: u32 = 4;
 /// Default queued-message capacity (message parts in flight across conversations).
 const DEFAULT_QUEUED: u32 = 10;
+/// Default message pool (bytes): payloads of parts not yet written to their switchboard.
+const DEFAULT_MESSAGE_BYTES: u32 = 2048;
+/// Largest message pool accepted.
+const MAX_MESSAGE_BYTES: u32 = 1 << 20;
 /// Largest capacities accepted (a guard against absurd arena requests).
 const MAX_LIMIT: u32 = 4096;
 /// Bytes reserved for the allocator's own bookkeeping and alignment slack.
@@ -114,6 +118,10 @@ pub struct msgr_limits {
     pub conversations: u32,
     /// Outgoing message parts queued or awaiting their outcome, across conversations (default 10).
     pub queued_messages: u32,
+    /// Bytes of the message pool, which holds the payloads of parts not yet written to their
+    /// switchboard (a part takes its payload's length: about 115 bytes plus the text, at most
+    /// 1664); default 2048. A message that does not fit is refused when it is sent.
+    pub message_bytes: u32,
 }
 
 /// How login answers are obtained (`msgr_config.login_mode`).
@@ -255,7 +263,8 @@ pub enum MsgrEventKind {
     Email = 23,
     /// A request failed: `code` is the MSNP error number, `text` its verb.
     RequestFailed = 24,
-    /// A message of an unsupported kind arrived in `conversation` (`text`: its content type).
+    /// A message of an unsupported kind arrived in `conversation` (`text`: its content type),
+    /// or one too large to read was skipped (`text`: "message too large", `code`: its length).
     UnsupportedContent = 25,
     /// An invitation from `passport` was not taken up (`code`: `msgr_result`).
     InvitationIgnored = 26,
@@ -505,22 +514,23 @@ macro_rules! tri {
     };
 }
 
-fn limits_or_default(l: &msgr_limits) -> Result<[u32; 4], MsgrResult> {
+fn limits_or_default(l: &msgr_limits) -> Result<[u32; 5], MsgrResult> {
     let pick = |v: u32, d: u32| if v == 0 { d } else { v };
     let l = [
         pick(l.contacts, DEFAULT_CONTACTS),
         pick(l.groups, DEFAULT_GROUPS),
         pick(l.conversations, DEFAULT_CONVERSATIONS),
         pick(l.queued_messages, DEFAULT_QUEUED),
+        pick(l.message_bytes, DEFAULT_MESSAGE_BYTES),
     ];
-    if l.iter().any(|&v| v > MAX_LIMIT) || l[1] > 30 {
+    if l[..4].iter().any(|&v| v > MAX_LIMIT) || l[1] > 30 || l[4] > MAX_MESSAGE_BYTES {
         return Err(MsgrResult::InvalidParameter);
     }
     Ok(l)
 }
 
-/// Bytes of arena needed, before the strings: the handle and the four tables.
-fn arena_need(l: [u32; 4]) -> usize {
+/// Bytes of arena needed, before the strings: the handle, the four tables and the pool.
+fn arena_need(l: [u32; 5]) -> usize {
     use core::mem::{align_of, size_of};
     let n = |v: u32| v as usize;
     let parts = [
@@ -529,6 +539,7 @@ fn arena_need(l: [u32; 4]) -> usize {
         n(l[1]) * size_of::<Group>() + align_of::<Group>(),
         n(l[2]) * size_of::<ConversationSlot>() + align_of::<ConversationSlot>(),
         n(l[3]) * size_of::<MessageSlot>() + align_of::<MessageSlot>(),
+        n(l[4]),
         n(l[2]) + 2,
         6 * (MAX_CONFIG_STR + 8),
         ARENA_SLACK,
@@ -551,6 +562,7 @@ pub unsafe extern "C" fn msgr_client_arena_size(limits: *const msgr_limits) -> u
             groups: 0,
             conversations: 0,
             queued_messages: 0,
+            message_bytes: 0,
         },
     };
     match limits_or_default(&l) {
@@ -786,6 +798,7 @@ unsafe fn init(
         groups: tri!(arena_heap.alloc_slice(limits[1] as usize, || Group::EMPTY)),
         conversations: tri!(arena_heap.alloc_slice(limits[2] as usize, ConversationSlot::default)),
         messages: tri!(arena_heap.alloc_slice(limits[3] as usize, MessageSlot::default)),
+        message_bytes: tri!(arena_heap.alloc_slice(limits[4] as usize, || 0u8)),
     };
     let open = tri!(arena_heap.alloc_slice(limits[2] as usize + 2, || false));
     let client = Client::new(client_cfg, storage, Instant::ZERO);
@@ -2135,6 +2148,15 @@ fn convert_sb(ev: SbEvent<'_>, e: &mut msgr_event, name: &mut [u8]) {
             e.conversation = conversation.to_raw();
             e.passport = msgr_str::of(sender);
             e.text = msgr_str::of(content_type);
+            MsgrEventKind::UnsupportedContent
+        }
+        SbEvent::MessageSkipped {
+            conversation,
+            length,
+        } => {
+            e.conversation = conversation.to_raw();
+            e.code = length;
+            e.text = msgr_str::of(b"message too large");
             MsgrEventKind::UnsupportedContent
         }
         SbEvent::InviteFailed {

@@ -23,6 +23,8 @@ const SUITE: &str = "sb";
 /// Largest recorded stream of one switchboard connection and direction the replay holds.
 const STREAM_CAP: usize = 8192;
 const TRACKED: usize = 16;
+/// Message pool of the replays and scenarios: room for a split long message.
+pub const POOL_BYTES: usize = 8192;
 
 /// How the recorded server chunks are fed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -197,6 +199,9 @@ fn pump(c: &mut Conversations<'_>, now: Instant, x: &mut Ctx<'_>) -> Result<(), 
                 SbEvent::UnsupportedContent { .. } => x.counts.unsupported += 1,
                 SbEvent::InviteFailed { .. } => x.counts.invite_failed += 1,
                 SbEvent::Timeout { .. } => return Err(Failure::new("unexpected timeout")),
+                SbEvent::MessageSkipped { .. } => {
+                    return Err(Failure::new("a recorded MSG was skipped"))
+                }
                 SbEvent::Outcome {
                     message, outcome, ..
                 } => {
@@ -315,7 +320,8 @@ pub fn replay(t: &Transcript<'_>, conn: &str, split: Split) -> Result<Counts, Fa
         MessageSlot::EMPTY,
         MessageSlot::EMPTY,
     ];
-    let mut c = Conversations::new(SbConfig::default(), me, &mut slots, &mut msgs)
+    let mut pool = [0u8; POOL_BYTES];
+    let mut c = Conversations::new(SbConfig::default(), me, &mut slots, &mut msgs, &mut pool)
         .map_err(|_| Failure::new("cannot make the machine"))?;
     let mut x = Ctx {
         expected,
@@ -554,9 +560,10 @@ impl<'s> Harness<'s> {
         cfg: SbConfig,
         slots: &'s mut [ConversationSlot],
         msgs: &'s mut [MessageSlot],
+        pool: &'s mut [u8],
     ) -> Result<Self, Failure> {
         Ok(Harness {
-            c: Conversations::new(cfg, ME, slots, msgs)
+            c: Conversations::new(cfg, ME, slots, msgs, pool)
                 .map_err(|_| Failure::new("cannot make machine"))?,
             now: Instant::ZERO,
             tx: [0; 4096],
@@ -708,7 +715,11 @@ impl<'s> Harness<'s> {
     }
 }
 
-fn storage() -> ([ConversationSlot; 2], [MessageSlot; MSG_SLOTS]) {
+fn storage() -> (
+    [ConversationSlot; 2],
+    [MessageSlot; MSG_SLOTS],
+    [u8; POOL_BYTES],
+) {
     (
         [ConversationSlot::EMPTY, ConversationSlot::EMPTY],
         [
@@ -725,6 +736,7 @@ fn storage() -> ([ConversationSlot; 2], [MessageSlot; MSG_SLOTS]) {
             MessageSlot::EMPTY,
             MessageSlot::EMPTY,
         ],
+        [0; POOL_BYTES],
     )
 }
 
@@ -1149,14 +1161,14 @@ pub fn run_scenarios(r: &mut impl Reporter) {
         ("answer_side_iro_ans_bye", sc_answer_side),
     ];
     for (name, f) in SCENARIOS {
-        let (mut slots, mut msgs) = storage();
-        let res =
-            Harness::new(SbConfig::default(), &mut slots, &mut msgs).and_then(|mut h| f(&mut h));
+        let (mut slots, mut msgs, mut pool) = storage();
+        let res = Harness::new(SbConfig::default(), &mut slots, &mut msgs, &mut pool)
+            .and_then(|mut h| f(&mut h));
         r.case(SUITE, name, res);
     }
     for step in 0..9 {
-        let (mut slots, mut msgs) = storage();
-        let res = Harness::new(SbConfig::default(), &mut slots, &mut msgs)
+        let (mut slots, mut msgs, mut pool) = storage();
+        let res = Harness::new(SbConfig::default(), &mut slots, &mut msgs, &mut pool)
             .and_then(|mut h| drop_at(step, &mut h));
         let mut name = Name::new();
         name.push("drop_at_step_");

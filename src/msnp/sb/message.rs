@@ -5,7 +5,7 @@
 //! of writing half a payload. Nothing here allocates or panics on any input.
 
 use crate::limits::MAX_OUTGOING_MSG_PAYLOAD;
-use crate::msnp::wire::mime::MimeMessage;
+use crate::msnp::wire::mime::{self, MimeMessage};
 
 /// The fixed start of every plain-text payload we send (`MIME-Version` first, then
 /// `Content-Type`, as the official client did).
@@ -300,6 +300,13 @@ fn write_text_header(format: Option<&TextFormat>, w: &mut Out<'_>) {
     w.put(b"\r\n");
 }
 
+/// Write the header block of a text payload (everything before the body); return its length.
+pub fn write_text_head(format: Option<&TextFormat>, out: &mut [u8]) -> Result<usize, MessageError> {
+    let mut w = Out::new(out);
+    write_text_header(format, &mut w);
+    w.finish()
+}
+
 /// Return the length of the header block (up to and including the empty line) of a text payload.
 pub fn text_header_len(format: Option<&TextFormat>) -> usize {
     let mut w = Out::counter();
@@ -465,33 +472,41 @@ pub enum Incoming<'a> {
     },
 }
 
-/// Classify a received payload.
+/// Classify a received payload (one pass over its header block).
 pub fn classify(payload: &[u8]) -> Incoming<'_> {
-    let m = MimeMessage::parse(payload);
-    let ct = m.content_type().unwrap_or(&[]);
+    const NAMES: [&[u8]; 3] = [b"Content-Type", b"X-MMS-IM-Format", b"TypingUser"];
+    let mut v = [None; 3];
+    let m = MimeMessage::parse_with(payload, &NAMES, &mut v);
+    let [content_type, format, typing] = v;
+    let ct = content_type.map_or(&[][..], mime::media_type);
     if ct.eq_ignore_ascii_case(b"text/plain") {
         return Incoming::Text {
             body: m.body(),
-            format: m.header("X-MMS-IM-Format"),
-            utf8: m
-                .charset()
+            format,
+            utf8: content_type
+                .and_then(mime::charset_of)
                 .is_some_and(|c| c.eq_ignore_ascii_case(b"UTF-8")),
         };
     }
     if ct.eq_ignore_ascii_case(b"text/x-msmsgscontrol") {
-        if let Some(user) = m.header("TypingUser") {
+        if let Some(user) = typing {
             return Incoming::Typing { user };
         }
     }
     if ct.eq_ignore_ascii_case(b"text/x-msmsgsinvite") {
         // The invitation fields live in the body, which is itself a header block.
-        let body = MimeMessage::parse(m.body());
-        let cmd = body.header("Invitation-Command");
-        if let (Some(cmd), Some(cookie)) = (cmd, body.header("Invitation-Cookie")) {
+        const INVITE: [&[u8]; 3] = [
+            b"Invitation-Command",
+            b"Invitation-Cookie",
+            b"Application-Name",
+        ];
+        let mut f = [None; 3];
+        MimeMessage::parse_with(m.body(), &INVITE, &mut f);
+        if let [Some(cmd), Some(cookie), application] = f {
             if cmd.eq_ignore_ascii_case(b"INVITE") && !cookie.is_empty() {
                 return Incoming::Invitation {
                     cookie,
-                    application: body.header("Application-Name"),
+                    application,
                 };
             }
         }

@@ -53,6 +53,36 @@ impl<'a> MimeMessage<'a> {
         }
     }
 
+    /// Split a payload like [`parse`](Self::parse) and, in the same single pass, record in
+    /// `values[i]` the first value of the header called `names[i]` (case-insensitive; `None`
+    /// when absent). Cheaper than [`header`](Self::header) per name, which re-scans the block.
+    pub fn parse_with(payload: &'a [u8], names: &[&[u8]], values: &mut [Option<&'a [u8]>]) -> Self {
+        for v in values.iter_mut() {
+            *v = None;
+        }
+        let mut pos = 0usize;
+        while let Some(lf) = payload.get(pos..).and_then(|r| memchr::memchr(b'\n', r)) {
+            let end = pos.saturating_add(lf);
+            let line = payload.get(pos..end).unwrap_or(&[]);
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if line.is_empty() {
+                return MimeMessage {
+                    headers: payload.get(..pos).unwrap_or(&[]),
+                    body: payload.get(end.saturating_add(1)..).unwrap_or(&[]),
+                };
+            }
+            record(line, names, values);
+            pos = end.saturating_add(1);
+        }
+        if let Some(last) = payload.get(pos..) {
+            record(last.strip_suffix(b"\r").unwrap_or(last), names, values);
+        }
+        MimeMessage {
+            headers: payload,
+            body: &[],
+        }
+    }
+
     /// Iterate over `(name, value)` header pairs in order; lines without a colon are skipped.
     pub fn headers(&self) -> Headers<'a> {
         Headers { rest: self.headers }
@@ -79,26 +109,51 @@ impl<'a> MimeMessage<'a> {
 
     /// Return the `charset=` parameter of `Content-Type`, if any.
     pub fn charset(&self) -> Option<&'a [u8]> {
-        let mut params = split_param(self.header("Content-Type")?).1;
-        while !params.is_empty() {
-            let (p, more) = split_param(params);
-            params = more;
-            let p = trim(p);
-            if let Some(eq) = p.iter().position(|&b| b == b'=') {
-                if p.get(..eq)
-                    .is_some_and(|k| k.eq_ignore_ascii_case(b"charset"))
-                {
-                    return Some(trim(p.get(eq.saturating_add(1)..).unwrap_or(&[])));
-                }
-            }
-        }
-        None
+        charset_of(self.header("Content-Type")?)
     }
 
     /// Return the body: everything after the first empty line.
     pub fn body(&self) -> &'a [u8] {
         self.body
     }
+}
+
+/// Note the value of header `line` in `values` if its name is one of `names` and not seen yet.
+fn record<'a>(line: &'a [u8], names: &[&[u8]], values: &mut [Option<&'a [u8]>]) {
+    let Some(colon) = memchr::memchr(b':', line) else {
+        return;
+    };
+    let (name, value) = line.split_at(colon);
+    let name = trim(name);
+    for (want, slot) in names.iter().zip(values.iter_mut()) {
+        if slot.is_none() && want.len() == name.len() && want.eq_ignore_ascii_case(name) {
+            *slot = Some(trim(value.get(1..).unwrap_or(&[])));
+            return;
+        }
+    }
+}
+
+/// Return the media type of a `Content-Type` value, without parameters (`text/plain`).
+pub fn media_type(content_type: &[u8]) -> &[u8] {
+    trim(split_param(content_type).0)
+}
+
+/// Return the `charset=` parameter of a `Content-Type` value, if any.
+pub fn charset_of(content_type: &[u8]) -> Option<&[u8]> {
+    let mut params = split_param(content_type).1;
+    while !params.is_empty() {
+        let (p, more) = split_param(params);
+        params = more;
+        let p = trim(p);
+        if let Some(eq) = p.iter().position(|&b| b == b'=') {
+            if p.get(..eq)
+                .is_some_and(|k| k.eq_ignore_ascii_case(b"charset"))
+            {
+                return Some(trim(p.get(eq.saturating_add(1)..).unwrap_or(&[])));
+            }
+        }
+    }
+    None
 }
 
 /// Iterate over the header lines of a [`MimeMessage`].
@@ -151,6 +206,27 @@ mod tests {
         assert_eq!(m.header("TypingUser"), Some(&b"bob@x"[..]));
         assert_eq!(m.charset(), None);
         assert_eq!(m.body(), b"\r\n");
+    }
+
+    #[test]
+    fn test_parse_with_matches_header_lookups() {
+        let payloads: [&[u8]; 4] = [
+            b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\nX-MMS-IM-Format: FN=Arial\r\n\r\nhi",
+            b"content-type:text/x-msmsgscontrol\nTypingUser:bob@x\n\n\r\n",
+            b"Content-Type: a\r\nContent-Type: b\r\nKid: 0",
+            b"",
+        ];
+        let names: [&[u8]; 3] = [b"Content-Type", b"TypingUser", b"Kid"];
+        for p in payloads {
+            let mut v = [None; 3];
+            let m = MimeMessage::parse_with(p, &names, &mut v);
+            assert_eq!(m, MimeMessage::parse(p));
+            assert_eq!(v[0], m.header("Content-Type"));
+            assert_eq!(v[1], m.header("TypingUser"));
+            assert_eq!(v[2], m.header("Kid"));
+            assert_eq!(v[0].map(media_type), m.content_type());
+            assert_eq!(v[0].and_then(charset_of), m.charset());
+        }
     }
 
     #[test]

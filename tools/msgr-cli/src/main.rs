@@ -217,6 +217,7 @@ fn main() -> ExitCode {
     let mut groups = vec![Group::EMPTY; 30];
     let mut convs: Vec<ConversationSlot> = (0..8).map(|_| ConversationSlot::default()).collect();
     let mut messages: Vec<MessageSlot> = (0..32).map(|_| MessageSlot::default()).collect();
+    let mut message_bytes = vec![0u8; 16384];
     let client = match Client::new(
         cfg,
         ClientStorage {
@@ -224,6 +225,7 @@ fn main() -> ExitCode {
             groups: &mut groups,
             conversations: &mut convs,
             messages: &mut messages,
+            message_bytes: &mut message_bytes,
         },
         Instant::ZERO,
     ) {
