@@ -354,6 +354,14 @@ pub struct Client<'s> {
     signed_out: bool,
     /// Set by `sign_in` until the first sync: the idle countdown starts only then.
     first_sync_pending: bool,
+    /// The last `poll_event` found nothing and nothing happened since: the next one returns
+    /// `None` at once. Cleared by every input, command and timer call.
+    quiet: bool,
+    /// The NS had no event and no buffered frame at the last look, and it was not touched
+    /// since: polling skips it. Cleared wherever the NS is fed or commanded.
+    ns_quiet: bool,
+    /// The last `poll_transmit` found nothing to send and nothing happened since.
+    tx_idle: bool,
     now: Instant,
 }
 
@@ -430,6 +438,9 @@ impl<'s> Client<'s> {
             },
             signed_out: false,
             first_sync_pending: false,
+            quiet: false,
+            ns_quiet: false,
+            tx_idle: false,
             now,
         })
     }
@@ -447,6 +458,9 @@ impl<'s> Client<'s> {
     /// groups, privacy, `URL`, `SND`, `PAG`, phone numbers). Call
     /// [`user_activity`](Self::user_activity) for the ones the user started.
     pub fn ns_mut(&mut self) -> &mut NsSession<'s> {
+        self.quiet = false;
+        self.ns_quiet = false;
+        self.tx_idle = false;
         &mut self.ns
     }
 
@@ -458,6 +472,12 @@ impl<'s> Client<'s> {
     /// Query whether the client is signed in and its lists are in sync.
     pub fn is_online(&self) -> bool {
         self.ns.phase() == Phase::Online
+    }
+
+    /// Query whether [`poll_event`](Self::poll_event) has nothing to report until the next
+    /// input, command or timer call (it returned `None` and nothing happened since).
+    pub fn is_quiet(&self) -> bool {
+        self.quiet
     }
 
     /// Query whether instant messaging is on (not switched off by the idle timer).
@@ -513,6 +533,7 @@ impl<'s> Client<'s> {
     }
 
     fn start_ns(&mut self, now: Instant) -> Result<(), ClientError> {
+        self.ns_quiet = false;
         let (buf, len, port) = &self.server;
         let host = core::str::from_utf8(buf.get(..*len).unwrap_or(&[]))
             .map_err(|_| ClientError::BadArgument)?;
@@ -662,7 +683,7 @@ impl<'s> Client<'s> {
 
     /// Report that the connection asked for by `Connect` is open.
     pub fn handle_connected(&mut self, now: Instant, conn: ConnId) -> Result<(), ClientError> {
-        self.tick(now);
+        self.tick_conn(now, conn);
         match conn {
             ConnId::Ns => {
                 // Only a connection the NS asked for (sign-in, reconnect or redirect) can open.
@@ -700,7 +721,7 @@ impl<'s> Client<'s> {
         conn: ConnId,
         bytes: &[u8],
     ) -> Result<usize, ClientError> {
-        self.tick(now);
+        self.tick_conn(now, conn);
         let taken = match conn {
             // A failed NS reports why through its events; its input is dropped.
             ConnId::Ns => self.ns.handle_input(now, bytes).unwrap_or(bytes.len()),
@@ -728,7 +749,7 @@ impl<'s> Client<'s> {
 
     /// Report that `conn` closed (or could not be opened).
     pub fn handle_closed(&mut self, now: Instant, conn: ConnId) {
-        self.tick(now);
+        self.tick_conn(now, conn);
         match conn {
             ConnId::Ns => {
                 if !matches!(self.link, Link::Idle) {
@@ -793,21 +814,31 @@ impl<'s> Client<'s> {
 
     /// Take bytes to send: fills `out` and names the connection they are for.
     pub fn poll_transmit(&mut self, out: &mut [u8]) -> Option<(ConnId, usize)> {
+        if self.tx_idle {
+            return None;
+        }
         let now = self.now;
         self.pump(now);
         let n = self.ns.poll_transmit(out);
         if n > 0 {
+            self.quiet = false;
+            self.ns_quiet = false;
             return Some((ConnId::Ns, n));
         }
         if let Login::Wtvp(w) = &mut self.login {
             let n = w.poll_transmit(out);
             if n > 0 {
+                self.quiet = false;
                 return Some((ConnId::Wtvp, n));
             }
         }
-        self.convs
-            .poll_transmit(out)
-            .map(|t| (ConnId::Sb(t.conversation), t.len))
+        let Some(t) = self.convs.poll_transmit(out) else {
+            self.tx_idle = true;
+            return None;
+        };
+        // A part written in mode U has its outcome now.
+        self.quiet = false;
+        Some((ConnId::Sb(t.conversation), t.len))
     }
 
     /// Return when [`handle_timeout`](Self::handle_timeout) must be called next.
@@ -847,6 +878,11 @@ impl<'s> Client<'s> {
 
     /// Take the next event for the caller (see [`ClientEvent`]).
     pub fn poll_event(&mut self) -> Option<ClientEvent<'_>> {
+        if self.quiet {
+            return None;
+        }
+        // Routing and frame processing below may write replies.
+        self.tx_idle = false;
         let now = self.now;
         if let Some(note) = self.pop_note() {
             return Some(match note {
@@ -900,7 +936,11 @@ impl<'s> Client<'s> {
             return self.poll_event();
         }
         self.pump(now);
-        self.convs.poll_event().map(|e| match e {
+        let Some(found) = self.convs.find_event() else {
+            self.quiet = true;
+            return None;
+        };
+        self.convs.take_event(found).map(|e| match e {
             SbEvent::Connect {
                 conversation,
                 host,
@@ -997,6 +1037,9 @@ impl<'s> Client<'s> {
     /// Handle NS events the caller never sees (or that need action first); `true` when the
     /// next one is for the caller.
     fn route_ns(&mut self, now: Instant) -> bool {
+        if self.ns_quiet {
+            return false;
+        }
         loop {
             if self.ns.peek_event().is_none() {
                 // The NS stops after each frame that makes an event; frames still in its
@@ -1004,6 +1047,7 @@ impl<'s> Client<'s> {
                 let _ = self.ns.handle_input(now, &[]);
             }
             let Some(ev) = self.ns.peek_event() else {
+                self.ns_quiet = true;
                 return false;
             };
             match ev {
@@ -1143,6 +1187,8 @@ impl<'s> Client<'s> {
     /// Ask the NS for a switchboard for every conversation waiting for one.
     fn pump(&mut self, now: Instant) {
         while let Some(conv) = self.convs.take_switchboard_request() {
+            self.ns_quiet = false;
+            self.quiet = false;
             let trid = if self.is_online() {
                 self.ns.request_switchboard(now).ok()
             } else {
@@ -1167,10 +1213,12 @@ impl<'s> Client<'s> {
             Login::Delegate(d) => d.poll_answer(),
             Login::Wtvp(w) => w.poll_answer(),
         };
+        let Some(answer) = answer else { return };
+        self.ns_quiet = false;
+        self.quiet = false;
         let failure = match answer {
-            None => return,
-            Some(Ok(a)) => self.ns.provide_login_answer(now, a).err().map(|_| None),
-            Some(Err(e)) => Some(Some(e)),
+            Ok(a) => self.ns.provide_login_answer(now, a).err().map(|_| None),
+            Err(e) => Some(Some(e)),
         };
         self.login_pending = false;
         if let Some(e) = failure {
@@ -1182,8 +1230,21 @@ impl<'s> Client<'s> {
     }
 
     fn tick(&mut self, now: Instant) {
+        self.quiet = false;
+        self.ns_quiet = false;
+        self.tx_idle = false;
         if now > self.now {
             self.now = now;
+        }
+    }
+
+    /// Like `tick` for an input on `conn`: a switchboard input leaves the NS alone (what it
+    /// may do to the NS, `pump` and `deliver_answer` note themselves).
+    fn tick_conn(&mut self, now: Instant, conn: ConnId) {
+        let ns_quiet = self.ns_quiet;
+        self.tick(now);
+        if matches!(conn, ConnId::Sb(_)) {
+            self.ns_quiet = ns_quiet;
         }
     }
 

@@ -1877,6 +1877,10 @@ impl Inner {
 
     /// Take events, acting on connection requests, until one is for the UI.
     fn next_event(&mut self) -> msgr_event {
+        if self.pending.is_none() && self.client.is_quiet() {
+            // Nothing happened since the last empty poll, which flushed before returning.
+            return msgr_event::NONE;
+        }
         loop {
             self.flush();
             let mut open: Option<(ConnId, [u8; 64], usize, u16)> = None;
@@ -1884,6 +1888,8 @@ impl Inner {
             let ev = {
                 let Inner { client, name, .. } = self;
                 let Some(ev) = client.poll_event() else {
+                    // Polling may have produced bytes (a reply the NS sent on its own).
+                    self.flush();
                     return msgr_event::NONE;
                 };
                 close = ev.closes_connection();

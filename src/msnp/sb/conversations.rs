@@ -147,6 +147,8 @@ pub struct Conversations<'s> {
     pool: &'s mut [u8],
     /// End of the last payload written to the pool (compacted when a new one does not fit).
     pool_top: usize,
+    /// A conversation may wait for `take_switchboard_request` (cleared when none does).
+    sb_requests: bool,
     next_message: u32,
     now: Instant,
     ims_off: bool,
@@ -188,6 +190,7 @@ impl<'s> Conversations<'s> {
             msgs,
             pool,
             pool_top: 0,
+            sb_requests: false,
             next_message: 1,
             now: Instant::ZERO,
             ims_off: false,
@@ -227,6 +230,9 @@ impl<'s> Conversations<'s> {
     /// same request is also reported once as [`SbEvent::NeedSwitchboard`] to callers that
     /// poll events instead.
     pub fn take_switchboard_request(&mut self) -> Option<ConversationId> {
+        if !self.sb_requests {
+            return None;
+        }
         for slot in self.slots.iter_mut() {
             if let Some(s) = slot.session.as_mut() {
                 if s.st.report_need_sb {
@@ -235,6 +241,7 @@ impl<'s> Conversations<'s> {
                 }
             }
         }
+        self.sb_requests = false;
         None
     }
 
@@ -323,6 +330,7 @@ impl<'s> Conversations<'s> {
         let id = self.alloc()?;
         let s = Session::new_caller(id, now, &self.cfg, who);
         self.install(id, s);
+        self.sb_requests = true;
         Ok(id)
     }
 
@@ -700,7 +708,13 @@ impl<'s> Conversations<'s> {
 
     /// Return the next event, or `None` when there is nothing to report.
     pub fn poll_event(&mut self) -> Option<SbEvent<'_>> {
-        // Find what to report without holding a borrow across the search.
+        let found = self.find_event()?;
+        self.take_event(found)
+    }
+
+    /// Find what [`poll_event`](Self::poll_event) would report (processing buffered frames as
+    /// needed), without borrowing it.
+    pub(crate) fn find_event(&mut self) -> Option<Found> {
         let mut found = None;
         let mut cx = Ctx {
             now: self.now,
@@ -730,7 +744,12 @@ impl<'s> Conversations<'s> {
                 break;
             }
         }
-        let (i, kind) = found?;
+        found.map(|(i, kind)| Found(i, kind))
+    }
+
+    /// Hand out the event found by [`find_event`](Self::find_event).
+    pub(crate) fn take_event(&mut self, found: Found) -> Option<SbEvent<'_>> {
+        let Found(i, kind) = found;
         match kind {
             Kind::Message(m) => {
                 let slot = self.msgs.get_mut(m)?;
@@ -868,11 +887,16 @@ fn frame_event<'a>(conversation: ConversationId, ev: FrameEvent, f: &Frame<'a>) 
 /// A live session with what its machinery needs.
 type Parts<'a> = (&'a mut Session, Ctx<'a>);
 
+#[derive(Debug, Clone, Copy)]
 enum Kind {
     Session,
     Message(usize),
     Closed,
 }
+
+/// An event located by [`Conversations::find_event`]: the slot and what to report.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Found(usize, Kind);
 
 /// Return the slot of the lowest message id of `conv` waiting to be reported.
 fn report_of(msgs: &[MessageSlot], conv: ConversationId) -> Option<usize> {

@@ -60,22 +60,37 @@ impl<'a> MimeMessage<'a> {
         for v in values.iter_mut() {
             *v = None;
         }
-        let mut pos = 0usize;
-        while let Some(lf) = payload.get(pos..).and_then(|r| memchr::memchr(b'\n', r)) {
-            let end = pos.saturating_add(lf);
-            let line = payload.get(pos..end).unwrap_or(&[]);
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            if line.is_empty() {
-                return MimeMessage {
-                    headers: payload.get(..pos).unwrap_or(&[]),
-                    body: payload.get(end.saturating_add(1)..).unwrap_or(&[]),
+        // One byte loop: no per-line searches (their set-up dominates on short lines).
+        let mut start = 0usize;
+        let mut colon = usize::MAX;
+        for (i, &c) in payload.iter().enumerate() {
+            if c == b'\n' {
+                let end = match i.checked_sub(1) {
+                    Some(j) if j >= start && payload.get(j) == Some(&b'\r') => j,
+                    _ => i,
                 };
+                if end == start {
+                    return MimeMessage {
+                        headers: payload.get(..start).unwrap_or(&[]),
+                        body: payload.get(i.saturating_add(1)..).unwrap_or(&[]),
+                    };
+                }
+                if colon < end {
+                    record(payload, start, colon, end, names, values);
+                }
+                start = i.saturating_add(1);
+                colon = usize::MAX;
+            } else if c == b':' && colon == usize::MAX {
+                colon = i;
             }
-            record(line, names, values);
-            pos = end.saturating_add(1);
         }
-        if let Some(last) = payload.get(pos..) {
-            record(last.strip_suffix(b"\r").unwrap_or(last), names, values);
+        let end = if payload.last() == Some(&b'\r') {
+            payload.len().saturating_sub(1)
+        } else {
+            payload.len()
+        };
+        if colon < end {
+            record(payload, start, colon, end, names, values);
         }
         MimeMessage {
             headers: payload,
@@ -118,19 +133,32 @@ impl<'a> MimeMessage<'a> {
     }
 }
 
-/// Note the value of header `line` in `values` if its name is one of `names` and not seen yet.
-fn record<'a>(line: &'a [u8], names: &[&[u8]], values: &mut [Option<&'a [u8]>]) {
-    let Some(colon) = memchr::memchr(b':', line) else {
-        return;
-    };
-    let (name, value) = line.split_at(colon);
-    let name = trim(name);
+/// Note the value of the header line `p[start..end]` (colon at `colon`) in `values` if its name
+/// is one of `names` and not seen yet.
+fn record<'a>(
+    p: &'a [u8],
+    start: usize,
+    colon: usize,
+    end: usize,
+    names: &[&[u8]],
+    values: &mut [Option<&'a [u8]>],
+) {
+    let name = trim(p.get(start..colon).unwrap_or(&[]));
     for (want, slot) in names.iter().zip(values.iter_mut()) {
-        if slot.is_none() && want.len() == name.len() && want.eq_ignore_ascii_case(name) {
-            *slot = Some(trim(value.get(1..).unwrap_or(&[])));
+        if slot.is_none() && same_name(want, name) {
+            *slot = Some(trim(p.get(colon.saturating_add(1)..end).unwrap_or(&[])));
             return;
         }
     }
+}
+
+/// Compare header names case-insensitively (a plain loop: the library's compare is several
+/// times slower on the box's size-optimised build).
+fn same_name(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| x == y || (x ^ y == 0x20 && (x | 0x20).is_ascii_lowercase()))
 }
 
 /// Return the media type of a `Content-Type` value, without parameters (`text/plain`).
@@ -210,11 +238,16 @@ mod tests {
 
     #[test]
     fn test_parse_with_matches_header_lookups() {
-        let payloads: [&[u8]; 4] = [
+        let payloads: [&[u8]; 9] = [
             b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\nX-MMS-IM-Format: FN=Arial\r\n\r\nhi",
             b"content-type:text/x-msmsgscontrol\nTypingUser:bob@x\n\n\r\n",
             b"Content-Type: a\r\nContent-Type: b\r\nKid: 0",
             b"",
+            b"\r\nKid: 1",
+            b"Kid: 2\r",
+            b"no colon\r\n Kid :\t3 \r\nTypingUser: a:b\r\n\r\n",
+            b"Kid: 4\r\r\n\r\n",
+            b"\r\r\nKid: 5\n",
         ];
         let names: [&[u8]; 3] = [b"Content-Type", b"TypingUser", b"Kid"];
         for p in payloads {
