@@ -881,8 +881,11 @@ impl<'s> Client<'s> {
         if self.quiet {
             return None;
         }
-        // Routing and frame processing below may write replies.
-        self.tx_idle = false;
+        // Routing the NS or the WTVP client below may write replies (switchboard frames
+        // processed while polling are noted by `Conversations::take_processed`).
+        if !self.ns_quiet || matches!(self.login, Login::Wtvp(_)) {
+            self.tx_idle = false;
+        }
         let now = self.now;
         if let Some(note) = self.pop_note() {
             return Some(match note {
@@ -936,7 +939,11 @@ impl<'s> Client<'s> {
             return self.poll_event();
         }
         self.pump(now);
-        let Some(found) = self.convs.find_event() else {
+        let found = self.convs.find_event();
+        if self.convs.take_processed() {
+            self.tx_idle = false;
+        }
+        let Some(found) = found else {
             self.quiet = true;
             return None;
         };
@@ -1189,6 +1196,7 @@ impl<'s> Client<'s> {
         while let Some(conv) = self.convs.take_switchboard_request() {
             self.ns_quiet = false;
             self.quiet = false;
+            self.tx_idle = false;
             let trid = if self.is_online() {
                 self.ns.request_switchboard(now).ok()
             } else {

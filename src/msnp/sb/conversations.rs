@@ -33,7 +33,7 @@ use super::{
     CloseReason, ConversationId, FailReason, MessageId, Outcome, SbConfig, SbError, SbEvent,
 };
 use crate::limits::MAX_OUTGOING_MSG_PAYLOAD;
-use crate::msnp::wire::{AckMode, Frame, ServerErrorCode, TrId};
+use crate::msnp::wire::{AckMode, ServerErrorCode, TrId};
 use crate::time::Instant;
 
 /// Hold one conversation (its switchboard connection and buffers); the caller provides these.
@@ -149,6 +149,9 @@ pub struct Conversations<'s> {
     pool_top: usize,
     /// A conversation may wait for `take_switchboard_request` (cleared when none does).
     sb_requests: bool,
+    /// `poll_event` processed buffered frames (which may have written replies) since the last
+    /// `take_processed`.
+    processed: bool,
     next_message: u32,
     now: Instant,
     ims_off: bool,
@@ -191,6 +194,7 @@ impl<'s> Conversations<'s> {
             pool,
             pool_top: 0,
             sb_requests: false,
+            processed: false,
             next_message: 1,
             now: Instant::ZERO,
             ims_off: false,
@@ -712,6 +716,12 @@ impl<'s> Conversations<'s> {
         self.take_event(found)
     }
 
+    /// Query (and forget) whether polling processed buffered frames since the last call: they
+    /// may have written bytes to send (a decline, a queued part now that someone joined).
+    pub fn take_processed(&mut self) -> bool {
+        core::mem::take(&mut self.processed)
+    }
+
     /// Find what [`poll_event`](Self::poll_event) would report (processing buffered frames as
     /// needed), without borrowing it.
     pub(crate) fn find_event(&mut self) -> Option<Found> {
@@ -729,6 +739,7 @@ impl<'s> Conversations<'s> {
             };
             if !s.st.has_event() && s.wants_processing() {
                 s.process(&mut cx);
+                self.processed = true;
             }
             let id = s.st.id;
             if s.st.has_event() {
@@ -836,12 +847,11 @@ fn session_event(s: &mut Session) -> Option<SbEvent<'_>> {
         });
     }
     let ev = st.pending.take()?;
-    let frame = s.rx.current_frame()?;
-    Some(frame_event(conversation, ev, &frame))
+    Some(frame_event(conversation, ev, s.rx.current_bytes()))
 }
 
 /// Turn a frame event into the caller's event, borrowing the frame's bytes.
-fn frame_event<'a>(conversation: ConversationId, ev: FrameEvent, f: &Frame<'a>) -> SbEvent<'a> {
+fn frame_event(conversation: ConversationId, ev: FrameEvent, f: &[u8]) -> SbEvent<'_> {
     match ev {
         FrameEvent::Joined { handle, name } => SbEvent::Joined {
             conversation,

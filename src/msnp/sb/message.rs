@@ -479,21 +479,21 @@ pub fn classify(payload: &[u8]) -> Incoming<'_> {
     let m = MimeMessage::parse_with(payload, &NAMES, &mut v);
     let [content_type, format, typing] = v;
     let ct = content_type.map_or(&[][..], mime::media_type);
-    if ct.eq_ignore_ascii_case(b"text/plain") {
+    if mime::same_name(ct, b"text/plain") {
         return Incoming::Text {
             body: m.body(),
             format,
             utf8: content_type
                 .and_then(mime::charset_of)
-                .is_some_and(|c| c.eq_ignore_ascii_case(b"UTF-8")),
+                .is_some_and(|c| mime::same_name(c, b"UTF-8")),
         };
     }
-    if ct.eq_ignore_ascii_case(b"text/x-msmsgscontrol") {
+    if mime::same_name(ct, b"text/x-msmsgscontrol") {
         if let Some(user) = typing {
             return Incoming::Typing { user };
         }
     }
-    if ct.eq_ignore_ascii_case(b"text/x-msmsgsinvite") {
+    if mime::same_name(ct, b"text/x-msmsgsinvite") {
         // The invitation fields live in the body, which is itself a header block.
         const INVITE: [&[u8]; 3] = [
             b"Invitation-Command",

@@ -181,40 +181,33 @@ impl<'a> Iterator for NameIter<'a> {
     }
 }
 
-/// A byte range of the current frame: in its line or in its payload.
+/// A byte range of the current frame, by its offset from the start of the frame's line.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Span {
-    payload: bool,
     off: u16,
     len: u16,
 }
 
 impl Span {
-    /// Locate `s` inside `frame` (it must be a sub-slice of the line or of the payload).
+    /// Locate `s`, a sub-slice of the line or payload of `frame` (an empty span otherwise).
     fn of(frame: &Frame<'_>, s: &[u8]) -> Span {
-        let inside = |base: &[u8], payload: bool| {
-            let off = (s.as_ptr() as usize).checked_sub(base.as_ptr() as usize)?;
-            let end = off.checked_add(s.len())?;
-            (end <= base.len()).then_some(Span {
-                payload,
-                off: u16::try_from(off).ok()?,
-                len: u16::try_from(s.len()).ok()?,
-            })
-        };
-        inside(frame.line, false)
-            .or_else(|| frame.payload.and_then(|p| inside(p, true)))
-            .unwrap_or_default()
+        let base = frame.line.as_ptr() as usize;
+        let end = frame.payload.map_or(frame.line.len(), |p| {
+            (p.as_ptr() as usize)
+                .saturating_sub(base)
+                .saturating_add(p.len())
+        });
+        let off = (s.as_ptr() as usize).wrapping_sub(base);
+        match (u16::try_from(off), u16::try_from(s.len())) {
+            (Ok(o), Ok(l)) if off.saturating_add(s.len()) <= end => Span { off: o, len: l },
+            _ => Span::default(),
+        }
     }
 
-    /// Return the bytes of this range in `frame`.
-    pub(crate) fn get<'a>(self, frame: &Frame<'a>) -> &'a [u8] {
-        let base = if self.payload {
-            frame.payload.unwrap_or(&[])
-        } else {
-            frame.line
-        };
+    /// Return the bytes of this range in `raw`, the frame's bytes from the start of its line.
+    pub(crate) fn get(self, raw: &[u8]) -> &[u8] {
         let off = usize::from(self.off);
-        base.get(off..off.saturating_add(usize::from(self.len)))
+        raw.get(off..off.saturating_add(usize::from(self.len)))
             .unwrap_or(&[])
     }
 }
@@ -301,6 +294,8 @@ pub(crate) struct State {
     roster_len: u8,
     roster_extra: u16,
     invites: [Option<Invite>; MAX_INVITES],
+    /// How many invitations failed and wait to be reported.
+    invites_failed: u8,
     open_deadline: Option<Instant>,
     connect_deadline: Option<Instant>,
     leave_deadline: Option<Instant>,
@@ -355,6 +350,7 @@ impl Session {
                 roster_len: 0,
                 roster_extra: 0,
                 invites: [None; MAX_INVITES],
+                invites_failed: 0,
                 open_deadline: None,
                 connect_deadline: None,
                 leave_deadline: None,
@@ -438,7 +434,9 @@ impl Session {
     pub(crate) fn handle_input(&mut self, bytes: &[u8], cx: &mut Ctx<'_>) -> usize {
         let mut consumed = 0usize;
         loop {
-            self.process(cx);
+            if self.wants_processing() {
+                self.process(cx);
+            }
             if self.st.closed.is_some() || self.st.eof.is_some() {
                 // Nothing more will be read on this connection.
                 return bytes.len();
@@ -518,7 +516,7 @@ impl State {
             || self.report_timeout.is_some()
             || self.report_skipped.is_some()
             || self.pending.is_some()
-            || self.invites.iter().flatten().any(|i| i.failed.is_some())
+            || self.invites_failed > 0
     }
 
     /// Take the oldest failed invitation: TrID, code (0: timeout); its handle is returned by
@@ -531,6 +529,7 @@ impl State {
             .find(|(_, i)| i.is_some_and(|i| i.failed.is_some()))?;
         let v = (*inv)?;
         *inv = None;
+        self.invites_failed = self.invites_failed.saturating_sub(1);
         let tag = TAG_INVITE.saturating_add(u8::try_from(i).unwrap_or(0));
         Some((v.trid.get(), v.failed.unwrap_or(0), tag))
     }
@@ -813,6 +812,9 @@ impl State {
     /// Mark invitation `i` failed with `code` (0: timeout), to be reported.
     fn fail_invite(&mut self, i: usize, code: u16) {
         if let Some(Some(v)) = self.invites.get_mut(i) {
+            if v.failed.is_none() {
+                self.invites_failed = self.invites_failed.saturating_add(1);
+            }
             v.failed = Some(code);
         }
     }

@@ -60,37 +60,25 @@ impl<'a> MimeMessage<'a> {
         for v in values.iter_mut() {
             *v = None;
         }
-        // One byte loop: no per-line searches (their set-up dominates on short lines).
         let mut start = 0usize;
-        let mut colon = usize::MAX;
-        for (i, &c) in payload.iter().enumerate() {
-            if c == b'\n' {
-                let end = match i.checked_sub(1) {
-                    Some(j) if j >= start && payload.get(j) == Some(&b'\r') => j,
-                    _ => i,
+        loop {
+            let rest = payload.get(start..).unwrap_or(&[]);
+            let lf = memchr::memchr(b'\n', rest);
+            let raw = rest.get(..lf.unwrap_or(rest.len())).unwrap_or(&[]);
+            let line = raw.strip_suffix(b"\r").unwrap_or(raw);
+            let Some(lf) = lf else {
+                record(line, names, values);
+                break;
+            };
+            let next = start.saturating_add(lf).saturating_add(1);
+            if line.is_empty() {
+                return MimeMessage {
+                    headers: payload.get(..start).unwrap_or(&[]),
+                    body: payload.get(next..).unwrap_or(&[]),
                 };
-                if end == start {
-                    return MimeMessage {
-                        headers: payload.get(..start).unwrap_or(&[]),
-                        body: payload.get(i.saturating_add(1)..).unwrap_or(&[]),
-                    };
-                }
-                if colon < end {
-                    record(payload, start, colon, end, names, values);
-                }
-                start = i.saturating_add(1);
-                colon = usize::MAX;
-            } else if c == b':' && colon == usize::MAX {
-                colon = i;
             }
-        }
-        let end = if payload.last() == Some(&b'\r') {
-            payload.len().saturating_sub(1)
-        } else {
-            payload.len()
-        };
-        if colon < end {
-            record(payload, start, colon, end, names, values);
+            record(line, names, values);
+            start = next;
         }
         MimeMessage {
             headers: payload,
@@ -133,28 +121,38 @@ impl<'a> MimeMessage<'a> {
     }
 }
 
-/// Note the value of the header line `p[start..end]` (colon at `colon`) in `values` if its name
-/// is one of `names` and not seen yet.
-fn record<'a>(
-    p: &'a [u8],
-    start: usize,
-    colon: usize,
-    end: usize,
-    names: &[&[u8]],
-    values: &mut [Option<&'a [u8]>],
-) {
-    let name = trim(p.get(start..colon).unwrap_or(&[]));
+/// Note the value of header `line` in `values` if its name is one of `names` and not seen yet.
+fn record<'a>(line: &'a [u8], names: &[&[u8]], values: &mut [Option<&'a [u8]>]) {
+    // Most lines are rejected by their first letter before any search for the colon.
+    match line.first() {
+        None => return,
+        Some(b' ' | b'\t') => {}
+        Some(&c) => {
+            let c = c | 0x20;
+            if !names
+                .iter()
+                .any(|n| n.first().is_some_and(|&f| f | 0x20 == c))
+            {
+                return;
+            }
+        }
+    }
+    let Some(colon) = line.iter().position(|&b| b == b':') else {
+        return;
+    };
+    let (name, value) = line.split_at(colon);
+    let name = trim(name);
     for (want, slot) in names.iter().zip(values.iter_mut()) {
         if slot.is_none() && same_name(want, name) {
-            *slot = Some(trim(p.get(colon.saturating_add(1)..end).unwrap_or(&[])));
+            *slot = Some(trim(value.get(1..).unwrap_or(&[])));
             return;
         }
     }
 }
 
-/// Compare header names case-insensitively (a plain loop: the library's compare is several
-/// times slower on the box's size-optimised build).
-fn same_name(a: &[u8], b: &[u8]) -> bool {
+/// Compare ASCII names case-insensitively (a plain loop: the library's compare is several times
+/// slower on the box's size-optimised build).
+pub fn same_name(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len()
         && a.iter()
             .zip(b)
@@ -174,9 +172,7 @@ pub fn charset_of(content_type: &[u8]) -> Option<&[u8]> {
         params = more;
         let p = trim(p);
         if let Some(eq) = p.iter().position(|&b| b == b'=') {
-            if p.get(..eq)
-                .is_some_and(|k| k.eq_ignore_ascii_case(b"charset"))
-            {
+            if p.get(..eq).is_some_and(|k| same_name(k, b"charset")) {
                 return Some(trim(p.get(eq.saturating_add(1)..).unwrap_or(&[])));
             }
         }
