@@ -42,8 +42,6 @@ pub const DELEGATE_ANSWER: usize = 1024;
 pub const MAX_PENDING_XFR: usize = 8;
 /// Capacity of the facade's own event queue.
 pub const NOTE_QUEUE: usize = 8;
-/// How often the client asks for a timer call while a sign-in is under way.
-pub const SIGN_IN_TICK: Duration = Duration::from_millis(250);
 
 /// Name one of the client's connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -858,18 +856,12 @@ impl<'s> Client<'s> {
         } else {
             None
         };
-        // While a sign-in is under way, also wake every SIGN_IN_TICK: a step of the guest's
-        // WTVP sign-in was seen to progress only on a timer call (open issue; the deadline is
-        // always in the future, so it cannot livelock).
-        let progress = (self.first_sync_pending && self.link != Link::Idle)
-            .then(|| self.now.saturating_add(SIGN_IN_TICK));
         [
             self.ns.poll_timeout(),
             self.convs.poll_timeout(),
             login,
             link,
             idle,
-            progress,
         ]
         .into_iter()
         .flatten()
@@ -930,11 +922,13 @@ impl<'s> Client<'s> {
                 (e, _) => ClientEvent::Ns(e),
             });
         }
-        // Routing the NS may have queued a note or a login request: report it now rather than
-        // at the next call (callers stop polling at the first `None`). The call returns from
-        // one of the branches above, so this recurses once at most.
+        // Routing the NS may have queued a note, a login request or a WTVP event (asking the
+        // built-in client for a login answer can open a connection to another service): report
+        // it now rather than at the next call (callers stop polling at the first `None`). The
+        // call returns from one of the branches above, so this recurses once at most.
         if self.notes.first().is_some_and(Option::is_some)
             || matches!(&self.login, Login::Delegate(d) if d.has_request())
+            || matches!(&self.login, Login::Wtvp(w) if w.peek_event().is_some())
         {
             return self.poll_event();
         }

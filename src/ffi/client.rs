@@ -1884,16 +1884,14 @@ impl Inner {
         loop {
             self.flush();
             let mut open: Option<(ConnId, [u8; 64], usize, u16)> = None;
-            let close: Option<ConnId>;
-            let ev = {
+            let mut close: Option<ConnId> = None;
+            let ev = 'poll: {
                 let Inner { client, name, .. } = self;
                 let Some(ev) = client.poll_event() else {
-                    // Polling may have produced bytes (a reply the NS sent on its own).
-                    self.flush();
-                    return msgr_event::NONE;
+                    break 'poll None;
                 };
                 close = ev.closes_connection();
-                match ev {
+                Some(match ev {
                     ClientEvent::Connect { conn, host, port } => {
                         let mut h = [0u8; 64];
                         let n = host.len().min(h.len());
@@ -1905,7 +1903,14 @@ impl Inner {
                     }
                     ClientEvent::Disconnect { .. } => None,
                     ev => convert(ev, name),
-                }
+                })
+            };
+            let Some(ev) = ev else {
+                // Polling moves the sessions on (buffered frames, a finished WTVP sign-in
+                // starting the NS): what that queued goes out now, as the caller may wait for
+                // input next. Safe here: no event points into the client's buffers.
+                self.flush();
+                return msgr_event::NONE;
             };
             if let Some(c) = close {
                 self.hook_close(c);

@@ -1470,6 +1470,18 @@ static void ns_features(msgr_client *c)
     EXPECT_LINE(0, "IMS 27 ON\r\n");
     FEED(c, 0, "IMS 27 0 ON\r\n");
 
+    /* a CHL in the same segment as an event-making line: the NS answers it while the events
+     * are drained, and the answer is handed to the transport before the drain ends (a UI that
+     * waits for input after draining must not leave the QRY behind) */
+    events_clear();
+    g_net.conn[0].out_len = 0;
+    FEED(c, 0, "NLN NLN carol@example.com Carol\r\nCHL 0 15570131571988941333\r\n");
+    ev = TAKE_EVENT(MSGR_EVENT_KIND_PRESENCE);
+    CHECK(ev != 0 && ev_is(ev->passport, ev->passport_len, CAROL) && ev->online);
+    EXPECT_LINE(0, "QRY 28 msmsgs@msnmsgr.com 32\r\n");
+    CHECK(pop_bytes(0, reply, 32) && t_memeq(reply, "8f2f5a91b72102cd28355e9fc9000d6e", 32));
+    FEED(c, 0, "QRY 28\r\nFLN carol@example.com\r\n");
+
     /* NVRAM: save the lists now (version 16) */
     CHECK_RES(msgr_client_save_lists(c, g_saved, sizeof g_saved, &g_saved_len), MSGR_RESULT_OK);
     CHECK(g_saved_len > 0 && g_saved_len <= sizeof g_saved);
