@@ -719,6 +719,7 @@ impl<'s> Client<'s> {
         conn: ConnId,
         bytes: &[u8],
     ) -> Result<usize, ClientError> {
+        let tx_idle = self.tx_idle;
         self.tick_conn(now, conn);
         let taken = match conn {
             // A failed NS reports why through its events; its input is dropped.
@@ -735,10 +736,15 @@ impl<'s> Client<'s> {
                     }
                 }
             }
-            ConnId::Sb(c) => self
-                .convs
-                .handle_input(now, c, bytes)
-                .map_err(|_| ClientError::UnknownConnection)?,
+            ConnId::Sb(c) => {
+                let n = self
+                    .convs
+                    .handle_input(now, c, bytes)
+                    .map_err(|_| ClientError::UnknownConnection)?;
+                // Most switchboard input (a message, an ACK) writes nothing back.
+                self.tx_idle = tx_idle && !self.convs.has_transmit();
+                n
+            }
         };
         self.deliver_answer(now);
         self.pump(now);
@@ -1218,6 +1224,7 @@ impl<'s> Client<'s> {
         let Some(answer) = answer else { return };
         self.ns_quiet = false;
         self.quiet = false;
+        self.tx_idle = false;
         let failure = match answer {
             Ok(a) => self.ns.provide_login_answer(now, a).err().map(|_| None),
             Err(e) => Some(Some(e)),

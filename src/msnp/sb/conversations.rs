@@ -716,6 +716,16 @@ impl<'s> Conversations<'s> {
         self.take_event(found)
     }
 
+    /// Query whether any conversation has bytes waiting for
+    /// [`poll_transmit`](Self::poll_transmit) (commands, or a part scheduled or queued to go).
+    pub fn has_transmit(&self) -> bool {
+        self.slots.iter().any(|s| {
+            s.session
+                .as_ref()
+                .is_some_and(|s| s.st.has_tx() || (s.st.maybe_queued && s.st.usable()))
+        })
+    }
+
     /// Query (and forget) whether polling processed buffered frames since the last call: they
     /// may have written bytes to send (a decline, a queued part now that someone joined).
     pub fn take_processed(&mut self) -> bool {
