@@ -495,9 +495,38 @@ impl<'s> Conversations<'s> {
         if used.saturating_add(need) > limit || need > free || need > usize::from(u16::MAX) {
             return Err(SbError::QueueFull);
         }
-        let mut at = self.pool_reserve(bytes).ok_or(SbError::PoolFull)?;
+        let at = self.pool_reserve(bytes).ok_or(SbError::PoolFull)?;
         let id = MessageId(self.next_message);
+        if let Err(e) = self.queue_parts(conv, id, text, at, (head, max_body), ack, format) {
+            // Not reachable (everything was counted above), but never leave parts of a
+            // message whose id the caller does not get.
+            for m in self.msgs.iter_mut() {
+                if m.conv == conv && m.id == id && m.state == PartState::Queued {
+                    m.state = PartState::Free;
+                    m.len = 0;
+                }
+            }
+            return Err(e);
+        }
         self.next_message = self.next_message.checked_add(1).unwrap_or(1);
+        let (s, cx) = self.parts(conv)?;
+        s.st.maybe_queued = true;
+        s.st.flush(cx.msgs);
+        Ok(id)
+    }
+
+    /// Write the parts of `text` into the pool from `at` and queue them as message `id`.
+    #[allow(clippy::too_many_arguments)]
+    fn queue_parts(
+        &mut self,
+        conv: ConversationId,
+        id: MessageId,
+        text: &[u8],
+        mut at: usize,
+        (head, max_body): (usize, usize),
+        ack: AckMode,
+        format: Option<&TextFormat>,
+    ) -> Result<(), SbError> {
         let mut rest = text;
         let mut part = 0u16;
         while !rest.is_empty() {
@@ -524,12 +553,9 @@ impl<'s> Conversations<'s> {
             slot.state = PartState::Queued;
             part = part.saturating_add(1);
             at = at.saturating_add(len);
+            self.pool_top = at;
         }
-        self.pool_top = at;
-        let (s, cx) = self.parts(conv)?;
-        s.st.maybe_queued = true;
-        s.st.flush(cx.msgs);
-        Ok(id)
+        Ok(())
     }
 
     /// Return where `bytes` contiguous pool bytes start, compacting the pool if needed.

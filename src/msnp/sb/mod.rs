@@ -320,7 +320,8 @@ pub enum SbError {
     QueueFull,
     /// The message pool cannot hold the message's payloads now (nothing was queued).
     PoolFull,
-    /// Too many invitations are outstanding on this conversation.
+    /// Too many invitations are outstanding on this conversation (or no room is left in its
+    /// names buffer to remember the invitee).
     TooManyInvites,
     /// The command does not fit the conversation's state (for example a second
     /// `switchboard_ready`, or input before the connection).
