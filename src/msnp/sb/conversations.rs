@@ -453,8 +453,19 @@ impl<'s> Conversations<'s> {
             return Err(SbError::BadArgument);
         }
         let limit = self.cfg.max_queued_per_conversation;
-        let head = message::text_header_len(format);
-        let max_body = MAX_OUTGOING_MSG_PAYLOAD.saturating_sub(head);
+        let max_body = MAX_OUTGOING_MSG_PAYLOAD.saturating_sub(message::text_header_len(format));
+        // Each part's pool record: the format value (length-prefixed), then the body.
+        let mut fmt = [0u8; 128];
+        let fmt_len = match format {
+            Some(f) => {
+                message::write_format_value(f, &mut fmt).map_err(|_| SbError::BadArgument)?
+            }
+            None => 0,
+        };
+        let head = fmt_len.saturating_add(1);
+        if u8::try_from(fmt_len).is_err() {
+            return Err(SbError::BadArgument);
+        }
         let (s, _) = self.parts(conv)?;
         if s.st.closed.is_some() || matches!(s.st.phase, Phase::Leaving(_)) {
             return Err(SbError::Closed);
@@ -497,7 +508,8 @@ impl<'s> Conversations<'s> {
         }
         let at = self.pool_reserve(bytes).ok_or(SbError::PoolFull)?;
         let id = MessageId(self.next_message);
-        if let Err(e) = self.queue_parts(conv, id, text, at, (head, max_body), ack, format) {
+        let fmt = fmt.get(..fmt_len).unwrap_or(&[]);
+        if let Err(e) = self.queue_parts(conv, id, text, at, (fmt, max_body), ack) {
             // Not reachable (everything was counted above), but never leave parts of a
             // message whose id the caller does not get.
             for m in self.msgs.iter_mut() {
@@ -515,18 +527,18 @@ impl<'s> Conversations<'s> {
         Ok(id)
     }
 
-    /// Write the parts of `text` into the pool from `at` and queue them as message `id`.
-    #[allow(clippy::too_many_arguments)]
+    /// Write the parts of `text` into the pool from `at` and queue them as message `id`: each
+    /// record is the format value `fmt` (length-prefixed) and the part's body.
     fn queue_parts(
         &mut self,
         conv: ConversationId,
         id: MessageId,
         text: &[u8],
         mut at: usize,
-        (head, max_body): (usize, usize),
+        (fmt, max_body): (&[u8], usize),
         ack: AckMode,
-        format: Option<&TextFormat>,
     ) -> Result<(), SbError> {
+        let head = fmt.len().saturating_add(1);
         let mut rest = text;
         let mut part = 0u16;
         while !rest.is_empty() {
@@ -538,9 +550,14 @@ impl<'s> Conversations<'s> {
                 .pool
                 .get_mut(at..at.saturating_add(len))
                 .ok_or(SbError::PoolFull)?;
-            let h = message::write_text_head(format, dst).map_err(|_| SbError::BadArgument)?;
-            let n = message::normalize_line_breaks(src, dst.get_mut(h..).unwrap_or(&mut []))
-                .map_err(|_| SbError::BadArgument)?;
+            let (l, rec) = dst.split_first_mut().ok_or(SbError::PoolFull)?;
+            *l = u8::try_from(fmt.len()).map_err(|_| SbError::BadArgument)?;
+            let (f, b) = rec
+                .split_at_mut_checked(fmt.len())
+                .ok_or(SbError::PoolFull)?;
+            f.copy_from_slice(fmt);
+            let n = message::normalize_line_breaks(src, b).map_err(|_| SbError::BadArgument)?;
+            let h = head;
             let Some(slot) = self.msgs.iter_mut().find(|m| m.state == PartState::Free) else {
                 return Err(SbError::QueueFull);
             };

@@ -300,12 +300,16 @@ fn write_text_header(format: Option<&TextFormat>, w: &mut Out<'_>) {
     w.put(b"\r\n");
 }
 
-/// Write the header block of a text payload (everything before the body); return its length.
-pub fn write_text_head(format: Option<&TextFormat>, out: &mut [u8]) -> Result<usize, MessageError> {
+/// Write the `X-MMS-IM-Format` value of `format` (without the header name and line end) into
+/// `out`; return its length.
+pub fn write_format_value(format: &TextFormat, out: &mut [u8]) -> Result<usize, MessageError> {
     let mut w = Out::new(out);
-    write_text_header(format, &mut w);
+    format.write_value(&mut w);
     w.finish()
 }
+
+/// The header name written before a format value.
+pub const FORMAT_HEADER: &[u8] = b"X-MMS-IM-Format: ";
 
 /// Return the length of the header block (up to and including the empty line) of a text payload.
 pub fn text_header_len(format: Option<&TextFormat>) -> usize {

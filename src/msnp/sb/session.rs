@@ -691,16 +691,30 @@ impl State {
                 continue;
             }
             let off = usize::try_from(slot.off).unwrap_or(usize::MAX);
-            let payload = cx
+            let record = cx
                 .pool
                 .get(off..off.saturating_add(usize::from(slot.len)))
                 .unwrap_or(&[]);
+            // A pool record is the format value (length-prefixed) and the body; the payload is
+            // the fixed text headers around them.
+            let (fmt, body) = match record.split_first() {
+                Some((&l, rest)) => rest.split_at_checked(usize::from(l)).unwrap_or((&[], rest)),
+                None => (&[][..], &[][..]),
+            };
+            let (fh, fe): (&[u8], &[u8]) = if fmt.is_empty() {
+                (&[], &[])
+            } else {
+                (message::FORMAT_HEADER, b"\r\n")
+            };
+            let segs = [message::TEXT_PREFIX, fh, fmt, fe, b"\r\n", body];
+            let plen = segs.iter().map(|s| s.len()).sum::<usize>();
             let mut line = [0u8; 32];
-            let ll = msg_line(&mut line, p.trid, slot.ack, payload.len());
+            let ll = msg_line(&mut line, p.trid, slot.ack, plen);
             let head = line.get(..ll).unwrap_or(&[]);
-            let total = ll.saturating_add(payload.len());
+            let total = ll.saturating_add(plen);
             let from = usize::from(p.sent);
-            let n = copy_from(&[head, payload], from, out);
+            let [s0, s1, s2, s3, s4, s5] = segs;
+            let n = copy_from(&[head, s0, s1, s2, s3, s4, s5], from, out);
             let sent = from.saturating_add(n);
             if sent < total {
                 if let Some(s) = self.scheduled.as_mut() {
