@@ -240,7 +240,7 @@ extern "C" fn board_main() -> ! {
             groups: GROUPS as u32,
             conversations: 4,
             queued_messages: 10,
-            contact_bytes: 0,
+            message_bytes: 0,
         },
     };
     let transport = msgr_transport {
