@@ -631,6 +631,11 @@ mod tests {
         let f = TextFormat::default();
         let max = max_text_body(Some(&f));
         assert_eq!(max, 1664 - 113);
+        // The pool records' arithmetic (prefix, format line, empty line) agrees.
+        let mut v = [0u8; 128];
+        let n = write_format_value(&f, &mut v).unwrap();
+        assert_eq!(TEXT_PREFIX.len() + FORMAT_HEADER.len() + n + 2 + 2, 113);
+        assert_eq!(text_header_len(None), TEXT_PREFIX.len() + 2);
         let body = [b'x'; 1600];
         let mut out = [0u8; 2048];
         assert_eq!(
