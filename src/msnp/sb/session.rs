@@ -483,9 +483,15 @@ impl Session {
                     }
                     break;
                 }
-                Some(Ok(frame)) => match ServerCommand::parse(&frame) {
-                    Ok(cmd) => st.on_command(&frame, cmd, cx),
-                    Err(_) => msgr_debug!("sb: unparsable line skipped"),
+                Some(Ok(frame)) => match msg_parts(&frame) {
+                    // The common frame, split without the general parser.
+                    Some((sender, name, payload)) => {
+                        st.on_msg(&frame, sender, name, payload, cx.cfg)
+                    }
+                    None => match ServerCommand::parse(&frame) {
+                        Ok(cmd) => st.on_command(&frame, cmd, cx),
+                        Err(_) => msgr_debug!("sb: unparsable line skipped"),
+                    },
                 },
                 Some(Err(FrameError::BadPayloadLength)) => {
                     msgr_warn!("sb: payload length unreadable, closing");
@@ -1254,6 +1260,23 @@ impl State {
     }
 }
 
+/// Split a `MSG sender name len` frame of the usual shape (single spaces, the length matching
+/// the payload) as [`ServerCommand::parse`] would; `None` for anything else, which then goes
+/// through the parser.
+fn msg_parts<'a>(frame: &Frame<'a>) -> Option<(&'a [u8], &'a [u8], &'a [u8])> {
+    let payload = frame.payload?;
+    let rest = frame.line.strip_prefix(b"MSG ")?;
+    let a = memchr::memchr(b' ', rest)?;
+    let (sender, rest) = (rest.get(..a)?, rest.get(a.checked_add(1)?..)?);
+    let b = memchr::memchr(b' ', rest)?;
+    let (name, len) = (rest.get(..b)?, rest.get(b.checked_add(1)?..)?);
+    if sender.is_empty() || name.is_empty() || len.contains(&b' ') {
+        return None;
+    }
+    let n = crate::msnp::wire::line::parse_u32(len)?;
+    (usize::try_from(n).ok()? == payload.len()).then_some((sender, name, payload))
+}
+
 /// Copy the name stored under `tag` into `buf`; return it (empty when absent).
 fn copy_name<'b>(names: &Names, tag: u8, buf: &'b mut [u8]) -> &'b [u8] {
     let s = names.get(tag).unwrap_or(&[]);
@@ -1466,5 +1489,50 @@ pub(crate) fn invite_failure(code: u16) -> InviteFailure {
     match code {
         0 => InviteFailure::Timeout,
         c => InviteFailure::Server(ServerErrorCode(c)),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_msg_parts_agrees_with_the_parser() {
+        let cases: [(&[u8], &[u8]); 8] = [
+            (b"MSG bob@x Bob%20B 2", b"hi"),
+            (b"MSG bob@x Bob 3", b"hi"),
+            (b"MSG  bob@x Bob 2", b"hi"),
+            (b"MSG bob@x  Bob 2", b"hi"),
+            (b"MSG bob@x Bob 2 ", b"hi"),
+            (b"MSG bob@x Bob extra 2", b"hi"),
+            (b"MSG bob@x 2", b"hi"),
+            (b"MSG bob@x Bob +2", b"hi"),
+        ];
+        for (line, payload) in cases {
+            let frame = Frame {
+                line,
+                payload: Some(payload),
+                bare_lf: false,
+            };
+            let parsed = match ServerCommand::parse(&frame) {
+                Ok(ServerCommand::Msg {
+                    sender,
+                    name,
+                    payload,
+                }) => Some((sender, name, payload)),
+                _ => None,
+            };
+            // The fast path may decline; the parser then decides.
+            if let Some(fast) = msg_parts(&frame) {
+                assert_eq!(Some(fast), parsed, "{line:?}");
+            }
+        }
+        let good = Frame {
+            line: b"MSG bob@x Bob 2",
+            payload: Some(b"hi"),
+            bare_lf: false,
+        };
+        assert!(msg_parts(&good).is_some());
     }
 }
