@@ -36,6 +36,10 @@ use crate::limits::MAX_OUTGOING_MSG_PAYLOAD;
 use crate::msnp::wire::{AckMode, ServerErrorCode, TrId};
 use crate::time::Instant;
 
+/// Longest `X-MMS-IM-Format` value: `FN=` and a 32-byte font name %-encoded (96), then the
+/// effects, colour, charset and pitch fields.
+const FORMAT_VALUE_CAP: usize = 160;
+
 /// Hold one conversation (its switchboard connection and buffers); the caller provides these.
 pub struct ConversationSlot {
     session: Option<Session>,
@@ -149,6 +153,8 @@ pub struct Conversations<'s> {
     pool_top: usize,
     /// A conversation may wait for `take_switchboard_request` (cleared when none does).
     sb_requests: bool,
+    /// The last text format sent, its `X-MMS-IM-Format` value and the value's length.
+    fmt_cache: (Option<TextFormat>, [u8; FORMAT_VALUE_CAP], usize),
     /// `poll_event` processed buffered frames (which may have written replies) since the last
     /// `take_processed`.
     processed: bool,
@@ -194,6 +200,7 @@ impl<'s> Conversations<'s> {
             pool,
             pool_top: 0,
             sb_requests: false,
+            fmt_cache: (None, [0; FORMAT_VALUE_CAP], 0),
             processed: false,
             next_message: 1,
             now: Instant::ZERO,
@@ -453,15 +460,35 @@ impl<'s> Conversations<'s> {
             return Err(SbError::BadArgument);
         }
         let limit = self.cfg.max_queued_per_conversation;
-        let max_body = MAX_OUTGOING_MSG_PAYLOAD.saturating_sub(message::text_header_len(format));
-        // Each part's pool record: the format value (length-prefixed), then the body.
-        let mut fmt = [0u8; 128];
-        let fmt_len = match format {
+        // Each part's pool record: the format value (length-prefixed), then the body. The
+        // value of the last format used is kept (formatting it is slow on the box).
+        let (fmt_len, fmt_head) = match format {
             Some(f) => {
-                message::write_format_value(f, &mut fmt).map_err(|_| SbError::BadArgument)?
+                if self.fmt_cache.0 != Some(*f) {
+                    let n = message::write_format_value(f, &mut self.fmt_cache.1)
+                        .map_err(|_| SbError::BadArgument)?;
+                    self.fmt_cache.0 = Some(*f);
+                    self.fmt_cache.2 = n;
+                }
+                let n = self.fmt_cache.2;
+                // `X-MMS-IM-Format: ` value CRLF
+                (
+                    n,
+                    message::FORMAT_HEADER
+                        .len()
+                        .saturating_add(n)
+                        .saturating_add(2),
+                )
             }
-            None => 0,
+            None => (0, 0),
         };
+        let fmt = self.fmt_cache.1;
+        // The payload's headers: the fixed prefix, the format line, the empty line.
+        let headers = message::TEXT_PREFIX
+            .len()
+            .saturating_add(fmt_head)
+            .saturating_add(2);
+        let max_body = MAX_OUTGOING_MSG_PAYLOAD.saturating_sub(headers);
         let head = fmt_len.saturating_add(1);
         if u8::try_from(fmt_len).is_err() {
             return Err(SbError::BadArgument);
@@ -973,6 +1000,10 @@ fn report_of(msgs: &[MessageSlot], conv: ConversationId) -> Option<usize> {
 /// Return how many source bytes of `text` normalise (line breaks) to at most `max` bytes,
 /// ending on a UTF-8 boundary and not between CR and LF, and how long they are normalised.
 fn source_prefix(text: &[u8], max: usize) -> (usize, usize) {
+    // The usual case: a short text without line breaks is one part, as it is.
+    if text.len() <= max && !text.iter().any(|&c| c == b'\r' || c == b'\n') {
+        return (text.len(), text.len());
+    }
     let mut out = 0usize;
     let mut i = 0usize;
     let mut best = (0usize, 0usize);

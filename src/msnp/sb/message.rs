@@ -432,17 +432,32 @@ pub fn normalized_len(text: &[u8]) -> usize {
 
 /// Copy `text` into `out` with lone LF and lone CR turned into CRLF; return the bytes written.
 pub fn normalize_line_breaks(text: &[u8], out: &mut [u8]) -> Result<usize, MessageError> {
-    let mut w = Out::new(out);
-    let mut prev = 0u8;
-    for (i, &c) in text.iter().enumerate() {
-        match c {
-            b'\n' if prev != b'\r' => w.put(b"\r\n"),
-            b'\r' if text.get(i.saturating_add(1)) != Some(&b'\n') => w.put(b"\r\n"),
-            _ => w.put(&[c]),
-        }
-        prev = c;
+    // Runs without line breaks are copied whole (a byte at a time is slow on the box).
+    let mut n = 0usize;
+    let mut rest = text;
+    loop {
+        let run = rest
+            .iter()
+            .position(|&c| c == b'\r' || c == b'\n')
+            .unwrap_or(rest.len());
+        let (plain, tail) = rest.split_at(run);
+        let end = n.checked_add(run).ok_or(MessageError::BufferTooSmall)?;
+        out.get_mut(n..end)
+            .ok_or(MessageError::BufferTooSmall)?
+            .copy_from_slice(plain);
+        n = end;
+        // A CR LF pair is kept; a lone CR or LF becomes CR LF.
+        rest = match tail {
+            [] => return Ok(n),
+            [b'\r', b'\n', more @ ..] => more,
+            [_, more @ ..] => more,
+        };
+        let end = n.checked_add(2).ok_or(MessageError::BufferTooSmall)?;
+        out.get_mut(n..end)
+            .ok_or(MessageError::BufferTooSmall)?
+            .copy_from_slice(b"\r\n");
+        n = end;
     }
-    w.finish()
 }
 
 /// What a received switchboard `MSG` payload is, for a plain-text client (§11.6).
@@ -674,6 +689,32 @@ mod tests {
         let n = normalize_line_breaks(b"a\nb\r\nc\rd", &mut out).unwrap();
         assert_eq!(&out[..n], b"a\r\nb\r\nc\r\nd");
         assert_eq!(normalized_len(b"a\nb\r\nc\rd"), n);
+        for t in [
+            &b""[..],
+            b"\r",
+            b"\n",
+            b"\r\r\n",
+            b"\n\r",
+            b"x\r\n\n\ry",
+            b"plain",
+        ] {
+            let n = normalize_line_breaks(t, &mut out).unwrap();
+            assert_eq!(n, normalized_len(t));
+            let want: Vec<u8> = t
+                .iter()
+                .enumerate()
+                .flat_map(|(i, &c)| match c {
+                    b'\n' if i == 0 || t[i - 1] != b'\r' => b"\r\n".to_vec(),
+                    b'\r' if t.get(i + 1) != Some(&b'\n') => b"\r\n".to_vec(),
+                    _ => vec![c],
+                })
+                .collect();
+            assert_eq!(&out[..n], &want[..]);
+        }
+        assert_eq!(
+            normalize_line_breaks(b"ab\n", &mut out[..3]),
+            Err(MessageError::BufferTooSmall)
+        );
     }
 
     #[test]
