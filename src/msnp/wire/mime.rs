@@ -36,21 +36,7 @@ fn split_param(v: &[u8]) -> (&[u8], &[u8]) {
 impl<'a> MimeMessage<'a> {
     /// Split a payload into its header block and body.
     pub fn parse(payload: &'a [u8]) -> Self {
-        let mut pos = 0usize;
-        while let Some(lf) = payload.get(pos..).and_then(|r| memchr::memchr(b'\n', r)) {
-            let end = pos.saturating_add(lf);
-            if matches!(payload.get(pos..end), Some([] | [b'\r'])) {
-                return MimeMessage {
-                    headers: payload.get(..pos).unwrap_or(&[]),
-                    body: payload.get(end.saturating_add(1)..).unwrap_or(&[]),
-                };
-            }
-            pos = end.saturating_add(1);
-        }
-        MimeMessage {
-            headers: payload,
-            body: &[],
-        }
+        Self::parse_with(payload, &[], &mut [])
     }
 
     /// Split a payload like [`parse`](Self::parse) and, in the same single pass, record in
@@ -93,9 +79,10 @@ impl<'a> MimeMessage<'a> {
 
     /// Return the value of the first header called `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&'a [u8]> {
-        self.headers()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
-            .map(|(_, v)| v)
+        let mut v = [None];
+        Self::parse_with(self.headers, &[name.as_bytes()], &mut v);
+        let [value] = v;
+        value
     }
 
     /// Return the media type of `Content-Type`, without parameters (`text/plain`).
