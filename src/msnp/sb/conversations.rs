@@ -288,6 +288,9 @@ impl<'s> Conversations<'s> {
         }
     }
 
+    // Inlined: returned through memory, the session and context cost a slow unaligned copy
+    // on the box at every call.
+    #[inline(always)]
     fn parts(&mut self, conv: ConversationId) -> Result<Parts<'_>, SbError> {
         let slot = self
             .slots
@@ -839,6 +842,9 @@ impl<'s> Conversations<'s> {
     }
 
     /// Hand out the event found by [`find_event`](Self::find_event).
+    // Inlined (with the two helpers below) so the event is built where the caller wants it
+    // instead of being copied through memory on the box.
+    #[inline(always)]
     pub(crate) fn take_event(&mut self, found: Found) -> Option<SbEvent<'_>> {
         let Found(i, kind) = found;
         match kind {
@@ -872,6 +878,7 @@ impl<'s> Conversations<'s> {
 }
 
 /// Take the next event of session `s` (one of its report flags or its pending frame event).
+#[inline(always)]
 fn session_event(s: &mut Session) -> Option<SbEvent<'_>> {
     let st = &mut s.st;
     let conversation = st.id;
@@ -931,6 +938,7 @@ fn session_event(s: &mut Session) -> Option<SbEvent<'_>> {
 }
 
 /// Turn a frame event into the caller's event, borrowing the frame's bytes.
+#[inline(always)]
 fn frame_event(conversation: ConversationId, ev: FrameEvent, f: &[u8]) -> SbEvent<'_> {
     match ev {
         FrameEvent::Joined { handle, name } => SbEvent::Joined {
