@@ -947,6 +947,11 @@ impl<'s> Client<'s> {
             self.quiet = true;
             return None;
         };
+        // Every other source was found empty above: if this event is the last one and nothing
+        // waits to be sent, the next poll has nothing to do.
+        if self.ns_quiet && self.tx_idle && self.convs.is_last(found) {
+            self.quiet = true;
+        }
         self.convs.take_event(found).map(|e| match e {
             SbEvent::Connect {
                 conversation,

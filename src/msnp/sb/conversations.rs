@@ -841,6 +841,28 @@ impl<'s> Conversations<'s> {
         found.map(|(i, kind)| Found(i, kind))
     }
 
+    /// Query whether, once the session event `found` is handed out, nothing else would be
+    /// reported until the next input, command or timer call (the next poll can be skipped).
+    /// `false` when unsure.
+    pub(crate) fn is_last(&self, found: Found) -> bool {
+        let Found(at, Kind::Session) = found else {
+            return false;
+        };
+        if self
+            .msgs
+            .iter()
+            .any(|m| matches!(m.state, PartState::Report(_)))
+        {
+            return false;
+        }
+        self.slots.iter().enumerate().all(|(i, slot)| {
+            slot.session.as_ref().is_none_or(|s| {
+                let own = usize::from(i == at);
+                s.st.closed.is_none() && !s.has_more_input() && s.st.event_count() <= own
+            })
+        })
+    }
+
     /// Hand out the event found by [`find_event`](Self::find_event).
     // Inlined (with the two helpers below) so the event is built where the caller wants it
     // instead of being copied through memory on the box.

@@ -471,6 +471,12 @@ impl Session {
             && (self.st.eof.is_some() || self.rx.buffered() > 0)
     }
 
+    /// Query whether received input waits to be processed (buffered bytes or a close), whether
+    /// or not an event holds the current frame.
+    pub(crate) fn has_more_input(&self) -> bool {
+        self.st.closed.is_none() && (self.st.eof.is_some() || self.rx.buffered() > 0)
+    }
+
     /// Handle buffered frames until one makes an event that borrows it (or none is left).
     pub(crate) fn process(&mut self, cx: &mut Ctx<'_>) {
         let Session { rx, st } = self;
@@ -523,6 +529,22 @@ impl State {
             || self.report_skipped.is_some()
             || self.pending.is_some()
             || self.invites_failed > 0
+    }
+
+    /// Count the events of this session waiting to be reported (message outcomes aside).
+    pub(crate) fn event_count(&self) -> usize {
+        [
+            self.report_need_sb,
+            self.report_connect,
+            self.report_ready,
+            self.report_timeout.is_some(),
+            self.report_skipped.is_some(),
+            self.pending.is_some(),
+        ]
+        .iter()
+        .filter(|&&b| b)
+        .count()
+        .saturating_add(usize::from(self.invites_failed))
     }
 
     /// Take the oldest failed invitation: TrID, code (0: timeout); its handle is returned by
