@@ -116,6 +116,7 @@ enum msgr_event_kind
   // `passport` went offline.
   MSGR_EVENT_KIND_CONTACT_OFFLINE = 5,
   // `passport` (`name`) added you to their list: answer with `msgr_client_answer_added`.
+  // `code` 0: just now; 1: while you were away (found at the list sync after sign-in).
   MSGR_EVENT_KIND_ADDED_BY = 6,
   // `passport` removed you from their list.
   MSGR_EVENT_KIND_REMOVED_BY = 7,
@@ -154,13 +155,21 @@ enum msgr_event_kind
   MSGR_EVENT_KIND_EMAIL = 23,
   // A request failed: `code` is the MSNP error number, `text` its verb.
   MSGR_EVENT_KIND_REQUEST_FAILED = 24,
-  // A message of an unsupported kind arrived in `conversation` (`text`: its content type),
-  // or one too large to read was skipped (`text`: "message too large", `code`: its length).
+  // A message of an unsupported kind arrived in `conversation` (`text`: its content type).
   MSGR_EVENT_KIND_UNSUPPORTED_CONTENT = 25,
   // An invitation from `passport` was not taken up (`code`: `msgr_result`).
   MSGR_EVENT_KIND_INVITATION_IGNORED = 26,
   // Anything else the NS reported that a box UI may ignore.
   MSGR_EVENT_KIND_OTHER = 27,
+  // Contact storage is full (`msgr_limits.contacts`/`groups`/`contact_bytes`): `code` 0 =
+  // contact `passport` (or a group, `passport` empty) was dropped; 1 = it is kept but a name
+  // or phone number was left empty (`passport` empty and `status` the group id for a
+  // group's name).
+  MSGR_EVENT_KIND_LIST_FULL = 28,
+  // The server sent a frame too big for the receive buffer; it was skipped (`code`: its
+  // payload length) and the session goes on (`conversation` set when it was a switchboard's
+  // `MSG`).
+  MSGR_EVENT_KIND_FRAME_SKIPPED = 29,
 };
 #ifndef __cplusplus
 typedef uint32_t msgr_event_kind;
@@ -259,8 +268,12 @@ typedef struct {
   uint32_t conversations;
   // Outgoing message parts queued or awaiting their outcome, across conversations (default 10).
   uint32_t queued_messages;
-  // Bytes of the message pool, which holds the payloads of parts not yet written to their
-  // switchboard (a part takes its payload's length: about 115 bytes plus the text, at most
+  // Bytes for the contacts' and groups' strings: passports, friendly names, phone numbers,
+  // group names (default 48 per contact plus 16 per group; at most 65535). A name that
+  // does not fit is dropped and reported (`MSGR_EVENT_KIND_LIST_FULL`).
+  uint32_t contact_bytes;
+  // Bytes of the message pool, which holds the text of message parts not yet written to
+  // their switchboard (a part takes its text plus about 35 bytes for its format, at most
   // 1664); default 2048. A message that does not fit is refused when it is sent.
   uint32_t message_bytes;
 } msgr_limits;

@@ -188,9 +188,10 @@ fn run_until(
 }
 
 macro_rules! storage {
-    ($c:ident, $g:ident, $s:ident, $m:ident) => {
+    ($c:ident, $g:ident, $n:ident, $s:ident, $m:ident) => {
         let mut $c = vec![Contact::EMPTY; 150];
         let mut $g = vec![Group::EMPTY; 30];
+        let mut $n = vec![0u8; 150 * 48 + 30 * 16];
         let mut $s: Vec<ConversationSlot> = (0..4).map(|_| ConversationSlot::default()).collect();
         let mut $m: Vec<MessageSlot> = (0..10).map(|_| MessageSlot::default()).collect();
     };
@@ -200,8 +201,8 @@ macro_rules! storage {
 fn two_clients_sign_in_chat_both_ways_and_sign_out() {
     let (_rt, ns) = start_server();
     let host = ns.ip().to_string();
-    storage!(ac, ag, asl, am);
-    storage!(bc, bg, bsl, bm);
+    storage!(ac, ag, an, asl, am);
+    storage!(bc, bg, bn, bsl, bm);
     let mut alice_ns = NsConfig::new(&host, ns.port(), "alice@example.com");
     alice_ns.versions = version_range(2, 6);
     let mut bob_ns = NsConfig::new(&host, ns.port(), "bob@example.com");
@@ -212,6 +213,7 @@ fn two_clients_sign_in_chat_both_ways_and_sign_out() {
         ClientStorage {
             contacts: &mut ac,
             groups: &mut ag,
+            names: &mut an,
             conversations: &mut asl,
             messages: &mut am,
             message_bytes: Box::leak(Box::new([0u8; 4096])),
@@ -224,6 +226,7 @@ fn two_clients_sign_in_chat_both_ways_and_sign_out() {
         ClientStorage {
             contacts: &mut bc,
             groups: &mut bg,
+            names: &mut bn,
             conversations: &mut bsl,
             messages: &mut bm,
             message_bytes: Box::leak(Box::new([0u8; 4096])),

@@ -24,6 +24,7 @@ enum Seen {
     Lost(String),
     Ims(bool),
     LoginRequest,
+    PendingAdd(String, String),
     Other,
 }
 
@@ -31,6 +32,8 @@ struct Harness<'s> {
     client: Client<'s>,
     sent: Vec<u8>,
     seen: Vec<Seen>,
+    /// The lists the scripted server sends after `SYN` (`{T}` is the TrID); empty lists if "".
+    lists: &'static str,
 }
 
 impl<'s> Harness<'s> {
@@ -55,6 +58,10 @@ impl<'s> Harness<'s> {
                 ) => Seen::Lost(format!("{reason:?}")),
                 ClientEvent::Ims { on } => Seen::Ims(on),
                 ClientEvent::LoginRequest(_) => Seen::LoginRequest,
+                ClientEvent::PendingAdd { passport, friendly } => Seen::PendingAdd(
+                    String::from_utf8_lossy(passport).into_owned(),
+                    friendly.to_string(),
+                ),
                 _ => Seen::Other,
             };
             self.seen.push(s);
@@ -80,11 +87,25 @@ impl<'s> Harness<'s> {
                     "VER" => reply += &format!("VER {trid} MSNP7\r\n"),
                     "CVR" => reply += &format!("CVR {trid} 2.8 2.8 2.8 http://x http://x\r\n"),
                     "INF" => reply += &format!("INF {trid} MD5\r\n"),
-                    "USR" if f.get(3) == Some(&"I") => reply += &format!("USR {trid} MD5 S 1013928519.693957190\r\n"),
+                    "USR" if f.get(3) == Some(&"I") => {
+                        reply += &format!("USR {trid} MD5 S 1013928519.693957190\r\n")
+                    }
                     "USR" => reply += &format!("USR {trid} OK alice@example.com Alice 1\r\n"),
-                    "SYN" => reply += &format!("SYN {trid} 1\r\nGTC {trid} 1 A\r\nBLP {trid} 1 AL\r\nLST {trid} FL 1 0 0\r\nLST {trid} AL 1 0 0\r\nLST {trid} BL 1 0 0\r\nLST {trid} RL 1 0 0\r\n"),
-                    "CHG" => reply += &format!("CHG {trid} {}\r\n", f.get(2).copied().unwrap_or("NLN")),
-                    "IMS" => reply += &format!("IMS {trid} 0 {}\r\n", f.get(2).copied().unwrap_or("ON")),
+                    "SYN" => {
+                        let lists = if self.lists.is_empty() {
+                            "LST {T} FL 1 0 0\r\nLST {T} AL 1 0 0\r\nLST {T} BL 1 0 0\r\nLST {T} RL 1 0 0\r\n"
+                        } else {
+                            self.lists
+                        };
+                        reply += &format!("SYN {trid} 1\r\nGTC {trid} 1 A\r\nBLP {trid} 1 AL\r\n");
+                        reply += &lists.replace("{T}", trid);
+                    }
+                    "CHG" => {
+                        reply += &format!("CHG {trid} {}\r\n", f.get(2).copied().unwrap_or("NLN"))
+                    }
+                    "IMS" => {
+                        reply += &format!("IMS {trid} 0 {}\r\n", f.get(2).copied().unwrap_or("ON"))
+                    }
                     "PNG" => reply += "QNG\r\n",
                     _ => {}
                 }
@@ -118,6 +139,7 @@ macro_rules! client {
     ($h:ident, $cfg:expr) => {
         let mut contacts = vec![Contact::EMPTY; 8];
         let mut groups = vec![Group::EMPTY; 4];
+        let mut names = vec![0u8; 1024];
         let mut convs: Vec<ConversationSlot> =
             (0..2).map(|_| ConversationSlot::default()).collect();
         let mut msgs: Vec<MessageSlot> = (0..4).map(|_| MessageSlot::default()).collect();
@@ -126,6 +148,7 @@ macro_rules! client {
             ClientStorage {
                 contacts: &mut contacts,
                 groups: &mut groups,
+                names: &mut names,
                 conversations: &mut convs,
                 messages: &mut msgs,
                 message_bytes: Box::leak(Box::new([0u8; 4096])),
@@ -137,6 +160,7 @@ macro_rules! client {
             client,
             sent: Vec::new(),
             seen: Vec::new(),
+            lists: "",
         };
     };
 }
@@ -445,4 +469,53 @@ fn no_timer_is_left_pending_after_signing_out_before_the_sign_in_finished() {
         }
     }
     panic!("timers keep firing after sign-out");
+}
+
+#[test]
+fn contacts_who_added_us_while_away_are_reported_after_each_sync() {
+    client!(h, config(LoginMode::Password(b"password")));
+    // bob is allowed, eve blocked; carol and dave are on the reverse list only: they added
+    // alice while she was away and wait for her answer.
+    h.lists = "LST {T} FL 1 1 1 bob@example.com Bob 0\r\n\
+               LST {T} AL 1 1 1 bob@example.com Bob\r\n\
+               LST {T} BL 1 1 1 eve@example.com Eve\r\n\
+               LST {T} RL 1 1 4 bob@example.com Bob\r\n\
+               LST {T} RL 1 2 4 eve@example.com Eve\r\n\
+               LST {T} RL 1 3 4 carol@example.com Carol%20C\r\n\
+               LST {T} RL 1 4 4 dave@example.com Dave\r\n";
+    h.client.sign_in(ms(0)).unwrap();
+    h.drain();
+    h.connect_and_sign_in(ms(10));
+    let signed_in = h.seen.iter().position(|s| *s == Seen::SignedIn);
+    let pending: Vec<(usize, &Seen)> = h
+        .seen
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| matches!(s, Seen::PendingAdd(..)))
+        .collect();
+    assert_eq!(
+        pending.iter().map(|p| p.1.clone()).collect::<Vec<_>>(),
+        vec![
+            Seen::PendingAdd("carol@example.com".into(), "Carol C".into()),
+            Seen::PendingAdd("dave@example.com".into(), "Dave".into()),
+        ],
+        "each RL-only contact once, with the decoded name: {:?}",
+        h.seen
+    );
+    assert!(signed_in.is_some_and(|i| pending.iter().all(|p| p.0 > i)));
+    // A later reconnect syncs again: the ones still undecided are asked about again.
+    h.seen.clear();
+    h.client.handle_closed(ms(20), ConnId::Ns);
+    h.drain();
+    h.client.handle_timeout(ms(60_000));
+    h.drain();
+    assert!(h.seen.contains(&Seen::Connect(ConnId::Ns)), "{:?}", h.seen);
+    h.seen.clear();
+    h.connect_and_sign_in(ms(60_010));
+    let again = h
+        .seen
+        .iter()
+        .filter(|s| matches!(s, Seen::PendingAdd(..)))
+        .count();
+    assert_eq!(again, 2, "{:?}", h.seen);
 }

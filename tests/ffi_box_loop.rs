@@ -114,6 +114,7 @@ fn wtvp_sign_in_completes_with_ticks_only_when_due() {
         conversations: 0,
         queued_messages: 0,
         message_bytes: 0,
+        contact_bytes: 0,
     };
     // SAFETY: `limits` is readable.
     let need = unsafe { msgr_client_arena_size(&limits) };

@@ -86,11 +86,12 @@ const LISTS2: &[u8] = b"SYN 6 1\r\nGTC 6 1 A\r\nBLP 6 1 AL\r\nLST 6 FL 1 1 1 bob
 
 #[test]
 fn test_msnp2_local_md5_sync_presence_and_block() {
-    let (mut c, mut g) = ([Contact::EMPTY; 8], [Group::EMPTY; 4]);
+    let (mut c, mut g, mut n) = ([Contact::EMPTY; 8], [Group::EMPTY; 4], [0u8; 1024]);
     let mut s: S<'_> = NsSession::new(
         NsConfig::new("127.0.0.1", 1863, "alice@example.com"),
         &mut c,
         &mut g,
+        &mut n,
     );
     s.set_password(b"alice123").unwrap();
     signed_in_msnp2(&mut s);
@@ -100,7 +101,7 @@ fn test_msnp2_local_md5_sync_presence_and_block() {
         .iter()
         .any(|e| e.contains("ListsSynced { version: 1, from_cache: false }")));
     assert_eq!(
-        s.lists().get(b"bob@example.com").unwrap().friendly.as_str(),
+        s.lists().get(b"bob@example.com").unwrap().friendly(),
         "Bob Builder"
     );
     let (_, evs) = feed(
@@ -112,7 +113,7 @@ fn test_msnp2_local_md5_sync_presence_and_block() {
         && e.contains("Busy")
         && e.contains("online_for_webtv: true")));
     assert_eq!(
-        s.lists().get(b"bob@example.com").unwrap().status,
+        s.lists().get(b"bob@example.com").unwrap().status(),
         Status::Busy
     );
     s.block(ms(8), "bob@example.com").unwrap();
@@ -158,23 +159,24 @@ fn test_msnp2_local_md5_sync_presence_and_block() {
 
 #[test]
 fn test_restore_skips_download_and_ping_timeout() {
-    let (mut c, mut g) = ([Contact::EMPTY; 8], [Group::EMPTY; 4]);
+    let (mut c, mut g, mut n) = ([Contact::EMPTY; 8], [Group::EMPTY; 4], [0u8; 1024]);
     let mut image = [0u8; 1024];
     let n = {
         let mut s: S<'_> = NsSession::new(
             NsConfig::new("h", 1863, "alice@example.com"),
             &mut c,
             &mut g,
+            &mut n,
         );
         s.set_password(b"alice123").unwrap();
         signed_in_msnp2(&mut s);
         feed(&mut s, ms(6), LISTS2);
         s.lists().serialize(&mut image).unwrap()
     };
-    let (mut c2, mut g2) = ([Contact::EMPTY; 8], [Group::EMPTY; 4]);
+    let (mut c2, mut g2, mut n2) = ([Contact::EMPTY; 8], [Group::EMPTY; 4], [0u8; 1024]);
     let mut cfg = NsConfig::new("h", 1863, "alice@example.com");
     cfg.initial_status = None;
-    let mut s: S<'_> = NsSession::new(cfg, &mut c2, &mut g2);
+    let mut s: S<'_> = NsSession::new(cfg, &mut c2, &mut g2, &mut n2);
     s.lists_mut().restore(&image[..n]).unwrap();
     s.set_password(b"alice123").unwrap();
     s.start(ms(0)).unwrap();
@@ -205,10 +207,10 @@ fn test_restore_skips_download_and_ping_timeout() {
 
 #[test]
 fn test_msnp8_twn_ticket_redirect_loop_and_overflow() {
-    let (mut c, mut g) = ([Contact::EMPTY; 1], [Group::EMPTY; 2]);
+    let (mut c, mut g, mut n) = ([Contact::EMPTY; 1], [Group::EMPTY; 2], [0u8; 1024]);
     let mut cfg = NsConfig::new("ds", 1863, "bob@example.com");
     cfg.max_redirects = 1;
-    let mut s: S<'_> = NsSession::new(cfg, &mut c, &mut g);
+    let mut s: S<'_> = NsSession::new(cfg, &mut c, &mut g, &mut n);
     s.start(ms(0)).unwrap();
     drain(&mut s, ms(0));
     let (out, _) = feed(&mut s, ms(1), b"VER 1 MSNP8\r\n");
@@ -261,11 +263,12 @@ fn test_msnp8_twn_ticket_redirect_loop_and_overflow() {
 
 #[test]
 fn test_wrong_password_and_refused_version() {
-    let (mut c, mut g) = ([Contact::EMPTY; 1], [Group::EMPTY; 1]);
+    let (mut c, mut g, mut n) = ([Contact::EMPTY; 1], [Group::EMPTY; 1], [0u8; 1024]);
     let mut s: S<'_> = NsSession::new(
         NsConfig::new("h", 1863, "alice@example.com"),
         &mut c,
         &mut g,
+        &mut n,
     );
     s.set_password(b"wrong").unwrap();
     s.start(ms(0)).unwrap();
@@ -284,4 +287,73 @@ fn test_wrong_password_and_refused_version() {
     drain(&mut s, ms(6));
     let (_, evs) = feed(&mut s, ms(7), b"VER 1 0\r\n");
     assert!(evs.iter().any(|e| e.contains("VersionRefused")), "{evs:?}");
+}
+
+#[test]
+fn test_full_name_pool_keeps_contacts_and_reports_dropped_names() {
+    // Room for three passports (4 + 15 bytes each) and Bob's name (3), not for Eve's (23).
+    let (mut c, mut g, mut n) = ([Contact::EMPTY; 8], [Group::EMPTY; 4], [0u8; 60]);
+    let mut s: S<'_> = NsSession::new(
+        NsConfig::new("127.0.0.1", 1863, "alice@example.com"),
+        &mut c,
+        &mut g,
+        &mut n,
+    );
+    s.set_password(b"alice123").unwrap();
+    signed_in_msnp2(&mut s);
+    let lists: &[u8] = b"SYN 6 2\r\nGTC 6 2 A\r\nBLP 6 2 AL\r\nLST 6 FL 2 1 3 bob@example.com Bob\r\nLST 6 FL 2 2 3 eve@example.com Eve%20the%20Very%20Long%20Named\r\nLST 6 FL 2 3 3 joe@example.com joe@example.com\r\nLST 6 AL 2 0 0\r\nLST 6 BL 2 0 0\r\nLST 6 RL 2 0 0\r\n";
+    let (_, evs) = feed(&mut s, ms(6), lists);
+    assert!(
+        evs.iter()
+            .any(|e| e.starts_with("TextDropped") && e.contains("101, 118, 101")),
+        "{evs:?}"
+    );
+    assert!(evs.iter().any(|e| e.contains("ListsSynced")), "{evs:?}");
+    let l = s.lists();
+    assert_eq!(l.len(), 3, "every contact kept");
+    assert_eq!(l.get(b"bob@example.com").unwrap().friendly(), "Bob");
+    let eve = l.get(b"eve@example.com").unwrap();
+    assert_eq!(eve.friendly(), "");
+    assert!(eve.friendly_truncated());
+    // A name equal to the passport costs no pool bytes.
+    assert_eq!(
+        l.get(b"joe@example.com").unwrap().friendly(),
+        "joe@example.com"
+    );
+    // Removing a contact frees room: Eve's name fits when she renames herself.
+    let t = s
+        .remove_contact(ms(7), ListKind::Forward, "bob@example.com", None)
+        .unwrap();
+    let rem = format!("REM {} FL 3 bob@example.com\r\n", t.get());
+    feed(&mut s, ms(7), rem.as_bytes());
+    let t = s.rename_contact(ms(8), "eve@example.com", "Eve").unwrap();
+    let rea = format!("REA {} 4 eve@example.com Eve\r\n", t.get());
+    let (_, evs) = feed(&mut s, ms(8), rea.as_bytes());
+    assert!(!evs.iter().any(|e| e.starts_with("TextDropped")), "{evs:?}");
+    assert!(s.lists().get(b"bob@example.com").is_none());
+    assert_eq!(s.lists().get(b"eve@example.com").unwrap().friendly(), "Eve");
+}
+
+#[test]
+fn test_payload_bigger_than_the_buffer_is_skipped_and_reported() {
+    let (mut c, mut g, mut n) = ([Contact::EMPTY; 8], [Group::EMPTY; 4], [0u8; 1024]);
+    let mut s: S<'_> = NsSession::new(
+        NsConfig::new("127.0.0.1", 1863, "alice@example.com"),
+        &mut c,
+        &mut g,
+        &mut n,
+    );
+    s.set_password(b"alice123").unwrap();
+    signed_in_msnp2(&mut s);
+    feed(&mut s, ms(6), LISTS2);
+    let mut big = b"MSG Hotmail Hotmail 5000\r\n".to_vec();
+    big.extend(std::iter::repeat_n(b'x', 5000));
+    big.extend_from_slice(b"ILN 7 BSY bob@example.com Bob%20Builder\r\n");
+    let (_, evs) = feed(&mut s, ms(7), &big);
+    assert!(
+        evs.iter().any(|e| e == "FrameSkipped { len: 5000 }"),
+        "{evs:?}"
+    );
+    assert!(evs.iter().any(|e| e.starts_with("Presence")), "{evs:?}");
+    assert_eq!(s.phase(), Phase::Online, "the session goes on");
 }

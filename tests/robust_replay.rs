@@ -167,7 +167,8 @@ fn ns_run(t: &Transcript, conn: &str, fault: Fault) -> usize {
     cfg.versions = versions;
     let mut contacts = [Contact::EMPTY; 16];
     let mut groups = [Group::EMPTY; 8];
-    let mut s: NsSession<'_> = NsSession::new(cfg, &mut contacts, &mut groups);
+    let mut names = [0u8; 8192];
+    let mut s: NsSession<'_> = NsSession::new(cfg, &mut contacts, &mut groups, &mut names);
     let mut seen = NsSeen::default();
     let t0 = t
         .chunks
@@ -256,7 +257,7 @@ fn ns_run(t: &Transcript, conn: &str, fault: Fault) -> usize {
         "{what}: terminal events {seen:?}"
     );
     assert_eq!(s.poll_timeout(), None, "{what}: timers left");
-    assert!(s.lists().contacts().len() <= 16);
+    assert!(s.lists().len() <= 16);
     off
 }
 

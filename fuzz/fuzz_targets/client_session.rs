@@ -212,6 +212,8 @@ fuzz_target!(|input: Input| {
     cfg.idle_after = Some(Duration::from_secs(300));
     let mut contacts = [Contact::EMPTY; 4];
     let mut groups = [Group::EMPTY; 2];
+    // A small name pool, so names are dropped and the pool compacts.
+    let mut names = [0u8; 96];
     let mut slots = [ConversationSlot::EMPTY, ConversationSlot::EMPTY];
     let mut msgs = [
         MessageSlot::EMPTY,
@@ -225,6 +227,7 @@ fuzz_target!(|input: Input| {
         ClientStorage {
             contacts: &mut contacts,
             groups: &mut groups,
+            names: &mut names,
             conversations: &mut slots,
             messages: &mut msgs,
             message_bytes: &mut pool,

@@ -25,7 +25,7 @@ use crate::msnp::sb::{
     ConversationId, ConversationSlot, Conversations, MessageId, MessageSlot, SbConfig, SbError,
     SbEvent,
 };
-use crate::msnp::wire::{Status, TrId};
+use crate::msnp::wire::{ListKind, Status, TrId};
 use crate::time::{Duration, Instant};
 use crate::wtvp::client::{BoxIdentity, ClientError as WtvpError, WtvpClient, WtvpEvent};
 use crate::wtvp::headwaiter::{MessengerConfig, RefusalReason};
@@ -152,6 +152,10 @@ pub struct ClientStorage<'s> {
     pub contacts: &'s mut [Contact],
     /// Group slots (30).
     pub groups: &'s mut [Group],
+    /// The pool for the contacts' and groups' strings: passports, decoded friendly names,
+    /// phone numbers, group names (box default: 48 bytes per contact plus 16 per group, see
+    /// [`crate::limits::DEFAULT_NAME_BYTES_PER_CONTACT`]).
+    pub names: &'s mut [u8],
     /// Conversation slots (at least 4).
     pub conversations: &'s mut [ConversationSlot],
     /// Outgoing message parts queued or awaiting an outcome.
@@ -267,6 +271,14 @@ pub enum ClientEvent<'a> {
         /// How many attempts have been made.
         attempt: u32,
     },
+    /// Found at a list sync: this contact added you while you were away (on your reverse
+    /// list but neither allowed nor blocked); answer as for `NsEvent::AddedBy`.
+    PendingAdd {
+        /// Their passport.
+        passport: &'a [u8],
+        /// Their friendly name (decoded).
+        friendly: &'a str,
+    },
     /// An invitation (`RNG`) was not taken up.
     InvitationIgnored {
         /// Who invited.
@@ -352,12 +364,11 @@ pub struct Client<'s> {
     signed_out: bool,
     /// Set by `sign_in` until the first sync: the idle countdown starts only then.
     first_sync_pending: bool,
+    /// After a list sync: the next contact index to look at for a pending "added you".
+    pending_adds: Option<usize>,
     /// The last `poll_event` found nothing and nothing happened since: the next one returns
     /// `None` at once. Cleared by every input, command and timer call.
     quiet: bool,
-    /// The NS had no event and no buffered frame at the last look, and it was not touched
-    /// since: polling skips it. Cleared wherever the NS is fed or commanded.
-    ns_quiet: bool,
     /// The last `poll_transmit` found nothing to send and nothing happened since.
     tx_idle: bool,
     now: Instant,
@@ -375,6 +386,7 @@ impl<'s> Client<'s> {
         let ClientStorage {
             contacts,
             groups,
+            names,
             conversations,
             messages,
             message_bytes,
@@ -386,7 +398,7 @@ impl<'s> Client<'s> {
             messages,
             message_bytes,
         )?;
-        let mut ns = NsSession::new(cfg.ns, contacts, groups);
+        let mut ns = NsSession::new(cfg.ns, contacts, groups, names);
         let (login, service_server) = match cfg.login {
             LoginMode::Password(pw) => {
                 ns.set_password(pw)?;
@@ -436,8 +448,8 @@ impl<'s> Client<'s> {
             },
             signed_out: false,
             first_sync_pending: false,
+            pending_adds: None,
             quiet: false,
-            ns_quiet: false,
             tx_idle: false,
             now,
         })
@@ -457,7 +469,6 @@ impl<'s> Client<'s> {
     /// [`user_activity`](Self::user_activity) for the ones the user started.
     pub fn ns_mut(&mut self) -> &mut NsSession<'s> {
         self.quiet = false;
-        self.ns_quiet = false;
         self.tx_idle = false;
         &mut self.ns
     }
@@ -514,6 +525,7 @@ impl<'s> Client<'s> {
         }
         self.signed_out = false;
         self.first_sync_pending = true;
+        self.pending_adds = None;
         self.retry.reset();
         self.idle.reset(now);
         match (self.service, &mut self.login) {
@@ -531,7 +543,6 @@ impl<'s> Client<'s> {
     }
 
     fn start_ns(&mut self, now: Instant) -> Result<(), ClientError> {
-        self.ns_quiet = false;
         let (buf, len, port) = &self.server;
         let host = core::str::from_utf8(buf.get(..*len).unwrap_or(&[]))
             .map_err(|_| ClientError::BadArgument)?;
@@ -681,7 +692,7 @@ impl<'s> Client<'s> {
 
     /// Report that the connection asked for by `Connect` is open.
     pub fn handle_connected(&mut self, now: Instant, conn: ConnId) -> Result<(), ClientError> {
-        self.tick_conn(now, conn);
+        self.tick(now);
         match conn {
             ConnId::Ns => {
                 // Only a connection the NS asked for (sign-in, reconnect or redirect) can open.
@@ -720,7 +731,7 @@ impl<'s> Client<'s> {
         bytes: &[u8],
     ) -> Result<usize, ClientError> {
         let tx_idle = self.tx_idle;
-        self.tick_conn(now, conn);
+        self.tick(now);
         let taken = match conn {
             // A failed NS reports why through its events; its input is dropped.
             ConnId::Ns => self.ns.handle_input(now, bytes).unwrap_or(bytes.len()),
@@ -747,13 +758,17 @@ impl<'s> Client<'s> {
             }
         };
         self.deliver_answer(now);
-        self.pump(now);
+        // NS input changes no conversation (its events are routed when polled, and the
+        // polling pumps): only the other connections can leave a switchboard request.
+        if conn != ConnId::Ns {
+            self.pump(now);
+        }
         Ok(taken)
     }
 
     /// Report that `conn` closed (or could not be opened).
     pub fn handle_closed(&mut self, now: Instant, conn: ConnId) {
-        self.tick_conn(now, conn);
+        self.tick(now);
         match conn {
             ConnId::Ns => {
                 if !matches!(self.link, Link::Idle) {
@@ -826,7 +841,6 @@ impl<'s> Client<'s> {
         let n = self.ns.poll_transmit(out);
         if n > 0 {
             self.quiet = false;
-            self.ns_quiet = false;
             return Some((ConnId::Ns, n));
         }
         if let Login::Wtvp(w) = &mut self.login {
@@ -881,7 +895,7 @@ impl<'s> Client<'s> {
         }
         // Routing the NS or the WTVP client below may write replies (switchboard frames
         // processed while polling are noted by `Conversations::take_processed`).
-        if !self.ns_quiet || matches!(self.login, Login::Wtvp(_)) {
+        if self.ns.has_work() || matches!(self.login, Login::Wtvp(_)) {
             self.tx_idle = false;
         }
         let now = self.now;
@@ -914,7 +928,26 @@ impl<'s> Client<'s> {
                 _ => None,
             };
         }
-        if self.route_ns(now) {
+        if let Some(from) = self.pending_adds {
+            let lists = self.ns.lists();
+            let found = (from..lists.len()).find(|&i| {
+                lists.contact(i).is_some_and(|c| {
+                    c.is_on(ListKind::Reverse)
+                        && !c.is_on(ListKind::Allow)
+                        && !c.is_on(ListKind::Block)
+                        && !c.passport().is_empty()
+                })
+            });
+            self.pending_adds = found.map(|i| i + 1);
+            if let Some(i) = found {
+                return self.ns.lists().contact(i).map(|c| ClientEvent::PendingAdd {
+                    passport: c.passport(),
+                    friendly: c.friendly(),
+                });
+            }
+        }
+        // Most polls find the NS idle: look before routing (the router is big).
+        if self.ns.has_work() && self.route_ns(now) {
             let ignored = self.invitation_note.take();
             return self.ns.poll_event().map(|e| match (e, ignored) {
                 (NsEvent::Invitation { inviter, .. }, Some(reason)) => {
@@ -949,7 +982,7 @@ impl<'s> Client<'s> {
         };
         // Every other source was found empty above: if this event is the last one and nothing
         // waits to be sent, the next poll has nothing to do.
-        if self.ns_quiet && self.tx_idle && self.convs.is_last(found) {
+        if !self.ns.has_work() && self.tx_idle && self.convs.is_last(found) {
             self.quiet = true;
         }
         self.convs.take_event(found).map(|e| match e {
@@ -1048,18 +1081,19 @@ impl<'s> Client<'s> {
 
     /// Handle NS events the caller never sees (or that need action first); `true` when the
     /// next one is for the caller.
+    #[inline(never)]
     fn route_ns(&mut self, now: Instant) -> bool {
-        if self.ns_quiet {
-            return false;
-        }
         loop {
-            if self.ns.peek_event().is_none() {
+            if !self.ns.has_event() {
                 // The NS stops after each frame that makes an event; frames still in its
                 // receive buffer are processed when it is fed again, even with no new bytes.
                 let _ = self.ns.handle_input(now, &[]);
             }
+            if self.ns.next_event_is_notice() {
+                // Nothing to route: the caller gets it without building it here first.
+                return true;
+            }
             let Some(ev) = self.ns.peek_event() else {
-                self.ns_quiet = true;
                 return false;
             };
             match ev {
@@ -1153,6 +1187,9 @@ impl<'s> Client<'s> {
                         // A reconnect while idle: the server starts with IMS on; switch it off.
                         let _ = self.ns.set_ims(now, false);
                     }
+                    // Then report who added us while we were away (as the official client
+                    // asks at sign-in), one contact per poll.
+                    self.pending_adds = Some(0);
                     return true;
                 }
                 NsEvent::ImsChanged { on, .. } => {
@@ -1199,7 +1236,6 @@ impl<'s> Client<'s> {
     /// Ask the NS for a switchboard for every conversation waiting for one.
     fn pump(&mut self, now: Instant) {
         while let Some(conv) = self.convs.take_switchboard_request() {
-            self.ns_quiet = false;
             self.quiet = false;
             self.tx_idle = false;
             let trid = if self.is_online() {
@@ -1227,7 +1263,6 @@ impl<'s> Client<'s> {
             Login::Wtvp(w) => w.poll_answer(),
         };
         let Some(answer) = answer else { return };
-        self.ns_quiet = false;
         self.quiet = false;
         self.tx_idle = false;
         let failure = match answer {
@@ -1245,20 +1280,9 @@ impl<'s> Client<'s> {
 
     fn tick(&mut self, now: Instant) {
         self.quiet = false;
-        self.ns_quiet = false;
         self.tx_idle = false;
         if now > self.now {
             self.now = now;
-        }
-    }
-
-    /// Like `tick` for an input on `conn`: a switchboard input leaves the NS alone (what it
-    /// may do to the NS, `pump` and `deliver_answer` note themselves).
-    fn tick_conn(&mut self, now: Instant, conn: ConnId) {
-        let ns_quiet = self.ns_quiet;
-        self.tick(now);
-        if matches!(conn, ConnId::Sb(_)) {
-            self.ns_quiet = ns_quiet;
         }
     }
 

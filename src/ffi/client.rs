@@ -118,8 +118,12 @@ pub struct msgr_limits {
     pub conversations: u32,
     /// Outgoing message parts queued or awaiting their outcome, across conversations (default 10).
     pub queued_messages: u32,
-    /// Bytes of the message pool, which holds the payloads of parts not yet written to their
-    /// switchboard (a part takes its payload's length: about 115 bytes plus the text, at most
+    /// Bytes for the contacts' and groups' strings: passports, friendly names, phone numbers,
+    /// group names (default 48 per contact plus 16 per group; at most 65535). A name that
+    /// does not fit is dropped and reported (`MSGR_EVENT_KIND_LIST_FULL`).
+    pub contact_bytes: u32,
+    /// Bytes of the message pool, which holds the text of message parts not yet written to
+    /// their switchboard (a part takes its text plus about 35 bytes for its format, at most
     /// 1664); default 2048. A message that does not fit is refused when it is sent.
     pub message_bytes: u32,
 }
@@ -225,6 +229,7 @@ pub enum MsgrEventKind {
     /// `passport` went offline.
     ContactOffline = 5,
     /// `passport` (`name`) added you to their list: answer with `msgr_client_answer_added`.
+    /// `code` 0: just now; 1: while you were away (found at the list sync after sign-in).
     AddedBy = 6,
     /// `passport` removed you from their list.
     RemovedBy = 7,
@@ -263,13 +268,21 @@ pub enum MsgrEventKind {
     Email = 23,
     /// A request failed: `code` is the MSNP error number, `text` its verb.
     RequestFailed = 24,
-    /// A message of an unsupported kind arrived in `conversation` (`text`: its content type),
-    /// or one too large to read was skipped (`text`: "message too large", `code`: its length).
+    /// A message of an unsupported kind arrived in `conversation` (`text`: its content type).
     UnsupportedContent = 25,
     /// An invitation from `passport` was not taken up (`code`: `msgr_result`).
     InvitationIgnored = 26,
     /// Anything else the NS reported that a box UI may ignore.
     Other = 27,
+    /// Contact storage is full (`msgr_limits.contacts`/`groups`/`contact_bytes`): `code` 0 =
+    /// contact `passport` (or a group, `passport` empty) was dropped; 1 = it is kept but a name
+    /// or phone number was left empty (`passport` empty and `status` the group id for a
+    /// group's name).
+    ListFull = 28,
+    /// The server sent a frame too big for the receive buffer; it was skipped (`code`: its
+    /// payload length) and the session goes on (`conversation` set when it was a switchboard's
+    /// `MSG`).
+    FrameSkipped = 29,
 }
 
 /// One event; strings and pointers stay valid until the next call on the handle.
@@ -529,7 +542,26 @@ fn limits_or_default(l: &msgr_limits) -> Result<[u32; 5], MsgrResult> {
     Ok(l)
 }
 
-/// Bytes of arena needed, before the strings: the handle, the four tables and the pool.
+/// Return the contact name pool's size: `msgr_limits.contact_bytes`, or the box default for
+/// `contacts` contacts and `groups` groups (the capacities `limits_or_default` chose).
+fn contact_bytes_or_default(
+    l: &msgr_limits,
+    contacts: u32,
+    groups: u32,
+) -> Result<usize, MsgrResult> {
+    use crate::limits::{DEFAULT_NAME_BYTES_PER_CONTACT, DEFAULT_NAME_BYTES_PER_GROUP};
+    use crate::msnp::ns::contacts::MAX_NAME_POOL;
+    match l.contact_bytes as usize {
+        0 => Ok((contacts as usize * DEFAULT_NAME_BYTES_PER_CONTACT
+            + groups as usize * DEFAULT_NAME_BYTES_PER_GROUP)
+            .min(MAX_NAME_POOL)),
+        n if n > MAX_NAME_POOL => Err(MsgrResult::InvalidParameter),
+        n => Ok(n),
+    }
+}
+
+/// Bytes of arena needed, before the strings and the name pool: the handle, the four tables
+/// and the message pool.
 fn arena_need(l: [u32; 5]) -> usize {
     use core::mem::{align_of, size_of};
     let n = |v: u32| v as usize;
@@ -562,11 +594,15 @@ pub unsafe extern "C" fn msgr_client_arena_size(limits: *const msgr_limits) -> u
             groups: 0,
             conversations: 0,
             queued_messages: 0,
+            contact_bytes: 0,
             message_bytes: 0,
         },
     };
     match limits_or_default(&l) {
-        Ok(l) => arena_need(l),
+        Ok(lim) => match contact_bytes_or_default(&l, lim[0], lim[1]) {
+            Ok(names) => arena_need(lim).saturating_add(names),
+            Err(_) => 0,
+        },
         Err(_) => 0,
     }
 }
@@ -670,7 +706,8 @@ unsafe fn init(
         return MsgrResult::NullParameter;
     }
     let limits = tri!(limits_or_default(&cfg.limits));
-    if arena_len < arena_need(limits) {
+    let contact_bytes = tri!(contact_bytes_or_default(&cfg.limits, limits[0], limits[1]));
+    if arena_len < arena_need(limits).saturating_add(contact_bytes) {
         return MsgrResult::ArenaTooSmall;
     }
     let passport = tri!(text_arg(
@@ -796,6 +833,7 @@ unsafe fn init(
     let storage = ClientStorage {
         contacts: tri!(arena_heap.alloc_slice(limits[0] as usize, || Contact::EMPTY)),
         groups: tri!(arena_heap.alloc_slice(limits[1] as usize, || Group::EMPTY)),
+        names: tri!(arena_heap.alloc_slice(contact_bytes, || 0u8)),
         conversations: tri!(arena_heap.alloc_slice(limits[2] as usize, ConversationSlot::default)),
         messages: tri!(arena_heap.alloc_slice(limits[3] as usize, MessageSlot::default)),
         message_bytes: tri!(arena_heap.alloc_slice(limits[4] as usize, || 0u8)),
@@ -1584,7 +1622,7 @@ pub unsafe extern "C" fn msgr_client_leave(
 pub unsafe extern "C" fn msgr_client_contact_count(client: *mut msgr_client) -> u32 {
     let mut n = 0u32;
     let _ = enter(client, |i| {
-        n = u32::try_from(i.client.ns().lists().contacts().len()).unwrap_or(u32::MAX);
+        n = u32::try_from(i.client.ns().lists().len()).unwrap_or(u32::MAX);
         MsgrResult::Ok
     });
     n
@@ -1604,17 +1642,17 @@ pub unsafe extern "C" fn msgr_client_contact_at(
         let out = tri!(out_ptr(out));
         let Some(c) = usize::try_from(index)
             .ok()
-            .and_then(|k| i.client.ns().lists().contacts().get(k))
+            .and_then(|k| i.client.ns().lists().contact(k))
         else {
             return MsgrResult::InvalidParameter;
         };
         let v = msgr_contact {
             passport: msgr_str::of(c.passport()),
-            name: msgr_str::of(c.friendly.as_str().as_bytes()),
-            status: status_to_u32(c.status) as u32,
-            online: c.status.is_online_for_webtv(),
-            lists: u32::from(c.lists),
-            groups: c.groups,
+            name: msgr_str::of(c.friendly().as_bytes()),
+            status: status_to_u32(c.status()) as u32,
+            online: c.status().is_online_for_webtv(),
+            lists: u32::from(c.lists()),
+            groups: c.groups(),
         };
         // SAFETY: writable per the contract.
         unsafe { *out.as_ptr() = v };
@@ -1942,12 +1980,7 @@ fn convert(ev: ClientEvent<'_>, name: &mut [u8]) -> Option<msgr_event> {
                 ClientFailure::Refused(_) => MsgrResult::NotAuthorized,
                 f => MsgrResult::from(f.kind()),
             } as u32;
-            e.text = msgr_str::of(match f {
-                ClientFailure::Refused(r) => r.as_str().as_bytes(),
-                ClientFailure::Wtvp(_) => b"the WebTV service sign-in failed",
-                ClientFailure::Login(_) => b"the login answer could not be obtained",
-                ClientFailure::ConnectTimeout => b"the Messenger server did not answer in time",
-            });
+            e.text = msgr_str::of(failure_text(f));
         }
         ClientEvent::Ims { on } => {
             set(&mut e, MsgrEventKind::Ims);
@@ -1956,6 +1989,12 @@ fn convert(ev: ClientEvent<'_>, name: &mut [u8]) -> Option<msgr_event> {
         ClientEvent::Reconnecting { attempt, .. } => {
             set(&mut e, MsgrEventKind::Reconnecting);
             e.code = attempt;
+        }
+        ClientEvent::PendingAdd { passport, friendly } => {
+            set(&mut e, MsgrEventKind::AddedBy);
+            e.passport = msgr_str::of(passport);
+            e.name = msgr_str::of(friendly.as_bytes());
+            e.code = 1;
         }
         ClientEvent::InvitationIgnored { inviter, reason } => {
             set(&mut e, MsgrEventKind::InvitationIgnored);
@@ -2057,6 +2096,21 @@ fn convert_ns(ev: NsEvent<'_>, e: &mut msgr_event, name: &mut [u8]) {
             e.code = inbox_unread;
             MsgrEventKind::Email
         }
+        NsEvent::ListOverflow { passport } => {
+            e.passport = msgr_str::of(passport);
+            e.code = 0;
+            MsgrEventKind::ListFull
+        }
+        NsEvent::TextDropped { passport, group } => {
+            e.passport = msgr_str::of(passport);
+            e.code = 1;
+            e.status = group.unwrap_or(0);
+            MsgrEventKind::ListFull
+        }
+        NsEvent::FrameSkipped { len } => {
+            e.code = len;
+            MsgrEventKind::FrameSkipped
+        }
         NsEvent::RequestFailed { verb, code, .. } => {
             e.code = u32::from(code.0);
             e.text = msgr_str::of(&[]);
@@ -2068,6 +2122,20 @@ fn convert_ns(ev: NsEvent<'_>, e: &mut msgr_event, name: &mut [u8]) {
     e.kind = kind as u32;
 }
 
+/// Say why the client stopped. Out of line, like [`ns_error_text`]: inlined into the event
+/// loop, its texts' addresses were set up on every poll, even one with no event.
+#[inline(never)]
+fn failure_text(f: ClientFailure) -> &'static [u8] {
+    match f {
+        ClientFailure::Refused(r) => r.as_str().as_bytes(),
+        ClientFailure::Wtvp(_) => b"the WebTV service sign-in failed",
+        ClientFailure::Login(_) => b"the login answer could not be obtained",
+        ClientFailure::ConnectTimeout => b"the Messenger server did not answer in time",
+    }
+}
+
+/// Say why the NS session ended.
+#[inline(never)]
 fn ns_error_text(e: NsError) -> &'static [u8] {
     match e {
         NsError::VersionRefused => b"the server refused every offered protocol version",
@@ -2167,8 +2235,7 @@ fn convert_sb(ev: SbEvent<'_>, e: &mut msgr_event, name: &mut [u8]) {
         } => {
             e.conversation = conversation.to_raw();
             e.code = length;
-            e.text = msgr_str::of(b"message too large");
-            MsgrEventKind::UnsupportedContent
+            MsgrEventKind::FrameSkipped
         }
         SbEvent::InviteFailed {
             conversation,

@@ -13,7 +13,7 @@ pub mod result;
 pub use result::{msgr_strerror, MsgrResult};
 
 /// Version of the C ABI; bumped on any incompatible change to `include/msntv_messenger.h`.
-pub const MSGR_ABI_VERSION: u32 = 1;
+pub const MSGR_ABI_VERSION: u32 = 2;
 
 /// Return the version of the C ABI this library implements.
 #[no_mangle]

@@ -44,6 +44,11 @@ const SUITE: &str = "ns";
 const OUT: usize = 8192;
 const CONTACTS: usize = 16;
 const GROUPS: usize = 8;
+const NAMES: usize = crate::msnp::ns::contacts::name_pool_size(
+    CONTACTS,
+    GROUPS,
+    CONTACTS * (129 + 129 + 3 * 32) + GROUPS * 61,
+);
 
 /// Fold text into an FNV-1a digest (for comparing event sequences without allocating).
 struct Fnv(u64);
@@ -285,7 +290,10 @@ pub fn replay(t: &Transcript<'_>, conn: &str, piece: usize) -> Result<Summary, F
     }
     let mut contacts = [Contact::EMPTY; CONTACTS];
     let mut groups = [Group::EMPTY; GROUPS];
-    let mut s: NsSession<'_, 4096, 4096> = NsSession::new(cfg, &mut contacts, &mut groups);
+    // Room for every contact's longest strings: vectors must never hit the name pool's limit.
+    let mut names = [0u8; NAMES];
+    let mut s: NsSession<'_, 4096, 4096> =
+        NsSession::new(cfg, &mut contacts, &mut groups, &mut names);
     let mut st = State {
         out: [0; OUT],
         out_len: 0,

@@ -594,7 +594,7 @@ static void test_strerror(void)
     static const uint32_t unknown[] = {1, 200, 911, 7000, 7012, 7100, 7109, 0xffffffffu};
     const char *generic = msgr_strerror(4242);
     size_t i, j;
-    CHECK(msgr_abi_version() == 1);
+    CHECK(msgr_abi_version() == 2);
     CHECK(generic != 0 && ev_is(generic, t_strlen(generic), "unknown result code"));
     for (i = 0; i < sizeof known / sizeof known[0]; i++) {
         const char *s = msgr_strerror(known[i]);
@@ -629,6 +629,11 @@ static void test_init_args(void)
     l.groups = 31;
     CHECK(msgr_client_arena_size(&l) == 0);
     l.groups = 0;
+    l.contact_bytes = 65536; /* the name pool's offsets are 16-bit */
+    CHECK(msgr_client_arena_size(&l) == 0);
+    l.contact_bytes = 1000; /* less than the default for 150 contacts: a smaller arena */
+    CHECK(msgr_client_arena_size(&l) > 0 && msgr_client_arena_size(&l) < dflt);
+    l.contact_bytes = 0;
     l.contacts = 4097;
     CHECK(msgr_client_arena_size(&l) == 0);
 
@@ -1643,6 +1648,32 @@ static void test_restore(void)
     msgr_client_deinit(c);
 }
 
+/* A name pool too small for every name: the contact is kept, its name dropped and reported. */
+static void test_list_full(void)
+{
+    msgr_config cfg = base_config();
+    msgr_client *c;
+    ev_copy *ev;
+    msgr_contact ct;
+    int32_t k;
+
+    net_reset();
+    /* groups 4+14 and 4+7, Bob 4+15+11, Carol's passport 4+17: 80 bytes; her name is not */
+    cfg.limits.contact_bytes = 82;
+    c = MAKE_CLIENT(g_arena_words, &cfg);
+    if (c == 0) {
+        return;
+    }
+    g_net.client = c;
+    sign_in_alice(c, 0, 1);
+    ev = TAKE_EVENT(MSGR_EVENT_KIND_LIST_FULL);
+    CHECK(ev != 0 && ev->code == 1 && ev_is(ev->passport, ev->passport_len, "carol@example.com"));
+    CHECK(msgr_client_contact_count(c) == 2);
+    k = find_contact(c, "carol@example.com");
+    CHECK(k >= 0 && msgr_client_contact_at(c, (uint32_t)k, &ct) == MSGR_RESULT_OK && ct.name.len == 0);
+    msgr_client_deinit(c);
+}
+
 /* Delegate login (MSNP8): the firmware gets the SECURE request to make; a failure signs out. */
 static void test_delegate(void)
 {
@@ -1768,6 +1799,7 @@ uint32_t msgr_abi_test_run(void)
     test_fresh_client_args();
     test_session();
     test_restore();
+    test_list_full();
     test_delegate();
     test_headwaiter_and_send_failure();
 #ifdef MSGR_TEST_HOOKS

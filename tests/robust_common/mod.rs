@@ -131,21 +131,21 @@ pub struct World<'s> {
 /// Bound on the events one drain may yield (the client's queues are fixed-size).
 pub const MAX_EVENTS_PER_DRAIN: usize = 256;
 
-/// Storage for a world: `(contacts, groups, conversations, messages)`.
-pub fn storage(
-    contacts: usize,
-    groups: usize,
-    convs: usize,
-    msgs: usize,
-) -> (
+/// The storage of a world: contacts, groups, name pool, conversations, messages.
+pub type Storage = (
     Vec<Contact>,
     Vec<Group>,
+    Vec<u8>,
     Vec<ConversationSlot>,
     Vec<MessageSlot>,
-) {
+);
+
+/// Storage for a world; the name pool has room for every contact's longest strings.
+pub fn storage(contacts: usize, groups: usize, convs: usize, msgs: usize) -> Storage {
     (
         vec![Contact::EMPTY; contacts],
         vec![Group::EMPTY; groups],
+        vec![0u8; contacts * (4 + 129 + 129 + 96) + groups * (4 + 61)],
         (0..convs).map(|_| ConversationSlot::default()).collect(),
         (0..msgs).map(|_| MessageSlot::default()).collect(),
     )
@@ -180,13 +180,14 @@ macro_rules! world {
         );
     };
     ($w:ident, $plan:expr, $fault:expr, $nc:expr, $ng:expr, $nv:expr, $nm:expr, $cfg:expr) => {
-        let (mut contacts, mut groups, mut convs, mut msgs) =
+        let (mut contacts, mut groups, mut names, mut convs, mut msgs) =
             $crate::robust_common::storage($nc, $ng, $nv, $nm);
         let client = msntv_messenger::client::Client::new(
             $cfg,
             msntv_messenger::client::ClientStorage {
                 contacts: &mut contacts,
                 groups: &mut groups,
+                names: &mut names,
                 conversations: &mut convs,
                 messages: &mut msgs,
                 message_bytes: Box::leak(Box::new([0u8; 4096])),

@@ -474,7 +474,8 @@ static void on_event(const msgr_event *e)
         out_who(e->name, e->passport);
         out(" (");
         out_s(e->passport);
-        out(") added you to their list: /accept ");
+        out(e->code == 1 ? ") added you to their list while you were away: /accept "
+                         : ") added you to their list: /accept ");
         out_s(e->passport);
         out(" or /decline ");
         out_s(e->passport);
@@ -703,6 +704,20 @@ static void on_event(const msgr_event *e)
         out(msgr_strerror(e->code));
         nl();
         evt("invitation-ignored");
+        arg_s(e->passport);
+        arg_u(e->code);
+        nl();
+        break;
+    case MSGR_EVENT_KIND_LIST_FULL:
+        out("* Contact storage is full: ");
+        if (e->passport.len > 0) {
+            out_s(e->passport);
+        } else {
+            out("a group");
+        }
+        out(e->code == 0 ? " was not kept" : " is kept without its name");
+        nl();
+        evt("list-full");
         arg_s(e->passport);
         arg_u(e->code);
         nl();
@@ -1311,6 +1326,7 @@ int box_ui_main(const box_ui_config *cfg)
     lim.conversations = MAX_CONVS;
     lim.queued_messages = 0;
     lim.message_bytes = 0;
+    lim.contact_bytes = 0;
     need = msgr_client_arena_size(&lim);
 
     mc.passport = cfg->passport;

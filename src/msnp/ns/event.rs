@@ -186,10 +186,25 @@ pub enum NsEvent<'a> {
         /// Whether the cached lists were kept (no download).
         from_cache: bool,
     },
-    /// A contact or group did not fit the caller's storage and was dropped.
+    /// A contact or group did not fit the caller's storage (no free record, or no name-pool
+    /// room for its passport) and was dropped.
     ListOverflow {
         /// The passport that was dropped (empty for a group).
         passport: &'a [u8],
+    },
+    /// A friendly name, phone number or group name did not fit the caller's name pool: the
+    /// contact or group is kept with that text empty (and its name marked truncated).
+    TextDropped {
+        /// The contact (empty for a group).
+        passport: &'a [u8],
+        /// The group id, for a group name.
+        group: Option<u32>,
+    },
+    /// A server frame too big for the receive buffer was skipped whole (its payload bytes
+    /// discarded as they arrived); the session goes on.
+    FrameSkipped {
+        /// The announced payload length.
+        len: u32,
     },
     /// A message from the notification server.
     ServerMessage {

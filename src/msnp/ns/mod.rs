@@ -13,6 +13,6 @@ pub mod event;
 pub mod session;
 
 pub use config::{version_range, CvrIdentity, CvrPolicy, NsConfig};
-pub use contacts::{Blp, Contact, ContactList, Group, Gtc, ListError, Phone};
+pub use contacts::{Blp, Contact, ContactList, ContactRef, Group, GroupRef, Gtc, ListError, Phone};
 pub use event::{ListChange, LocalError, NsError, NsEvent, NsMessageKind, Verb};
 pub use session::{NsSession, Phase};

@@ -1,11 +1,13 @@
 //! The notification-server session state machine (sans-I/O).
 
 use super::config::{CvrPolicy, NsConfig};
-use super::contacts::{Blp, Contact, ContactList, Group, Gtc, InlineStr, Phone, MAX_FRIENDLY_LEN};
+use super::contacts::{
+    Blp, Contact, ContactList, Group, Gtc, InlineStr, ListError, Phone, MAX_FRIENDLY_LEN,
+};
 use super::event::{ListChange, LocalError, NsError, NsEvent, NsMessageKind, Verb};
 use crate::auth::{chl_response, md5_login_response, wipe, MD5_HEX_LEN};
 use crate::ims::TimerTable;
-use crate::limits::{MAX_GROUP_ID, MAX_PAGE_TEXT_CHARS};
+use crate::limits::{MAX_GROUP_ID, MAX_PAGE_TEXT_CHARS, NS_RX_BUFFER, NS_TX_BUFFER};
 use crate::msnp::wire::{
     escape, line::parse_u32, mime::MimeMessage, Args, ClientCommand, Direction, FrameError,
     FrameReader, ListKind, ProtocolVersion, ServerCommand, ServerErrorCode, Status, TrId,
@@ -91,15 +93,86 @@ enum Ev {
         from_cache: bool,
     },
     Overflow,
+    /// Contact `index` lost a name or phone number to a full name pool.
+    TextDropped(u16),
+    /// Group `id` lost its name to a full name pool.
+    GroupTextDropped(u8),
+    /// A frame too big for the receive buffer was skipped.
+    FrameSkipped(u32),
     ServerMessage(NsMessageKind),
     StatusChanged(Status),
-    /// Built from the current frame by [`frame_event`].
-    Frame,
+    /// `ILN`/`NLN`, its fields located in the current frame's line.
+    Presence {
+        status: Status,
+        client_id: Option<u32>,
+        passport: Span,
+        friendly: Span,
+    },
+    /// Built from the current frame by [`frame_event`]; `notice` as in
+    /// [`NsSession::next_event_is_notice`].
+    Frame {
+        notice: bool,
+    },
     EmailInviteSent(TrId),
     ImsChanged(TrId, bool),
     RequestFailed(TrId, Verb, ServerErrorCode),
     RequestTimedOut(TrId, Verb),
     ConnectionLost(NsError),
+}
+
+/// Where a field lies in the current frame's line.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    off: u16,
+    len: u16,
+}
+
+impl Span {
+    fn of(self, line: &[u8]) -> Option<&[u8]> {
+        let off = usize::from(self.off);
+        line.get(off..off.checked_add(usize::from(self.len))?)
+    }
+}
+
+/// The event queue, apart from the rest so an event can borrow the session while the queue
+/// is changed.
+struct EvQueue {
+    events: [Option<Ev>; EVENT_QUEUE],
+    head: usize,
+    len: usize,
+}
+
+impl EvQueue {
+    #[inline(always)]
+    fn push(&mut self, ev: Ev) {
+        if self.len >= EVENT_QUEUE {
+            msgr_warn!("ns: event queue full, event dropped");
+            return;
+        }
+        let i = (self.head + self.len) % EVENT_QUEUE;
+        if let Some(s) = self.events.get_mut(i) {
+            *s = Some(ev);
+            self.len += 1;
+        }
+    }
+
+    fn front(&self) -> Option<&Ev> {
+        if self.len == 0 {
+            return None;
+        }
+        self.events.get(self.head)?.as_ref()
+    }
+
+    /// Drop the front event; return its slot, which keeps the record until the next push.
+    fn pop(&mut self) -> Option<usize> {
+        if self.len == 0 {
+            return None;
+        }
+        let i = self.head;
+        self.head = (self.head + 1) % EVENT_QUEUE;
+        self.len -= 1;
+        Some(i)
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -128,9 +201,9 @@ struct Core<'s, const TX: usize> {
     redirects: u8,
     pending: [Option<Pending>; MAX_PENDING],
     timers: TimerTable<3>,
-    events: [Option<Ev>; EVENT_QUEUE],
-    ev_head: usize,
-    ev_len: usize,
+    queue: EvQueue,
+    /// Address of the current frame's line, to record where event fields lie in it.
+    line_base: usize,
     status: Status,
     own_friendly: InlineStr<MAX_FRIENDLY_LEN>,
     sync: SyncState,
@@ -151,12 +224,18 @@ struct Core<'s, const TX: usize> {
 /// `poll_event` until `None`, then re-read `poll_timeout`. `handle_input` stops after a frame
 /// that produced events and returns how many bytes it took; feed the rest after draining the
 /// events (borrowed event data lives in the receive buffer until then). `TX` is the transmit
-/// buffer and `RX` the receive buffer (one line plus payload must fit; 4096 covers Escargot's
-/// 1.4 KB profile message).
+/// buffer and `RX` the receive buffer: one line plus its payload must fit. The box defaults
+/// cover the largest frames an NS legitimately sends and the largest command this session
+/// writes: receive 2048 (the biggest server frame recorded is Escargot's 1,465-byte login
+/// profile `MSG`; lines top out near 600 bytes: a `REA`/`ILN`/`LST` with a 387-byte name and
+/// a 129-byte passport), transmit 1536 (a 113-character `PAG` of non-ASCII text is about
+/// 1,330 bytes; `ADD`/`REA` with the longest name about 560). A payload frame that does not
+/// fit is skipped whole and reported ([`NsEvent::FrameSkipped`]); a line that does not fit
+/// ends the session (framing can no longer be trusted).
 ///
 /// Secrets: the password (kept for reconnects until [`clear_password`](Self::clear_password)
 /// or drop), MD5 answers and tickets are wiped after use and never logged.
-pub struct NsSession<'s, const RX: usize = 4096, const TX: usize = 2048> {
+pub struct NsSession<'s, const RX: usize = NS_RX_BUFFER, const TX: usize = NS_TX_BUFFER> {
     reader: FrameReader<RX>,
     core: Core<'s, TX>,
 }
@@ -173,8 +252,14 @@ fn verb(v: &[u8; 3]) -> Verb {
 }
 
 impl<'s, const RX: usize, const TX: usize> NsSession<'s, RX, TX> {
-    /// Make a session over the caller's contact and group storage (contents ignored).
-    pub fn new(cfg: NsConfig<'s>, contacts: &'s mut [Contact], groups: &'s mut [Group]) -> Self {
+    /// Make a session over the caller's contact and group records and the pool for their
+    /// strings (contents ignored; see [`ContactList::new`]).
+    pub fn new(
+        cfg: NsConfig<'s>,
+        contacts: &'s mut [Contact],
+        groups: &'s mut [Group],
+        names: &'s mut [u8],
+    ) -> Self {
         let mut host = [0u8; MAX_HOST_LEN];
         let n = cfg.host.len().min(MAX_HOST_LEN);
         if let (Some(d), Some(s)) = (host.get_mut(..n), cfg.host.as_bytes().get(..n)) {
@@ -184,7 +269,7 @@ impl<'s, const RX: usize, const TX: usize> NsSession<'s, RX, TX> {
             reader: FrameReader::new(Direction::ServerToClient),
             core: Core {
                 cfg,
-                lists: ContactList::new(contacts, groups),
+                lists: ContactList::new(contacts, groups, names),
                 tx: [0; TX],
                 tx_len: 0,
                 trids: TrIdAllocator::new(),
@@ -199,9 +284,12 @@ impl<'s, const RX: usize, const TX: usize> NsSession<'s, RX, TX> {
                 redirects: 0,
                 pending: [None; MAX_PENDING],
                 timers: TimerTable::new(),
-                events: [None; EVENT_QUEUE],
-                ev_head: 0,
-                ev_len: 0,
+                line_base: 0,
+                queue: EvQueue {
+                    events: [None; EVENT_QUEUE],
+                    head: 0,
+                    len: 0,
+                },
                 status: Status::Offline,
                 own_friendly: InlineStr::new(),
                 sync: SyncState::default(),
@@ -491,18 +579,13 @@ impl<'s, const RX: usize, const TX: usize> NsSession<'s, RX, TX> {
         self.core.signed_in()?;
         check_passport(passport)?;
         self.core.room_for(2, 64 + 2 * passport.len() + 400)?;
-        let nick = self
-            .core
-            .lists
-            .get(passport.as_bytes())
-            .map(|c| c.friendly)
-            .unwrap_or_default();
-        if self
-            .core
-            .lists
-            .get(passport.as_bytes())
-            .is_some_and(|c| c.is_on(from))
-        {
+        let mut nick = InlineStr::<MAX_FRIENDLY_LEN>::new();
+        let mut on_from = false;
+        if let Some(c) = self.core.lists.get(passport.as_bytes()) {
+            nick.set(c.friendly());
+            on_from = c.is_on(from);
+        }
+        if on_from {
             self.remove_contact(now, from, passport, None)?;
         }
         let name = if nick.as_str().is_empty() {
@@ -941,22 +1024,38 @@ impl<'s, const RX: usize, const TX: usize> NsSession<'s, RX, TX> {
 
     /// Feed received bytes; returns how many were taken (less than all when events must be
     /// drained first). Errors only for a fatal framing failure, also reported as an event.
-    pub fn handle_input(&mut self, now: Instant, mut bytes: &[u8]) -> Result<usize, NsError> {
+    pub fn handle_input(&mut self, now: Instant, bytes: &[u8]) -> Result<usize, NsError> {
+        if bytes.is_empty() && self.reader.buffered() == 0 {
+            // Nothing to do (routers call this after every event): skip the frame loop.
+            return Ok(0);
+        }
+        self.feed(now, bytes)
+    }
+
+    fn feed(&mut self, now: Instant, mut bytes: &[u8]) -> Result<usize, NsError> {
         let mut taken = 0usize;
         loop {
-            if self.core.ev_len > 0 || self.core.phase == Phase::Closed {
-                if self.core.phase == Phase::Closed && self.core.ev_len == 0 {
+            if self.core.queue.len > 0 || self.core.phase == Phase::Closed {
+                if self.core.phase == Phase::Closed && self.core.queue.len == 0 {
                     // Nothing more is processed on a finished connection; swallow the rest.
                     return Ok(taken.saturating_add(bytes.len()));
                 }
                 return Ok(taken);
             }
-            match self.reader.next_frame() {
+            // An empty reader has no frame to give (and nothing to skip or release that the
+            // next push would not release first).
+            let next = if self.reader.buffered() > 0 {
+                self.reader.next_frame()
+            } else {
+                None
+            };
+            match next {
                 Some(Ok(frame)) => {
-                    let parsed = ServerCommand::parse(&frame);
+                    self.core.line_base = frame.line.as_ptr() as usize;
                     self.core.on_activity(now);
-                    match parsed {
-                        Ok(cmd) => self.core.on_command(now, &cmd),
+                    // Matched by reference: moving the command out would copy it.
+                    match &ServerCommand::parse(&frame) {
+                        Ok(cmd) => self.core.on_command(now, cmd),
                         Err(_) => msgr_debug!("ns: skipped a malformed line"),
                     }
                     continue;
@@ -967,9 +1066,15 @@ impl<'s, const RX: usize, const TX: usize> NsSession<'s, RX, TX> {
                 }
                 Some(Err(e)) => {
                     msgr_warn!("ns: frame dropped ({})", e.kind().as_str());
-                    if matches!(e, FrameError::LineTooLong) {
-                        self.core.close(NsError::Malformed);
-                        return Err(NsError::Malformed);
+                    match e {
+                        FrameError::LineTooLong => {
+                            self.core.close(NsError::Malformed);
+                            return Err(NsError::Malformed);
+                        }
+                        FrameError::PayloadTooLong { len } => {
+                            self.core.push(Ev::FrameSkipped(len));
+                        }
+                        FrameError::BadPayloadLength => {}
                     }
                     continue;
                 }
@@ -1004,7 +1109,7 @@ impl<'s, const RX: usize, const TX: usize> NsSession<'s, RX, TX> {
     /// Report that time has passed; early or repeated calls are harmless.
     pub fn handle_timeout(&mut self, now: Instant) {
         let c = &mut self.core;
-        while c.ev_len < EVENT_QUEUE - 1 {
+        while c.queue.len < EVENT_QUEUE - 1 {
             if let Some(slot) = c
                 .pending
                 .iter_mut()
@@ -1047,6 +1152,9 @@ impl<'s, const RX: usize, const TX: usize> NsSession<'s, RX, TX> {
     pub fn poll_transmit(&mut self, out: &mut [u8]) -> usize {
         let c = &mut self.core;
         let n = out.len().min(c.tx_len);
+        if n == 0 {
+            return 0;
+        }
         if let (Some(d), Some(s)) = (out.get_mut(..n), c.tx.get(..n)) {
             d.copy_from_slice(s);
         }
@@ -1073,101 +1181,167 @@ impl<'s, const RX: usize, const TX: usize> NsSession<'s, RX, TX> {
     /// and hands the rest on); [`skip_event`](Self::skip_event) then drops it.
     pub fn peek_event(&mut self) -> Option<NsEvent<'_>> {
         loop {
-            let ev = self.core.front()?;
-            if self.build(ev).is_some() {
-                return self.build(ev);
+            let ev = self.core.queue.front()?;
+            let host = self.core.host.get(..self.core.host_len).unwrap_or(&[]);
+            match build(&self.reader, host, self.core.port, &self.core.lists, ev) {
+                Some(e) => return Some(e),
+                None => {
+                    self.core.queue.pop();
+                }
             }
-            self.core.pop();
         }
+    }
+
+    /// Query whether the session has anything for its owner: an event waiting, or received
+    /// frames not processed yet (see [`handle_input`](Self::handle_input)).
+    pub fn has_work(&self) -> bool {
+        self.core.queue.len > 0 || self.reader.buffered() > 0
+    }
+
+    /// Query whether an event is waiting (without building it).
+    pub fn has_event(&self) -> bool {
+        self.core.queue.len > 0
+    }
+
+    /// Query whether the next event is a notice for the user interface only — presence,
+    /// contact, list, group, privacy and phone changes, server messages, alerts, storage
+    /// reports — as opposed to one its owner may have to act on (connections, sign-in, sync,
+    /// switchboards, invitations, failed requests, `IMS`). Answered without building the
+    /// event, so a router can pass notices on at the cost of one build.
+    pub fn next_event_is_notice(&self) -> bool {
+        matches!(
+            self.core.queue.front(),
+            Some(
+                Ev::Frame { notice: true }
+                    | Ev::Presence { .. }
+                    | Ev::Overflow
+                    | Ev::TextDropped(_)
+                    | Ev::GroupTextDropped(_)
+                    | Ev::FrameSkipped(_)
+                    | Ev::ServerMessage(_)
+                    | Ev::StatusChanged(_)
+                    | Ev::EmailInviteSent(_)
+            )
+        )
     }
 
     /// Drop the event [`peek_event`](Self::peek_event) returned.
     pub fn skip_event(&mut self) {
-        self.core.pop();
+        self.core.queue.pop();
     }
 
     /// Take the next event.
     pub fn poll_event(&mut self) -> Option<NsEvent<'_>> {
         loop {
-            let ev = self.core.pop()?;
-            if self.build(ev).is_some() {
-                return self.build(ev);
+            let i = self.core.queue.pop()?;
+            let Some(Some(ev)) = self.core.queue.events.get(i) else {
+                continue;
+            };
+            let host = self.core.host.get(..self.core.host_len).unwrap_or(&[]);
+            if let Some(e) = build(&self.reader, host, self.core.port, &self.core.lists, ev) {
+                return Some(e);
             }
         }
     }
+}
 
-    fn build(&self, ev: Ev) -> Option<NsEvent<'_>> {
-        {
-            let c = &self.core;
-            let out = match ev {
-                Ev::Connect => Some(NsEvent::Connect {
-                    host: core::str::from_utf8(c.host.get(..c.host_len).unwrap_or(&[]))
-                        .unwrap_or(""),
-                    port: c.port,
-                }),
-                Ev::VersionNegotiated(version) => Some(NsEvent::VersionNegotiated { version }),
-                Ev::LoginAnswerNeeded(mode) => match self.current() {
-                    Some(ServerCommand::UsrAuth { value, .. }) => {
-                        Some(NsEvent::LoginAnswerNeeded {
-                            challenge: value.unwrap_or(&[]),
-                            mode,
-                        })
-                    }
-                    _ => None,
-                },
-                Ev::SignedIn => match self.current() {
-                    Some(ServerCommand::UsrOk {
-                        handle,
-                        friendly,
-                        verified,
-                        ..
-                    }) => Some(NsEvent::SignedIn {
-                        passport: handle,
-                        friendly,
-                        verified,
-                    }),
-                    _ => None,
-                },
-                Ev::LoginFailed(reason) => Some(NsEvent::LoginFailed { reason }),
-                Ev::ListsSynced {
-                    version,
-                    from_cache,
-                } => Some(NsEvent::ListsSynced {
-                    version,
-                    from_cache,
-                }),
-                Ev::Overflow => {
-                    let passport = match self.current() {
-                        Some(ServerCommand::Lst { handle, .. }) => handle.unwrap_or(&[]),
-                        Some(ServerCommand::LstContact { handle, .. })
-                        | Some(ServerCommand::Add { handle, .. }) => handle,
-                        _ => &[],
-                    };
-                    Some(NsEvent::ListOverflow { passport })
-                }
-                Ev::ServerMessage(kind) => match self.current() {
-                    Some(ServerCommand::Msg { payload, .. }) => {
-                        Some(NsEvent::ServerMessage { kind, payload })
-                    }
-                    _ => None,
-                },
-                Ev::StatusChanged(status) => Some(NsEvent::StatusChanged { status }),
-                Ev::Frame => self.current().and_then(|cmd| frame_event(&cmd)),
-                Ev::EmailInviteSent(trid) => Some(NsEvent::EmailInviteSent { trid }),
-                Ev::ImsChanged(trid, on) => Some(NsEvent::ImsChanged { trid, on }),
-                Ev::RequestFailed(trid, verb, code) => {
-                    Some(NsEvent::RequestFailed { trid, verb, code })
-                }
-                Ev::RequestTimedOut(trid, verb) => Some(NsEvent::RequestTimedOut { trid, verb }),
-                Ev::ConnectionLost(reason) => Some(NsEvent::ConnectionLost { reason }),
+/// Parse the frame the reader handed out last.
+fn current<const RX: usize>(reader: &FrameReader<RX>) -> Option<ServerCommand<'_>> {
+    let f = reader.current_frame()?;
+    ServerCommand::parse(&f).ok()
+}
+
+/// Build the public event for a queued record from the current frame and the session's state.
+fn build<'a, const RX: usize>(
+    reader: &'a FrameReader<RX>,
+    host: &'a [u8],
+    port: u16,
+    lists: &'a ContactList<'_>,
+    ev: &Ev,
+) -> Option<NsEvent<'a>> {
+    let current = || current(reader);
+    match *ev {
+        Ev::Connect => Some(NsEvent::Connect {
+            host: core::str::from_utf8(host).unwrap_or(""),
+            port,
+        }),
+        Ev::VersionNegotiated(version) => Some(NsEvent::VersionNegotiated { version }),
+        Ev::LoginAnswerNeeded(mode) => match current() {
+            Some(ServerCommand::UsrAuth { value, .. }) => Some(NsEvent::LoginAnswerNeeded {
+                challenge: value.unwrap_or(&[]),
+                mode,
+            }),
+            _ => None,
+        },
+        Ev::SignedIn => match current() {
+            Some(ServerCommand::UsrOk {
+                handle,
+                friendly,
+                verified,
+                ..
+            }) => Some(NsEvent::SignedIn {
+                passport: handle,
+                friendly,
+                verified,
+            }),
+            _ => None,
+        },
+        Ev::LoginFailed(reason) => Some(NsEvent::LoginFailed { reason }),
+        Ev::ListsSynced {
+            version,
+            from_cache,
+        } => Some(NsEvent::ListsSynced {
+            version,
+            from_cache,
+        }),
+        Ev::Overflow => {
+            let passport = match current() {
+                Some(ServerCommand::Lst { handle, .. }) => handle.unwrap_or(&[]),
+                Some(ServerCommand::LstContact { handle, .. })
+                | Some(ServerCommand::Add { handle, .. }) => handle,
+                _ => &[],
             };
-            out
+            Some(NsEvent::ListOverflow { passport })
         }
-    }
-
-    fn current(&self) -> Option<ServerCommand<'_>> {
-        let f = self.reader.current_frame()?;
-        ServerCommand::parse(&f).ok()
+        Ev::TextDropped(index) => Some(NsEvent::TextDropped {
+            passport: lists
+                .contact(usize::from(index))
+                .map_or(&[][..], |c| c.passport()),
+            group: None,
+        }),
+        Ev::GroupTextDropped(id) => Some(NsEvent::TextDropped {
+            passport: &[],
+            group: Some(u32::from(id)),
+        }),
+        Ev::FrameSkipped(len) => Some(NsEvent::FrameSkipped { len }),
+        Ev::ServerMessage(kind) => match current() {
+            Some(ServerCommand::Msg { payload, .. }) => {
+                Some(NsEvent::ServerMessage { kind, payload })
+            }
+            _ => None,
+        },
+        Ev::StatusChanged(status) => Some(NsEvent::StatusChanged { status }),
+        Ev::Presence {
+            status,
+            client_id,
+            passport,
+            friendly,
+        } => {
+            let line = reader.current_frame()?.line;
+            Some(NsEvent::Presence {
+                passport: passport.of(line)?,
+                status,
+                online_for_webtv: status.is_online_for_webtv(),
+                friendly: friendly.of(line)?,
+                client_id,
+            })
+        }
+        Ev::Frame { .. } => current().and_then(|cmd| frame_event(&cmd)),
+        Ev::EmailInviteSent(trid) => Some(NsEvent::EmailInviteSent { trid }),
+        Ev::ImsChanged(trid, on) => Some(NsEvent::ImsChanged { trid, on }),
+        Ev::RequestFailed(trid, verb, code) => Some(NsEvent::RequestFailed { trid, verb, code }),
+        Ev::RequestTimedOut(trid, verb) => Some(NsEvent::RequestTimedOut { trid, verb }),
+        Ev::ConnectionLost(reason) => Some(NsEvent::ConnectionLost { reason }),
     }
 }
 
@@ -1522,32 +1696,30 @@ fn trim(v: &[u8]) -> &[u8] {
 
 impl<'s, const TX: usize> Core<'s, TX> {
     fn push(&mut self, ev: Ev) {
-        if self.ev_len >= EVENT_QUEUE {
-            msgr_warn!("ns: event queue full, event dropped");
-            return;
-        }
-        let i = (self.ev_head + self.ev_len) % EVENT_QUEUE;
-        if let Some(s) = self.events.get_mut(i) {
-            *s = Some(ev);
-            self.ev_len += 1;
+        self.queue.push(ev);
+    }
+
+    /// Queue the public event of the current frame, if it makes one (checked now, so building
+    /// it later cannot fail).
+    fn push_frame(&mut self, cmd: &ServerCommand<'_>) {
+        if frame_event(cmd).is_some() {
+            let notice = !matches!(cmd, ServerCommand::XfrSb { .. } | ServerCommand::Rng { .. });
+            self.queue.push(Ev::Frame { notice });
         }
     }
 
-    fn front(&self) -> Option<Ev> {
-        if self.ev_len == 0 {
-            return None;
+    /// Return where `field` (a slice of the current frame's line) lies in that line.
+    fn span(&self, field: &[u8]) -> Span {
+        let off = (field.as_ptr() as usize).wrapping_sub(self.line_base);
+        Span {
+            off: u16::try_from(off).unwrap_or(u16::MAX),
+            len: u16::try_from(field.len()).unwrap_or(0),
         }
-        self.events.get(self.ev_head).copied().flatten()
     }
 
-    fn pop(&mut self) -> Option<Ev> {
-        if self.ev_len == 0 {
-            return None;
-        }
-        let ev = self.events.get_mut(self.ev_head).and_then(Option::take);
-        self.ev_head = (self.ev_head + 1) % EVENT_QUEUE;
-        self.ev_len -= 1;
-        ev
+    /// Report that contact `index` lost a string to a full name pool.
+    fn text_dropped(&mut self, index: usize) {
+        self.push(Ev::TextDropped(u16::try_from(index).unwrap_or(u16::MAX)));
     }
 
     fn has_groups(&self) -> bool {
@@ -1872,14 +2044,34 @@ impl<'s, const TX: usize> Core<'s, TX> {
         }
     }
 
-    fn store(&mut self, passport: &[u8], list: ListKind, friendly: Option<&[u8]>) -> bool {
+    /// Store a list line's contact; returns its index, or `None` when it was not stored
+    /// (reported when for lack of room).
+    fn store(&mut self, passport: &[u8], list: ListKind, friendly: Option<&[u8]>) -> Option<usize> {
         match self.lists.add_to(passport, list, friendly) {
-            Ok(()) => true,
-            Err(super::contacts::ListError::Full) => {
-                self.push(Ev::Overflow);
-                false
+            Ok(i) => Some(i),
+            Err(ListError::TextDropped) => {
+                let i = self.lists.position(passport);
+                if let Some(i) = i {
+                    self.text_dropped(i);
+                }
+                i
             }
-            Err(_) => false,
+            Err(ListError::Full) => {
+                self.push(Ev::Overflow);
+                None
+            }
+            Err(_) => None,
+        }
+    }
+
+    /// Add or rename a group from a list line, reporting what did not fit.
+    fn store_group(&mut self, id: u32, name: &[u8]) {
+        match self.lists.set_group(id, name) {
+            Ok(()) => {}
+            Err(ListError::TextDropped) => {
+                self.push(Ev::GroupTextDropped(u8::try_from(id).unwrap_or(u8::MAX)));
+            }
+            Err(_) => self.push(Ev::Overflow),
         }
     }
 
@@ -2052,7 +2244,7 @@ impl<'s, const TX: usize> Core<'s, TX> {
                 if let Some(t) = TrId::new(t) {
                     if self.sync.trid != Some(t) && self.take_pending(t).is_some() {
                         self.lists.version = v;
-                        self.push(Ev::Frame);
+                        self.push_frame(cmd);
                     }
                 }
             }
@@ -2066,22 +2258,22 @@ impl<'s, const TX: usize> Core<'s, TX> {
                     Some(h) => self.lists.position(h),
                     None => self.sync.last_contact,
                 };
-                if let Some(c) = idx.and_then(|i| self.lists_contact_mut(i)) {
+                if let Some(i) = idx {
                     let value = value.unwrap_or(&[]);
                     match property {
-                        b"MOB" => c.mobile = value == b"Y",
-                        b"MBE" => c.mobile_enabled = value == b"Y",
+                        b"MOB" => self.lists.set_mobile_flag(i, false, value == b"Y"),
+                        b"MBE" => self.lists.set_mobile_flag(i, true, value == b"Y"),
                         p => {
                             if let Some(which) = Phone::from_token(p) {
-                                if let Some(s) = c.phones.get_mut(which as usize) {
-                                    s.set_encoded(value);
+                                if self.lists.set_phone_encoded(i, which, value).is_err() {
+                                    self.text_dropped(i);
                                 }
                             }
                         }
                     }
                 }
                 if handle.is_some() && self.phase == Phase::Online {
-                    self.push(Ev::Frame);
+                    self.push_frame(cmd);
                 }
             }
             S::Lst {
@@ -2095,10 +2287,10 @@ impl<'s, const TX: usize> Core<'s, TX> {
                 ..
             } => {
                 if let Some(h) = handle {
-                    if self.store(h, list, nickname) {
-                        self.sync.last_contact = self.lists.position(h);
+                    if let Some(i) = self.store(h, list, nickname) {
+                        self.sync.last_contact = Some(i);
                         if let (ListKind::Forward, Some(g)) = (list, groups) {
-                            self.lists.set_groups(h, g);
+                            self.lists.set_groups(i, g);
                         }
                     }
                 }
@@ -2116,27 +2308,24 @@ impl<'s, const TX: usize> Core<'s, TX> {
                 ..
             } => {
                 self.sync.contacts_left = self.sync.contacts_left.saturating_sub(1);
-                if self.store(handle, ListKind::Forward, Some(nickname)) {
+                self.sync.last_contact = None;
+                if lists & 0x0f == 0 {
+                    // On no list: nothing to keep (its BPR lines, if any, are dropped too).
                     if let Some(i) = self.lists.position(handle) {
-                        if let Some(c) = self.lists_contact_mut(i) {
-                            c.lists = lists & 0x0f;
-                        }
-                        self.sync.last_contact = Some(i);
+                        self.lists.remove_index(i);
                     }
+                } else if let Some(i) = self.store(handle, ListKind::Forward, Some(nickname)) {
+                    self.lists.set_lists(i, lists & 0x0f);
+                    self.sync.last_contact = Some(i);
                     if let Some(g) = groups {
-                        self.lists.set_groups(handle, g);
-                    }
-                    if lists & 0x0f == 0 {
-                        self.lists.remove_from(handle, ListKind::Forward, None);
+                        self.lists.set_groups(i, g);
                     }
                 }
                 self.after_list_line(now);
             }
             S::Lsg { group_id, name, .. } | S::LsgGroup { group_id, name, .. } => {
                 self.sync.groups_left = self.sync.groups_left.saturating_sub(1);
-                if self.lists.set_group(group_id, name).is_err() {
-                    self.push(Ev::Overflow);
-                }
+                self.store_group(group_id, name);
                 self.after_list_line(now);
             }
             S::Add {
@@ -2152,14 +2341,12 @@ impl<'s, const TX: usize> Core<'s, TX> {
                 if let Some(t) = trid {
                     self.take_pending(t);
                 }
-                if self.store(handle, list, Some(nickname)) {
-                    if let (Some(g), Some(c)) = (group, self.lists.get_mut(handle)) {
-                        if g <= MAX_GROUP_ID {
-                            c.groups |= 1 << g;
-                        }
+                if let Some(i) = self.store(handle, list, Some(nickname)) {
+                    if let Some(g) = group {
+                        self.lists.add_group_bit(i, g);
                     }
                 }
-                self.push(Ev::Frame);
+                self.push_frame(cmd);
             }
             S::Rem {
                 trid,
@@ -2174,7 +2361,7 @@ impl<'s, const TX: usize> Core<'s, TX> {
                     self.take_pending(t);
                 }
                 self.lists.remove_from(handle, list, group);
-                self.push(Ev::Frame);
+                self.push_frame(cmd);
             }
             S::Adg {
                 trid,
@@ -2192,10 +2379,8 @@ impl<'s, const TX: usize> Core<'s, TX> {
             } => {
                 self.take_pending(trid);
                 self.lists.version = version;
-                if self.lists.set_group(group_id, name).is_err() {
-                    self.push(Ev::Overflow);
-                }
-                self.push(Ev::Frame);
+                self.store_group(group_id, name);
+                self.push_frame(cmd);
             }
             S::Rmg {
                 trid,
@@ -2206,7 +2391,7 @@ impl<'s, const TX: usize> Core<'s, TX> {
                 self.take_pending(trid);
                 self.lists.version = version;
                 self.lists.remove_group(group_id);
-                self.push(Ev::Frame);
+                self.push_frame(cmd);
             }
             S::Rea {
                 trid,
@@ -2219,10 +2404,12 @@ impl<'s, const TX: usize> Core<'s, TX> {
                 self.lists.version = version;
                 if handle.eq_ignore_ascii_case(self.cfg.passport.as_bytes()) {
                     self.own_friendly.set_encoded(name);
-                } else if let Some(c) = self.lists.get_mut(handle) {
-                    c.friendly.set_encoded(name);
+                } else if let Some(i) = self.lists.position(handle) {
+                    if self.lists.set_friendly_encoded(i, name).is_err() {
+                        self.text_dropped(i);
+                    }
                 }
-                self.push(Ev::Frame);
+                self.push_frame(cmd);
             }
             S::Chg { trid, status, .. } => {
                 if let Some(t) = trid {
@@ -2245,18 +2432,27 @@ impl<'s, const TX: usize> Core<'s, TX> {
                 client_id,
                 ..
             } => {
-                if let Some(c) = self.lists.get_mut(handle) {
-                    c.status = status;
-                    c.friendly.set_encoded(name);
-                    c.client_id = client_id.unwrap_or(0);
+                if let Some(i) = self.lists.position(handle) {
+                    self.lists.set_presence(i, status, client_id.unwrap_or(0));
+                    if self.lists.set_friendly_encoded(i, name).is_err() {
+                        self.text_dropped(i);
+                    }
                 }
-                self.push(Ev::Frame);
+                // The commonest event: keep where its fields lie, so it is built without
+                // parsing the line again.
+                let ev = Ev::Presence {
+                    status,
+                    client_id,
+                    passport: self.span(handle),
+                    friendly: self.span(name),
+                };
+                self.push(ev);
             }
             S::Fln { handle, .. } => {
-                if let Some(c) = self.lists.get_mut(handle) {
-                    c.status = Status::Offline;
+                if let Some(i) = self.lists.position(handle) {
+                    self.lists.set_status(i, Status::Offline);
                 }
-                self.push(Ev::Frame);
+                self.push_frame(cmd);
             }
             S::Chl { challenge, .. } => {
                 if self.version.is_some_and(|v| v.has_chl()) {
@@ -2289,7 +2485,7 @@ impl<'s, const TX: usize> Core<'s, TX> {
             }
             S::Url { trid, .. } | S::XfrSb { trid, .. } => {
                 self.take_pending(trid);
-                self.push(Ev::Frame);
+                self.push_frame(cmd);
             }
             S::Snd { trid, .. } | S::Sdc { trid, .. } => {
                 if self.take_pending(trid).is_some() {
@@ -2301,10 +2497,10 @@ impl<'s, const TX: usize> Core<'s, TX> {
             }
             S::Not { payload } => {
                 if find(payload, b"<TEXT").is_some() {
-                    self.push(Ev::Frame);
+                    self.push_frame(cmd);
                 }
             }
-            S::Ipg { .. } | S::Rng { .. } => self.push(Ev::Frame),
+            S::Ipg { .. } | S::Rng { .. } => self.push_frame(cmd),
             S::Msg { payload, .. } => {
                 let kind = classify_message(payload);
                 self.push(Ev::ServerMessage(kind));
@@ -2325,10 +2521,6 @@ impl<'s, const TX: usize> Core<'s, TX> {
         }
     }
 
-    fn lists_contact_mut(&mut self, i: usize) -> Option<&mut Contact> {
-        self.lists.at_mut(i)
-    }
-
     /// Handle a `GTC`/`BLP` line: a reply to our request carries `(trid, version)`.
     fn list_reply(&mut self, stamp: Option<(u32, u32)>, event: bool) {
         if let Some((t, v)) = stamp {
@@ -2336,7 +2528,8 @@ impl<'s, const TX: usize> Core<'s, TX> {
                 if self.sync.trid != Some(t) && self.take_pending(t).is_some() {
                     self.lists.version = v;
                     if event {
-                        self.push(Ev::Frame);
+                        // The reply's event exists: its stamp carries a valid TrID.
+                        self.push(Ev::Frame { notice: true });
                     }
                 }
             }

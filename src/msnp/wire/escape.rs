@@ -108,12 +108,35 @@ pub fn decoded_len(input: &[u8]) -> usize {
 
 /// Decode `input` into `out`, returning the bytes written (not checked to be UTF-8).
 pub fn decode(input: &[u8], out: &mut [u8]) -> Result<usize, WireError> {
-    let mut n = 0usize;
-    for b in decoded(input) {
-        *out.get_mut(n).ok_or(WireError::BufferTooSmall)? = b;
-        n = n.saturating_add(1);
+    match decode_prefix(input, out) {
+        (n, true) => Ok(n),
+        (_, false) => Err(WireError::BufferTooSmall),
     }
-    Ok(n)
+}
+
+/// Decode as much of `input` as fits `out` (same rules as [`decoded`]); return the bytes
+/// written and whether all of `input` was decoded. One pass, no per-byte call: names are
+/// decoded on every presence line.
+pub fn decode_prefix(input: &[u8], out: &mut [u8]) -> (usize, bool) {
+    let (mut i, mut n) = (0usize, 0usize);
+    while let Some(&b) = input.get(i) {
+        let Some(d) = out.get_mut(n) else {
+            return (n, false);
+        };
+        *d = b;
+        i += 1;
+        if b == b'%' {
+            if let (Some(h), Some(l)) = (
+                input.get(i).copied().and_then(hex_val),
+                input.get(i + 1).copied().and_then(hex_val),
+            ) {
+                *d = (h << 4) | l;
+                i += 2;
+            }
+        }
+        n += 1;
+    }
+    (n, true)
 }
 
 /// Decode `input` into `out` and return it as text, replacing nothing: invalid UTF-8 is an error.

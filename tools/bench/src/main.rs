@@ -124,6 +124,7 @@ fn wire(mb: usize) {
     assert_eq!(errors, 0, "framing or parse errors in the corpus");
 }
 
+mod login;
 mod rx;
 
 fn main() {
@@ -131,8 +132,9 @@ fn main() {
     match args.first().map(String::as_str) {
         Some("wire") => wire(args.get(1).and_then(|s| s.parse().ok()).unwrap_or(50)),
         Some("rx") => rx::run(args.get(1).and_then(|s| s.parse().ok()).unwrap_or(1000)),
+        Some("login") => login::run(args.get(1).and_then(|s| s.parse().ok()).unwrap_or(1)),
         _ => {
-            eprintln!("usage: msntv-bench wire [MB] | msntv-bench rx [N]");
+            eprintln!("usage: msntv-bench wire [MB] | msntv-bench rx [N] | msntv-bench login [N]");
             std::process::exit(2);
         }
     }

@@ -78,6 +78,7 @@ pub fn run(n: u32) {
             conversations: 4,
             queued_messages: 10,
             message_bytes: 0,
+            contact_bytes: 0,
         },
     };
     let transport = msgr_transport {

@@ -88,8 +88,6 @@ struct Seen {
     outcomes: VecDeque<Outcome>,
     ims: VecDeque<bool>,
     convs: HashMap<String, ConversationId>,
-    /// The lists were (re)synced: look for pending "added you".
-    synced: bool,
 }
 
 impl Seen {
@@ -123,6 +121,10 @@ impl Seen {
             ClientEvent::Reconnecting { at, attempt } => {
                 json!({"event":"reconnecting","attempt":attempt,"at_ms":at.as_millis()})
             }
+            ClientEvent::PendingAdd { passport, friendly } => {
+                self.added_by.push(text(passport).to_ascii_lowercase());
+                json!({"event":"added-by","passport":text(passport),"friendly":friendly,"pending":true})
+            }
             ClientEvent::InvitationIgnored { inviter, reason } => {
                 json!({"event":"invitation-ignored","from":text(inviter),"reason":format!("{reason:?}")})
             }
@@ -154,7 +156,6 @@ impl Seen {
                 version,
                 from_cache,
             } => {
-                self.synced = true;
                 json!({"event":"lists-synced","version":version,"from_cache":from_cache})
             }
             NsEvent::StatusChanged { status } => {
@@ -224,6 +225,10 @@ impl Seen {
             NsEvent::ListOverflow { passport } => {
                 json!({"event":"list-overflow","passport":text(passport)})
             }
+            NsEvent::TextDropped { passport, group } => {
+                json!({"event":"text-dropped","passport":text(passport),"group":group})
+            }
+            NsEvent::FrameSkipped { len } => json!({"event":"frame-skipped","len":len}),
             NsEvent::GroupChanged { id, name, .. } => {
                 json!({"event":"group-changed","id":id,"name":name.map(friendly)})
             }
@@ -575,22 +580,6 @@ impl<'s, W: Write> Runner<'s, W> {
     /// RL but on neither AL nor BL, as the official client finds them at sign-in) and the own
     /// friendly name once online.
     fn after_events(&mut self) {
-        if std::mem::take(&mut self.seen.synced) {
-            let mut pending = Vec::new();
-            for c in self.client.ns().lists().contacts() {
-                if c.is_on(ListKind::Reverse)
-                    && !c.is_on(ListKind::Allow)
-                    && !c.is_on(ListKind::Block)
-                    && !c.passport().is_empty()
-                {
-                    pending.push((text(c.passport()), c.friendly.as_str().to_string()));
-                }
-            }
-            for (p, f) in pending {
-                self.seen.added_by.push(p.to_ascii_lowercase());
-                self.emit(json!({"event":"added-by","passport":p,"friendly":f,"pending":true}));
-            }
-        }
         if self.renamed || !self.client.is_online() {
             return;
         }
@@ -716,8 +705,8 @@ impl<'s, W: Write> Runner<'s, W> {
                     .map(list_name)
                     .collect();
                     rows.push(json!({"event":"contact","passport":text(c.passport()),
-                        "friendly":c.friendly.as_str(),"lists":lists,
-                        "status":text(c.status.token())}));
+                        "friendly":c.friendly(),"lists":lists,
+                        "status":text(c.status().token())}));
                 }
                 let n = rows.len();
                 for r in rows {
@@ -880,7 +869,7 @@ impl<'s, W: Write> Runner<'s, W> {
             .ns()
             .lists()
             .get(email.as_bytes())
-            .is_some_and(|c| c.status.is_online_for_webtv());
+            .is_some_and(|c| c.status().is_online_for_webtv());
         held(self.client.is_online() && now_online == online)
     }
 }
@@ -944,6 +933,7 @@ mod tests {
     fn with_runner(f: impl FnOnce(&mut Runner<'_, Vec<u8>>)) {
         let mut contacts = vec![Contact::EMPTY; 4];
         let mut groups = vec![Group::EMPTY; 2];
+        let mut names = vec![0u8; 512];
         let mut convs: Vec<ConversationSlot> =
             (0..2).map(|_| ConversationSlot::default()).collect();
         let mut msgs: Vec<MessageSlot> = (0..2).map(|_| MessageSlot::default()).collect();
@@ -954,6 +944,7 @@ mod tests {
             ClientStorage {
                 contacts: &mut contacts,
                 groups: &mut groups,
+                names: &mut names,
                 conversations: &mut convs,
                 messages: &mut msgs,
                 message_bytes: &mut pool,

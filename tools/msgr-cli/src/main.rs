@@ -215,6 +215,8 @@ fn main() -> ExitCode {
     }
     let mut contacts = vec![Contact::EMPTY; 150];
     let mut groups = vec![Group::EMPTY; 30];
+    // Room for long names: a PC has memory to spare (the box sizes this tightly).
+    let mut names = vec![0u8; 150 * 160 + 30 * 64];
     let mut convs: Vec<ConversationSlot> = (0..8).map(|_| ConversationSlot::default()).collect();
     let mut messages: Vec<MessageSlot> = (0..32).map(|_| MessageSlot::default()).collect();
     let mut message_bytes = vec![0u8; 16384];
@@ -223,6 +225,7 @@ fn main() -> ExitCode {
         ClientStorage {
             contacts: &mut contacts,
             groups: &mut groups,
+            names: &mut names,
             conversations: &mut convs,
             messages: &mut messages,
             message_bytes: &mut message_bytes,

@@ -241,6 +241,7 @@ extern "C" fn board_main() -> ! {
             conversations: 4,
             queued_messages: 10,
             message_bytes: 0,
+            contact_bytes: 0,
         },
     };
     let transport = msgr_transport {

@@ -39,6 +39,7 @@ extern "C" fn board_main() -> ! {
         conversations: 4,
         queued_messages: 40,
         message_bytes: 0,
+        contact_bytes: 0,
     };
     // SAFETY: `limits` is a readable msgr_limits.
     let need = unsafe { msgr_client_arena_size(&limits) };

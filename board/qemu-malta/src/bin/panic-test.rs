@@ -45,6 +45,7 @@ extern "C" fn board_main() -> ! {
         conversations: 1,
         queued_messages: 2,
         message_bytes: 0,
+        contact_bytes: 0,
     };
     let passport = b"alice@example.com";
     let password = b"alice123";
