@@ -167,7 +167,8 @@ enum msgr_event_kind
   // group's name).
   MSGR_EVENT_KIND_LIST_FULL = 28,
   // The server sent a frame too big for the receive buffer; it was skipped (`code`: its
-  // payload length) and the session goes on.
+  // payload length) and the session goes on (`conversation` set when it was a switchboard's
+  // `MSG`).
   MSGR_EVENT_KIND_FRAME_SKIPPED = 29,
 };
 #ifndef __cplusplus
@@ -271,6 +272,10 @@ typedef struct {
   // group names (default 48 per contact plus 16 per group; at most 65535). A name that
   // does not fit is dropped and reported (`MSGR_EVENT_KIND_LIST_FULL`).
   uint32_t contact_bytes;
+  // Bytes of the message pool, which holds the text of message parts not yet written to
+  // their switchboard (a part takes its text plus about 35 bytes for its format, at most
+  // 1664); default 2048. A message that does not fit is refused when it is sent.
+  uint32_t message_bytes;
 } msgr_limits;
 
 // Everything the client needs before signing in. Strings are copied into the arena.

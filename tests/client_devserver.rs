@@ -216,6 +216,7 @@ fn two_clients_sign_in_chat_both_ways_and_sign_out() {
             names: &mut an,
             conversations: &mut asl,
             messages: &mut am,
+            message_bytes: Box::leak(Box::new([0u8; 4096])),
         },
         t0,
     )
@@ -228,6 +229,7 @@ fn two_clients_sign_in_chat_both_ways_and_sign_out() {
             names: &mut bn,
             conversations: &mut bsl,
             messages: &mut bm,
+            message_bytes: Box::leak(Box::new([0u8; 4096])),
         },
         t0,
     )

@@ -151,6 +151,7 @@ macro_rules! client {
                 names: &mut names,
                 conversations: &mut convs,
                 messages: &mut msgs,
+                message_bytes: Box::leak(Box::new([0u8; 4096])),
             },
             ms(0),
         )

@@ -113,6 +113,7 @@ fn wtvp_sign_in_completes_with_ticks_only_when_due() {
         groups: 0,
         conversations: 0,
         queued_messages: 0,
+        message_bytes: 0,
         contact_bytes: 0,
     };
     // SAFETY: `limits` is readable.

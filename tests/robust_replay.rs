@@ -336,8 +336,15 @@ fn sb_run(t: &Transcript, conn: &str, fault: Fault) -> usize {
         .map(|(f, _)| f[2].clone());
     let mut slots = [ConversationSlot::EMPTY];
     let mut msgs: Vec<MessageSlot> = (0..6).map(|_| MessageSlot::EMPTY).collect();
-    let mut c =
-        Conversations::new(SbConfig::default(), me.as_bytes(), &mut slots, &mut msgs).unwrap();
+    let mut pool = [0u8; 8192];
+    let mut c = Conversations::new(
+        SbConfig::default(),
+        me.as_bytes(),
+        &mut slots,
+        &mut msgs,
+        &mut pool,
+    )
+    .unwrap();
     let mut seen = SbSeen::default();
     let t0 = t
         .chunks

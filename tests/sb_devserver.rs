@@ -238,8 +238,9 @@ fn alice_calls_bob_over_loopback_in_every_ack_mode() {
             MessageSlot::EMPTY,
         ],
     );
+    let (mut pa, mut pb) = ([0u8; 4096], [0u8; 4096]);
     let mut a = Party {
-        c: Conversations::new(cfg, b"alice@example.com", &mut sa, &mut ma).unwrap(),
+        c: Conversations::new(cfg, b"alice@example.com", &mut sa, &mut ma, &mut pa).unwrap(),
         sock: None,
         log: vec![],
         outcomes: vec![],
@@ -247,7 +248,7 @@ fn alice_calls_bob_over_loopback_in_every_ack_mode() {
         closed: None,
     };
     let mut b = Party {
-        c: Conversations::new(cfg, b"bob@example.com", &mut sb, &mut mb).unwrap(),
+        c: Conversations::new(cfg, b"bob@example.com", &mut sb, &mut mb, &mut pb).unwrap(),
         sock: None,
         log: vec![],
         outcomes: vec![],

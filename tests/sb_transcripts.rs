@@ -119,7 +119,8 @@ proptest! {
     fn every_message_gets_exactly_one_outcome(ops in proptest::collection::vec(0u8..10, 0..40)) {
         let mut slots = [ConversationSlot::EMPTY, ConversationSlot::EMPTY];
         let mut msgs: Vec<MessageSlot> = (0..12).map(|_| MessageSlot::EMPTY).collect();
-        let mut h = Harness::new(SbConfig::default(), &mut slots, &mut msgs).map_err(|f| TestCaseError::fail(f.what))?;
+        let mut pool = [0u8; 8192];
+        let mut h = Harness::new(SbConfig::default(), &mut slots, &mut msgs, &mut pool).map_err(|f| TestCaseError::fail(f.what))?;
         let conv = h.c.open(h.now, Some(b"bob@example.com")).unwrap();
         h.pump();
         let mut ids: Vec<MessageId> = Vec::new();
@@ -170,7 +171,8 @@ proptest! {
     fn arbitrary_server_bytes_are_survived(data in proptest::collection::vec(any::<u8>(), 0..600)) {
         let mut slots = [ConversationSlot::EMPTY];
         let mut msgs: Vec<MessageSlot> = (0..4).map(|_| MessageSlot::EMPTY).collect();
-        let mut c = Conversations::new(SbConfig::default(), b"tv@example.com", &mut slots, &mut msgs).unwrap();
+        let mut pool = [0u8; 4096];
+        let mut c = Conversations::new(SbConfig::default(), b"tv@example.com", &mut slots, &mut msgs, &mut pool).unwrap();
         let now = Instant::ZERO;
         let conv = c.accept_invitation(now, b"s", b"127.0.0.1:1864", b"k").unwrap();
         let id = c.send_message(now, conv, "hello").unwrap();

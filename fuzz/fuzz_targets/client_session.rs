@@ -221,6 +221,7 @@ fuzz_target!(|input: Input| {
         MessageSlot::EMPTY,
         MessageSlot::EMPTY,
     ];
+    let mut pool = [0u8; 4096];
     let c = Client::new(
         cfg,
         ClientStorage {
@@ -229,6 +230,7 @@ fuzz_target!(|input: Input| {
             names: &mut names,
             conversations: &mut slots,
             messages: &mut msgs,
+            message_bytes: &mut pool,
         },
         Instant::ZERO,
     )

@@ -166,6 +166,9 @@ pub struct ClientStorage<'s> {
     pub conversations: &'s mut [ConversationSlot],
     /// Outgoing message parts queued or awaiting an outcome.
     pub messages: &'s mut [MessageSlot],
+    /// The message pool: payloads of parts not yet written to their switchboard (a part takes
+    /// its payload's length, at most 1664 bytes; the box default is 2048).
+    pub message_bytes: &'s mut [u8],
 }
 
 /// Why the client as a whole stopped or could not act.
@@ -369,6 +372,11 @@ pub struct Client<'s> {
     first_sync_pending: bool,
     /// After a list sync: the next contact index to look at for a pending "added you".
     pending_adds: Option<usize>,
+    /// The last `poll_event` found nothing and nothing happened since: the next one returns
+    /// `None` at once. Cleared by every input, command and timer call.
+    quiet: bool,
+    /// The last `poll_transmit` found nothing to send and nothing happened since.
+    tx_idle: bool,
     now: Instant,
 }
 
@@ -388,9 +396,15 @@ impl<'s> Client<'s> {
             names,
             conversations,
             messages,
+            message_bytes,
         } = storage;
-        let convs =
-            Conversations::new(cfg.sb, cfg.ns.passport.as_bytes(), conversations, messages)?;
+        let convs = Conversations::new(
+            cfg.sb,
+            cfg.ns.passport.as_bytes(),
+            conversations,
+            messages,
+            message_bytes,
+        )?;
         let mut ns = NsSession::new(cfg.ns, contacts, groups, names);
         let (login, service_server) = match cfg.login {
             LoginMode::Password(pw) => {
@@ -442,6 +456,8 @@ impl<'s> Client<'s> {
             signed_out: false,
             first_sync_pending: false,
             pending_adds: None,
+            quiet: false,
+            tx_idle: false,
             now,
         })
     }
@@ -459,6 +475,8 @@ impl<'s> Client<'s> {
     /// groups, privacy, `URL`, `SND`, `PAG`, phone numbers). Call
     /// [`user_activity`](Self::user_activity) for the ones the user started.
     pub fn ns_mut(&mut self) -> &mut NsSession<'s> {
+        self.quiet = false;
+        self.tx_idle = false;
         &mut self.ns
     }
 
@@ -470,6 +488,12 @@ impl<'s> Client<'s> {
     /// Query whether the client is signed in and its lists are in sync.
     pub fn is_online(&self) -> bool {
         self.ns.phase() == Phase::Online
+    }
+
+    /// Query whether [`poll_event`](Self::poll_event) has nothing to report until the next
+    /// input, command or timer call (it returned `None` and nothing happened since).
+    pub fn is_quiet(&self) -> bool {
+        self.quiet
     }
 
     /// Query whether instant messaging is on (not switched off by the idle timer).
@@ -713,6 +737,7 @@ impl<'s> Client<'s> {
         conn: ConnId,
         bytes: &[u8],
     ) -> Result<usize, ClientError> {
+        let tx_idle = self.tx_idle;
         self.tick(now);
         let taken = match conn {
             // A failed NS reports why through its events; its input is dropped.
@@ -729,10 +754,15 @@ impl<'s> Client<'s> {
                     }
                 }
             }
-            ConnId::Sb(c) => self
-                .convs
-                .handle_input(now, c, bytes)
-                .map_err(|_| ClientError::UnknownConnection)?,
+            ConnId::Sb(c) => {
+                let n = self
+                    .convs
+                    .handle_input(now, c, bytes)
+                    .map_err(|_| ClientError::UnknownConnection)?;
+                // Most switchboard input (a message, an ACK) writes nothing back.
+                self.tx_idle = tx_idle && !self.convs.has_transmit();
+                n
+            }
         };
         self.deliver_answer(now);
         // NS input changes no conversation (its events are routed when polled, and the
@@ -810,21 +840,30 @@ impl<'s> Client<'s> {
 
     /// Take bytes to send: fills `out` and names the connection they are for.
     pub fn poll_transmit(&mut self, out: &mut [u8]) -> Option<(ConnId, usize)> {
+        if self.tx_idle {
+            return None;
+        }
         let now = self.now;
         self.pump(now);
         let n = self.ns.poll_transmit(out);
         if n > 0 {
+            self.quiet = false;
             return Some((ConnId::Ns, n));
         }
         if let Login::Wtvp(w) = &mut self.login {
             let n = w.poll_transmit(out);
             if n > 0 {
+                self.quiet = false;
                 return Some((ConnId::Wtvp, n));
             }
         }
-        self.convs
-            .poll_transmit(out)
-            .map(|t| (ConnId::Sb(t.conversation), t.len))
+        let Some(t) = self.convs.poll_transmit(out) else {
+            self.tx_idle = true;
+            return None;
+        };
+        // A part written in mode U has its outcome now.
+        self.quiet = false;
+        Some((ConnId::Sb(t.conversation), t.len))
     }
 
     /// Return when [`handle_timeout`](Self::handle_timeout) must be called next.
@@ -858,6 +897,14 @@ impl<'s> Client<'s> {
 
     /// Take the next event for the caller (see [`ClientEvent`]).
     pub fn poll_event(&mut self) -> Option<ClientEvent<'_>> {
+        if self.quiet {
+            return None;
+        }
+        // Routing the NS or the WTVP client below may write replies (switchboard frames
+        // processed while polling are noted by `Conversations::take_processed`).
+        if self.ns.has_work() || matches!(self.login, Login::Wtvp(_)) {
+            self.tx_idle = false;
+        }
         let now = self.now;
         if let Some(note) = self.pop_note() {
             return Some(match note {
@@ -932,7 +979,20 @@ impl<'s> Client<'s> {
             return self.poll_event();
         }
         self.pump(now);
-        self.convs.poll_event().map(|e| match e {
+        let found = self.convs.find_event();
+        if self.convs.take_processed() {
+            self.tx_idle = false;
+        }
+        let Some(found) = found else {
+            self.quiet = true;
+            return None;
+        };
+        // Every other source was found empty above: if this event is the last one and nothing
+        // waits to be sent, the next poll has nothing to do.
+        if !self.ns.has_work() && self.tx_idle && self.convs.is_last(found) {
+            self.quiet = true;
+        }
+        self.convs.take_event(found).map(|e| match e {
             SbEvent::Connect {
                 conversation,
                 host,
@@ -1183,6 +1243,8 @@ impl<'s> Client<'s> {
     /// Ask the NS for a switchboard for every conversation waiting for one.
     fn pump(&mut self, now: Instant) {
         while let Some(conv) = self.convs.take_switchboard_request() {
+            self.quiet = false;
+            self.tx_idle = false;
             let trid = if self.is_online() {
                 self.ns.request_switchboard(now).ok()
             } else {
@@ -1207,10 +1269,12 @@ impl<'s> Client<'s> {
             Login::Delegate(d) => d.poll_answer(),
             Login::Wtvp(w) => w.poll_answer(),
         };
+        let Some(answer) = answer else { return };
+        self.quiet = false;
+        self.tx_idle = false;
         let failure = match answer {
-            None => return,
-            Some(Ok(a)) => self.ns.provide_login_answer(now, a).err().map(|_| None),
-            Some(Err(e)) => Some(Some(e)),
+            Ok(a) => self.ns.provide_login_answer(now, a).err().map(|_| None),
+            Err(e) => Some(Some(e)),
         };
         self.login_pending = false;
         if let Some(e) = failure {
@@ -1222,6 +1286,8 @@ impl<'s> Client<'s> {
     }
 
     fn tick(&mut self, now: Instant) {
+        self.quiet = false;
+        self.tx_idle = false;
         if now > self.now {
             self.now = now;
         }

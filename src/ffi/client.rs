@@ -59,6 +59,10 @@ const DEFAULT_GROUPS: u32 = 30;
 const DEFAULT_CONVERSATIONS: u32 = 4;
 /// Default queued-message capacity (message parts in flight across conversations).
 const DEFAULT_QUEUED: u32 = 10;
+/// Default message pool (bytes): payloads of parts not yet written to their switchboard.
+const DEFAULT_MESSAGE_BYTES: u32 = 2048;
+/// Largest message pool accepted.
+const MAX_MESSAGE_BYTES: u32 = 1 << 20;
 /// Largest capacities accepted (a guard against absurd arena requests).
 const MAX_LIMIT: u32 = 4096;
 /// Bytes reserved for the allocator's own bookkeeping and alignment slack.
@@ -119,6 +123,10 @@ pub struct msgr_limits {
     /// group names (default 48 per contact plus 16 per group; at most 65535). A name that
     /// does not fit is dropped and reported (`MSGR_EVENT_KIND_LIST_FULL`).
     pub contact_bytes: u32,
+    /// Bytes of the message pool, which holds the text of message parts not yet written to
+    /// their switchboard (a part takes its text plus about 35 bytes for its format, at most
+    /// 1664); default 2048. A message that does not fit is refused when it is sent.
+    pub message_bytes: u32,
 }
 
 /// How login answers are obtained (`msgr_config.login_mode`).
@@ -273,7 +281,8 @@ pub enum MsgrEventKind {
     /// group's name).
     ListFull = 28,
     /// The server sent a frame too big for the receive buffer; it was skipped (`code`: its
-    /// payload length) and the session goes on.
+    /// payload length) and the session goes on (`conversation` set when it was a switchboard's
+    /// `MSG`).
     FrameSkipped = 29,
 }
 
@@ -533,15 +542,16 @@ macro_rules! tri {
     };
 }
 
-fn limits_or_default(l: &msgr_limits) -> Result<[u32; 4], MsgrResult> {
+fn limits_or_default(l: &msgr_limits) -> Result<[u32; 5], MsgrResult> {
     let pick = |v: u32, d: u32| if v == 0 { d } else { v };
     let l = [
         pick(l.contacts, DEFAULT_CONTACTS),
         pick(l.groups, DEFAULT_GROUPS),
         pick(l.conversations, DEFAULT_CONVERSATIONS),
         pick(l.queued_messages, DEFAULT_QUEUED),
+        pick(l.message_bytes, DEFAULT_MESSAGE_BYTES),
     ];
-    if l.iter().any(|&v| v > MAX_LIMIT) || l[1] > 30 {
+    if l[..4].iter().any(|&v| v > MAX_LIMIT) || l[1] > 30 || l[4] > MAX_MESSAGE_BYTES {
         return Err(MsgrResult::InvalidParameter);
     }
     Ok(l)
@@ -565,9 +575,9 @@ fn contact_bytes_or_default(
     }
 }
 
-/// Bytes of arena needed, before the strings and the name pool: the handle and the four
-/// tables.
-fn arena_need(l: [u32; 4]) -> usize {
+/// Bytes of arena needed, before the strings and the name pool: the handle, the four tables
+/// and the message pool.
+fn arena_need(l: [u32; 5]) -> usize {
     use core::mem::{align_of, size_of};
     let n = |v: u32| v as usize;
     let parts = [
@@ -576,6 +586,7 @@ fn arena_need(l: [u32; 4]) -> usize {
         n(l[1]) * size_of::<Group>() + align_of::<Group>(),
         n(l[2]) * size_of::<ConversationSlot>() + align_of::<ConversationSlot>(),
         n(l[3]) * size_of::<MessageSlot>() + align_of::<MessageSlot>(),
+        n(l[4]),
         n(l[2]) + 2,
         6 * (MAX_CONFIG_STR + 8),
         ARENA_SLACK,
@@ -599,6 +610,7 @@ pub unsafe extern "C" fn msgr_client_arena_size(limits: *const msgr_limits) -> u
             conversations: 0,
             queued_messages: 0,
             contact_bytes: 0,
+            message_bytes: 0,
         },
     };
     match limits_or_default(&l) {
@@ -839,6 +851,7 @@ unsafe fn init(
         names: tri!(arena_heap.alloc_slice(contact_bytes, || 0u8)),
         conversations: tri!(arena_heap.alloc_slice(limits[2] as usize, ConversationSlot::default)),
         messages: tri!(arena_heap.alloc_slice(limits[3] as usize, MessageSlot::default)),
+        message_bytes: tri!(arena_heap.alloc_slice(limits[4] as usize, || 0u8)),
     };
     let open = tri!(arena_heap.alloc_slice(limits[2] as usize + 2, || false));
     let client = Client::new(client_cfg, storage, Instant::ZERO);
@@ -1926,6 +1939,10 @@ impl Inner {
 
     /// Take events, acting on connection requests, until one is for the UI.
     fn next_event(&mut self) -> msgr_event {
+        if self.pending.is_none() && self.client.is_quiet() {
+            // Nothing happened since the last empty poll, which flushed before returning.
+            return msgr_event::NONE;
+        }
         loop {
             self.flush();
             let mut open: Option<(ConnId, [u8; 64], usize, u16)> = None;
@@ -2235,6 +2252,14 @@ fn convert_sb(ev: SbEvent<'_>, e: &mut msgr_event, name: &mut [u8]) {
             e.passport = msgr_str::of(sender);
             e.text = msgr_str::of(content_type);
             MsgrEventKind::UnsupportedContent
+        }
+        SbEvent::MessageSkipped {
+            conversation,
+            length,
+        } => {
+            e.conversation = conversation.to_raw();
+            e.code = length;
+            MsgrEventKind::FrameSkipped
         }
         SbEvent::InviteFailed {
             conversation,

@@ -23,6 +23,8 @@ const SUITE: &str = "sb";
 /// Largest recorded stream of one switchboard connection and direction the replay holds.
 const STREAM_CAP: usize = 8192;
 const TRACKED: usize = 16;
+/// Message pool of the replays and scenarios: room for a split long message.
+pub const POOL_BYTES: usize = 8192;
 
 /// How the recorded server chunks are fed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -197,6 +199,9 @@ fn pump(c: &mut Conversations<'_>, now: Instant, x: &mut Ctx<'_>) -> Result<(), 
                 SbEvent::UnsupportedContent { .. } => x.counts.unsupported += 1,
                 SbEvent::InviteFailed { .. } => x.counts.invite_failed += 1,
                 SbEvent::Timeout { .. } => return Err(Failure::new("unexpected timeout")),
+                SbEvent::MessageSkipped { .. } => {
+                    return Err(Failure::new("a recorded MSG was skipped"))
+                }
                 SbEvent::Outcome {
                     message, outcome, ..
                 } => {
@@ -315,7 +320,8 @@ pub fn replay(t: &Transcript<'_>, conn: &str, split: Split) -> Result<Counts, Fa
         MessageSlot::EMPTY,
         MessageSlot::EMPTY,
     ];
-    let mut c = Conversations::new(SbConfig::default(), me, &mut slots, &mut msgs)
+    let mut pool = [0u8; POOL_BYTES];
+    let mut c = Conversations::new(SbConfig::default(), me, &mut slots, &mut msgs, &mut pool)
         .map_err(|_| Failure::new("cannot make the machine"))?;
     let mut x = Ctx {
         expected,
@@ -542,6 +548,10 @@ pub struct Harness<'s> {
     pub typing: u32,
     /// Text messages seen.
     pub messages: u32,
+    /// Oversized `MSG`s reported skipped.
+    pub skipped: u32,
+    /// Text messages seen when the conversation closed.
+    pub messages_at_close: Option<u32>,
     /// The conversation waiting for a switchboard, if reported.
     pub need_sb: Option<ConversationId>,
     /// The conversation asking for a connection, if reported.
@@ -554,9 +564,10 @@ impl<'s> Harness<'s> {
         cfg: SbConfig,
         slots: &'s mut [ConversationSlot],
         msgs: &'s mut [MessageSlot],
+        pool: &'s mut [u8],
     ) -> Result<Self, Failure> {
         Ok(Harness {
-            c: Conversations::new(cfg, ME, slots, msgs)
+            c: Conversations::new(cfg, ME, slots, msgs, pool)
                 .map_err(|_| Failure::new("cannot make machine"))?,
             now: Instant::ZERO,
             tx: [0; 4096],
@@ -569,6 +580,8 @@ impl<'s> Harness<'s> {
             unsupported: None,
             typing: 0,
             messages: 0,
+            skipped: 0,
+            messages_at_close: None,
             need_sb: None,
             connect: None,
         })
@@ -611,7 +624,9 @@ impl<'s> Harness<'s> {
                     SbEvent::Closed { reason, .. } => {
                         self.closed = Some(reason);
                         self.closed_count += 1;
+                        self.messages_at_close = Some(self.messages);
                     }
+                    SbEvent::MessageSkipped { .. } => self.skipped += 1,
                     SbEvent::Timeout { .. } => self.timeouts += 1,
                     SbEvent::InviteFailed { reason, .. } => self.invite_failed = Some(reason),
                     SbEvent::UnsupportedContent { declined, .. } => {
@@ -708,7 +723,11 @@ impl<'s> Harness<'s> {
     }
 }
 
-fn storage() -> ([ConversationSlot; 2], [MessageSlot; MSG_SLOTS]) {
+fn storage() -> (
+    [ConversationSlot; 2],
+    [MessageSlot; MSG_SLOTS],
+    [u8; POOL_BYTES],
+) {
     (
         [ConversationSlot::EMPTY, ConversationSlot::EMPTY],
         [
@@ -725,6 +744,7 @@ fn storage() -> ([ConversationSlot; 2], [MessageSlot; MSG_SLOTS]) {
             MessageSlot::EMPTY,
             MessageSlot::EMPTY,
         ],
+        [0; POOL_BYTES],
     )
 }
 
@@ -998,6 +1018,128 @@ fn sc_split_long_message(h: &mut Harness<'_>) -> Result<(), Failure> {
     )
 }
 
+fn sc_pool_full(h: &mut Harness<'_>) -> Result<(), Failure> {
+    // Not joined yet: every part waits in the pool.
+    let conv = h.open_to_bob(false)?;
+    let mut text = [0u8; 3000];
+    for ch in text.chunks_mut(2) {
+        ch.copy_from_slice("é".as_bytes());
+    }
+    let s = core::str::from_utf8(&text).map_err(|_| Failure::new("utf8"))?;
+    let a =
+        h.c.send_message(h.now, conv, s)
+            .map_err(|_| Failure::new("first"))?;
+    let b =
+        h.c.send_message(h.now, conv, s)
+            .map_err(|_| Failure::new("second"))?;
+    // Two messages of two parts (about 3.2 KiB each) leave too little of the 8 KiB pool.
+    check(
+        h.c.send_message(h.now, conv, s) == Err(SbError::PoolFull),
+        "third refused with PoolFull",
+    )?;
+    h.feed(conv, b"JOI bob@example.com Bob\r\n")?;
+    // Written to the switchboard: their pool bytes are free again.
+    let c =
+        h.c.send_message(h.now, conv, s)
+            .map_err(|_| Failure::new("third after the pool drained"))?;
+    h.pump();
+    for trid in 3..9u32 {
+        let mut line = [0u8; 16];
+        let mut w = TestLine(&mut line, 0);
+        w.put(b"ACK ");
+        w.num(trid);
+        w.put(b"\r\n");
+        let n = w.1;
+        h.feed(conv, line.get(..n).unwrap_or(&[]))?;
+    }
+    for m in [a, b, c] {
+        check(
+            h.outcome(m) == (1, Some(Outcome::Delivered)),
+            "each message delivered once",
+        )?;
+    }
+    Ok(())
+}
+
+/// A tiny writer for test lines.
+struct TestLine<'b>(&'b mut [u8], usize);
+
+impl TestLine<'_> {
+    fn put(&mut self, b: &[u8]) {
+        for &c in b {
+            if let Some(d) = self.0.get_mut(self.1) {
+                *d = c;
+                self.1 += 1;
+            }
+        }
+    }
+    fn num(&mut self, v: u32) {
+        let mut digits = [0u8; 10];
+        let mut n = 0;
+        let mut v = v;
+        loop {
+            if let Some(d) = digits.get_mut(n) {
+                *d = b'0' + (v % 10) as u8; // a decimal digit
+            }
+            n += 1;
+            v /= 10;
+            if v == 0 || n == digits.len() {
+                break;
+            }
+        }
+        for i in (0..n).rev() {
+            let c = digits.get(i).copied().unwrap_or(b'0');
+            self.put(&[c]);
+        }
+    }
+}
+
+fn sc_oversized_msg(h: &mut Harness<'_>) -> Result<(), Failure> {
+    let conv = h.open_to_bob(true)?;
+    h.feed(conv, b"MSG bob@example.com Bob 3000\r\n")?;
+    let filler = [b'x'; 1000];
+    for _ in 0..3 {
+        h.feed(conv, &filler)?;
+    }
+    h.feed(
+        conv,
+        b"MSG bob@example.com Bob 67\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\nafter",
+    )?;
+    check(h.skipped == 1, "the oversized MSG is reported")?;
+    check(h.messages == 1, "the next message still arrives")?;
+    check(h.closed.is_none(), "the conversation goes on")?;
+    check(
+        h.c.is_open(conv).unwrap_or(false),
+        "still open after the skip",
+    )
+}
+
+fn sc_close_after_buffered(h: &mut Harness<'_>) -> Result<(), Failure> {
+    let conv = h.open_to_bob(true)?;
+    let one = b"MSG bob@example.com Bob 67\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\nhello";
+    let mut two = [0u8; 2 * 98];
+    let (a, b) = two.split_at_mut(one.len());
+    a.copy_from_slice(one);
+    b.get_mut(..one.len())
+        .ok_or(Failure::new("buffer"))?
+        .copy_from_slice(one);
+    let both = two.get(..2 * one.len()).unwrap_or(&[]);
+    // Both frames are taken (one event waits, the other frame stays buffered), then the
+    // connection drops before anything was polled.
+    let n =
+        h.c.handle_input(h.now, conv, both)
+            .map_err(|_| Failure::new("input"))?;
+    check(n == both.len(), "both frames buffered")?;
+    h.c.handle_closed(h.now, conv)
+        .map_err(|_| Failure::new("closed"))?;
+    h.pump();
+    check(h.messages == 2, "both messages reported")?;
+    check(
+        h.messages_at_close == Some(2) && h.closed == Some(CloseReason::ConnectionLost),
+        "closed after the buffered messages",
+    )
+}
+
 fn sc_decline_invitation(h: &mut Harness<'_>) -> Result<(), Failure> {
     let conv = h.open_to_bob(true)?;
     let p = b"MIME-Version: 1.0\r\nContent-Type: text/x-msmsgsinvite; charset=UTF-8\r\n\r\nApplication-Name: File Transfer\r\nInvitation-Command: INVITE\r\nInvitation-Cookie: 77\r\n\r\n";
@@ -1147,16 +1289,22 @@ pub fn run_scenarios(r: &mut impl Reporter) {
             sc_decline_invitation,
         ),
         ("answer_side_iro_ans_bye", sc_answer_side),
+        ("message_pool_full_refused_then_reused", sc_pool_full),
+        ("oversized_msg_skipped_and_reported", sc_oversized_msg),
+        (
+            "close_reports_buffered_frames_first",
+            sc_close_after_buffered,
+        ),
     ];
     for (name, f) in SCENARIOS {
-        let (mut slots, mut msgs) = storage();
-        let res =
-            Harness::new(SbConfig::default(), &mut slots, &mut msgs).and_then(|mut h| f(&mut h));
+        let (mut slots, mut msgs, mut pool) = storage();
+        let res = Harness::new(SbConfig::default(), &mut slots, &mut msgs, &mut pool)
+            .and_then(|mut h| f(&mut h));
         r.case(SUITE, name, res);
     }
     for step in 0..9 {
-        let (mut slots, mut msgs) = storage();
-        let res = Harness::new(SbConfig::default(), &mut slots, &mut msgs)
+        let (mut slots, mut msgs, mut pool) = storage();
+        let res = Harness::new(SbConfig::default(), &mut slots, &mut msgs, &mut pool)
             .and_then(|mut h| drop_at(step, &mut h));
         let mut name = Name::new();
         name.push("drop_at_step_");

@@ -190,6 +190,7 @@ macro_rules! world {
                 names: &mut names,
                 conversations: &mut convs,
                 messages: &mut msgs,
+                message_bytes: Box::leak(Box::new([0u8; 4096])),
             },
             msntv_messenger::Instant::from_millis(0),
         )

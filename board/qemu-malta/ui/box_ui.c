@@ -1325,6 +1325,7 @@ int box_ui_main(const box_ui_config *cfg)
     lim.groups = 0;
     lim.conversations = MAX_CONVS;
     lim.queued_messages = 0;
+    lim.message_bytes = 0;
     lim.contact_bytes = 0;
     need = msgr_client_arena_size(&lim);
 

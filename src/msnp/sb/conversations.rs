@@ -19,14 +19,15 @@
 //!
 //! # Storage
 //!
-//! `ConversationSlot`s (about 10 KiB each; one per concurrent conversation) and `MessageSlot`s
-//! (about 1.7 KiB each; one per queued or unconfirmed message part) are borrowed from the caller,
-//! so one compiled machine serves every capacity.
+//! `ConversationSlot`s (one per concurrent conversation: a receive buffer that holds the largest
+//! `MSG` a switchboard sends, a small command buffer and the participants), `MessageSlot`s (a few
+//! words each; one per queued or unconfirmed message part) and a message pool (bytes; the
+//! payloads of parts not yet written to their switchboard, each record as long as its payload)
+//! are borrowed from the caller, so one compiled machine serves every capacity.
 
 use super::message::{self, TextFormat};
 use super::session::{
-    self, invite_failure, message_deadline, message_timeouts, tx_drained, Handle, Phase, Record,
-    Session, PART_CAP,
+    self, invite_failure, message_deadline, message_timeouts, Ctx, FrameEvent, Phase, Session,
 };
 use super::{
     CloseReason, ConversationId, FailReason, MessageId, Outcome, SbConfig, SbError, SbEvent,
@@ -34,6 +35,10 @@ use super::{
 use crate::limits::MAX_OUTGOING_MSG_PAYLOAD;
 use crate::msnp::wire::{AckMode, ServerErrorCode, TrId};
 use crate::time::Instant;
+
+/// Longest `X-MMS-IM-Format` value: `FN=` and a 32-byte font name %-encoded (96), then the
+/// effects, colour, charset and pitch fields.
+const FORMAT_VALUE_CAP: usize = 160;
 
 /// Hold one conversation (its switchboard connection and buffers); the caller provides these.
 pub struct ConversationSlot {
@@ -75,20 +80,38 @@ pub(crate) enum PartState {
     NakWindow(TrId, Instant),
     Done(Outcome),
     Report(Outcome),
+    /// Settled through another part while scheduled for writing: freed once written (or at
+    /// once if none of it was).
+    Dropped,
 }
 
 /// Hold one part of an outgoing message until its outcome is reported; the caller provides these.
+///
+/// The part's payload waits in the shared message pool (see [`Conversations::new`]) from
+/// [`Conversations::send_message`] until it is written to the switchboard; the slot itself is
+/// a few words.
 pub struct MessageSlot {
     pub(crate) state: PartState,
     pub(crate) conv: ConversationId,
     pub(crate) id: MessageId,
     pub(crate) part: u16,
     pub(crate) ack: AckMode,
+    /// Payload bytes held in the pool (0 once written to the switchboard).
     pub(crate) len: u16,
-    pub(crate) payload: [u8; MAX_OUTGOING_MSG_PAYLOAD],
+    /// Where the payload starts in the pool.
+    pub(crate) off: u32,
 }
 
 impl MessageSlot {
+    /// Query whether the part's payload is still in the pool.
+    fn holds_bytes(&self) -> bool {
+        self.len > 0
+            && matches!(
+                self.state,
+                PartState::Queued | PartState::InTx(_) | PartState::Dropped
+            )
+    }
+
     /// Return an empty slot (for array initialisers: `[MessageSlot::EMPTY; 40]`).
     #[allow(clippy::declare_interior_mutable_const)]
     pub const EMPTY: MessageSlot = MessageSlot {
@@ -98,7 +121,7 @@ impl MessageSlot {
         part: 0,
         ack: AckMode::Unacknowledged,
         len: 0,
-        payload: [0; MAX_OUTGOING_MSG_PAYLOAD],
+        off: 0,
     };
 
     /// Make an empty slot (built field by field: going through `EMPTY` would put a copy of
@@ -135,24 +158,45 @@ pub struct Transmit {
 /// The switchboard side of Messenger: a bounded set of conversations (see the module doc).
 pub struct Conversations<'s> {
     cfg: SbConfig,
-    me: Handle,
+    me: session::Handle,
     slots: &'s mut [ConversationSlot],
     msgs: &'s mut [MessageSlot],
+    pool: &'s mut [u8],
+    /// End of the last payload written to the pool (compacted when a new one does not fit).
+    pool_top: usize,
+    /// A conversation may wait for `take_switchboard_request` (cleared when none does).
+    sb_requests: bool,
+    /// The last text format sent, its `X-MMS-IM-Format` value and the value's length.
+    fmt_cache: (Option<TextFormat>, [u8; FORMAT_VALUE_CAP], usize),
+    /// `poll_event` processed buffered frames (which may have written replies) since the last
+    /// `take_processed`.
+    processed: bool,
     next_message: u32,
     now: Instant,
     ims_off: bool,
 }
 
 impl<'s> Conversations<'s> {
-    /// Make the machine for the account `own_handle` over the caller's storage.
+    /// Make the machine for the account `own_handle` over the caller's storage: conversation
+    /// slots, message-part slots, and the message pool that holds the payloads of queued parts
+    /// (a part takes its payload's length, at most 1664 bytes; [`send_message`] refuses with
+    /// [`SbError::PoolFull`] what does not fit).
+    ///
+    /// [`send_message`]: Self::send_message
     pub fn new(
         cfg: SbConfig,
         own_handle: &[u8],
         slots: &'s mut [ConversationSlot],
         msgs: &'s mut [MessageSlot],
+        pool: &'s mut [u8],
     ) -> Result<Self, SbError> {
         let me = session::handle(own_handle).ok_or(SbError::BadArgument)?;
-        if slots.is_empty() || slots.len() > usize::from(u16::MAX) || msgs.is_empty() {
+        if slots.is_empty()
+            || slots.len() > usize::from(u16::MAX)
+            || msgs.is_empty()
+            || pool.is_empty()
+            || u32::try_from(pool.len()).is_err()
+        {
             return Err(SbError::BadStorage);
         }
         for s in slots.iter_mut() {
@@ -166,6 +210,11 @@ impl<'s> Conversations<'s> {
             me,
             slots,
             msgs,
+            pool,
+            pool_top: 0,
+            sb_requests: false,
+            fmt_cache: (None, [0; FORMAT_VALUE_CAP], 0),
+            processed: false,
             next_message: 1,
             now: Instant::ZERO,
             ims_off: false,
@@ -205,6 +254,9 @@ impl<'s> Conversations<'s> {
     /// same request is also reported once as [`SbEvent::NeedSwitchboard`] to callers that
     /// poll events instead.
     pub fn take_switchboard_request(&mut self) -> Option<ConversationId> {
+        if !self.sb_requests {
+            return None;
+        }
         for slot in self.slots.iter_mut() {
             if let Some(s) = slot.session.as_mut() {
                 if s.st.report_need_sb {
@@ -213,6 +265,7 @@ impl<'s> Conversations<'s> {
                 }
             }
         }
+        self.sb_requests = false;
         None
     }
 
@@ -248,15 +301,25 @@ impl<'s> Conversations<'s> {
         }
     }
 
+    // Inlined: returned through memory, the session and context cost a slow unaligned copy
+    // on the box at every call.
+    #[inline(always)]
     fn parts(&mut self, conv: ConversationId) -> Result<Parts<'_>, SbError> {
         let slot = self
             .slots
             .get_mut(conv.index())
             .ok_or(SbError::UnknownConversation)?;
         match &mut slot.session {
-            Some(s) if slot.generation == conv.generation() => {
-                Ok((s, &mut *self.msgs, &self.cfg, self.me.as_bytes()))
-            }
+            Some(s) if slot.generation == conv.generation() => Ok((
+                s,
+                Ctx {
+                    now: self.now,
+                    msgs: &mut *self.msgs,
+                    pool: &*self.pool,
+                    cfg: &self.cfg,
+                    me: self.me.as_bytes(),
+                },
+            )),
             _ => Err(SbError::UnknownConversation),
         }
     }
@@ -294,6 +357,7 @@ impl<'s> Conversations<'s> {
         let id = self.alloc()?;
         let s = Session::new_caller(id, now, &self.cfg, who);
         self.install(id, s);
+        self.sb_requests = true;
         Ok(id)
     }
 
@@ -308,16 +372,16 @@ impl<'s> Conversations<'s> {
         self.tick(now);
         let (host, port) = session::parse_address(address).ok_or(SbError::BadArgument)?;
         let cookie = session::token(cookie).ok_or(SbError::BadArgument)?;
-        let (s, _, cfg, _) = self.parts(conv)?;
+        let (s, cx) = self.parts(conv)?;
         if s.st.phase != Phase::AwaitSwitchboard {
             return Err(SbError::WrongState);
         }
-        s.st.host = host;
-        s.st.port = port;
-        s.set_cookie(cookie);
+        if !s.set_switchboard(host.as_bytes(), port, cookie.as_bytes()) {
+            return Err(SbError::BadArgument);
+        }
         s.st.phase = Phase::Connecting;
         s.st.report_connect = true;
-        s.set_connect_deadline(now + cfg.connect_timeout);
+        s.set_connect_deadline(now + cx.cfg.connect_timeout);
         Ok(())
     }
 
@@ -329,11 +393,11 @@ impl<'s> Conversations<'s> {
         code: Option<ServerErrorCode>,
     ) -> Result<(), SbError> {
         self.tick(now);
-        let (s, msgs, _, _) = self.parts(conv)?;
+        let (s, cx) = self.parts(conv)?;
         if s.st.phase != Phase::AwaitSwitchboard {
             return Err(SbError::WrongState);
         }
-        s.st.finish(CloseReason::SetupFailed(code), msgs);
+        s.st.finish(CloseReason::SetupFailed(code), cx.msgs);
         Ok(())
     }
 
@@ -368,7 +432,7 @@ impl<'s> Conversations<'s> {
     ) -> Result<TrId, SbError> {
         self.tick(now);
         let who = session::handle(contact).ok_or(SbError::BadArgument)?;
-        let (s, _, cfg, _) = self.parts(conv)?;
+        let (s, cx) = self.parts(conv)?;
         if s.st.phase != Phase::Open {
             return Err(
                 if s.st.closed.is_some() || matches!(s.st.phase, Phase::Leaving(_)) {
@@ -378,7 +442,7 @@ impl<'s> Conversations<'s> {
                 },
             );
         }
-        s.st.invite(now, who, cfg)
+        s.st.invite(now, who.as_bytes(), cx.cfg)
     }
 
     /// Send `text` (UTF-8; lone LF or CR become CRLF) with the configured ack mode and format.
@@ -395,8 +459,10 @@ impl<'s> Conversations<'s> {
     /// Send `text` with an explicit ack mode and format header (`None` omits it).
     ///
     /// The text must be UTF-8. It is split into as many `MSG`s as needed; all parts are queued
-    /// at once or the call fails with [`SbError::QueueFull`]. Mode `D` is MSNP9+ (Escargot
-    /// accepts and acknowledges it); do not use it towards other servers.
+    /// at once or the call fails: [`SbError::QueueFull`] when the conversation's queue or the
+    /// part slots are full, [`SbError::PoolFull`] when the message pool cannot hold the
+    /// payloads. Mode `D` is MSNP9+ (Escargot accepts and acknowledges it); do not use it
+    /// towards other servers.
     pub fn send_message_with(
         &mut self,
         now: Instant,
@@ -410,62 +476,176 @@ impl<'s> Conversations<'s> {
             return Err(SbError::BadArgument);
         }
         let limit = self.cfg.max_queued_per_conversation;
-        let max_body = message::max_text_body(format);
-        let mut norm = [0u8; PART_CAP];
-        let (s, msgs, _, _) = self.parts(conv)?;
+        // Each part's pool record: the format value (length-prefixed), then the body. The
+        // value of the last format used is kept (formatting it is slow on the box).
+        let (fmt_len, fmt_head) = match format {
+            Some(f) => {
+                if self.fmt_cache.0 != Some(*f) {
+                    let n = message::write_format_value(f, &mut self.fmt_cache.1)
+                        .map_err(|_| SbError::BadArgument)?;
+                    self.fmt_cache.0 = Some(*f);
+                    self.fmt_cache.2 = n;
+                }
+                let n = self.fmt_cache.2;
+                // `X-MMS-IM-Format: ` value CRLF
+                (
+                    n,
+                    message::FORMAT_HEADER
+                        .len()
+                        .saturating_add(n)
+                        .saturating_add(2),
+                )
+            }
+            None => (0, 0),
+        };
+        let fmt = self.fmt_cache.1;
+        // The payload's headers: the fixed prefix, the format line, the empty line.
+        let headers = message::TEXT_PREFIX
+            .len()
+            .saturating_add(fmt_head)
+            .saturating_add(2);
+        let max_body = MAX_OUTGOING_MSG_PAYLOAD.saturating_sub(headers);
+        let head = fmt_len.saturating_add(1);
+        if u8::try_from(fmt_len).is_err() {
+            return Err(SbError::BadArgument);
+        }
+        let (s, _) = self.parts(conv)?;
         if s.st.closed.is_some() || matches!(s.st.phase, Phase::Leaving(_)) {
             return Err(SbError::Closed);
         }
         if s.st.phase == Phase::Open && s.st.roster_count() == 0 && s.st.invites_pending() == 0 {
             return Err(SbError::NoParticipants);
         }
-        // Count the parts by walking the source in chunks that normalise to at most max_body.
+        // Count the parts and their payload bytes by walking the source in chunks that
+        // normalise to at most max_body.
         let mut need = 0usize;
+        let mut bytes = 0usize;
         let mut rest = text;
         while !rest.is_empty() {
-            let take = source_prefix(rest, max_body);
+            let (take, out) = source_prefix(rest, max_body);
             if take == 0 {
                 return Err(SbError::BadArgument);
             }
             need = need.saturating_add(1);
+            bytes = bytes.saturating_add(head).saturating_add(out);
             rest = rest.get(take..).unwrap_or(&[]);
         }
-        let used = msgs
+        let used = self
+            .msgs
             .iter()
             .filter(|m| {
-                m.conv == conv && !matches!(m.state, PartState::Free | PartState::Report(_))
+                m.conv == conv
+                    && !matches!(
+                        m.state,
+                        PartState::Free | PartState::Report(_) | PartState::Dropped
+                    )
             })
             .count();
-        let free = msgs.iter().filter(|m| m.state == PartState::Free).count();
+        let free = self
+            .msgs
+            .iter()
+            .filter(|m| m.state == PartState::Free)
+            .count();
         if used.saturating_add(need) > limit || need > free || need > usize::from(u16::MAX) {
             return Err(SbError::QueueFull);
         }
+        let at = self.pool_reserve(bytes).ok_or(SbError::PoolFull)?;
         let id = MessageId(self.next_message);
+        let fmt = fmt.get(..fmt_len).unwrap_or(&[]);
+        if let Err(e) = self.queue_parts(conv, id, text, at, (fmt, max_body), ack) {
+            // Not reachable (everything was counted above), but never leave parts of a
+            // message whose id the caller does not get.
+            for m in self.msgs.iter_mut() {
+                if m.conv == conv && m.id == id && m.state == PartState::Queued {
+                    m.state = PartState::Free;
+                    m.len = 0;
+                }
+            }
+            return Err(e);
+        }
         self.next_message = self.next_message.checked_add(1).unwrap_or(1);
-        let (s, msgs, _, _) = self.parts(conv)?;
+        let (s, cx) = self.parts(conv)?;
+        s.st.maybe_queued = true;
+        s.st.flush(cx.msgs);
+        Ok(id)
+    }
+
+    /// Write the parts of `text` into the pool from `at` and queue them as message `id`: each
+    /// record is the format value `fmt` (length-prefixed) and the part's body.
+    fn queue_parts(
+        &mut self,
+        conv: ConversationId,
+        id: MessageId,
+        text: &[u8],
+        mut at: usize,
+        (fmt, max_body): (&[u8], usize),
+        ack: AckMode,
+    ) -> Result<(), SbError> {
+        let head = fmt.len().saturating_add(1);
         let mut rest = text;
         let mut part = 0u16;
         while !rest.is_empty() {
-            let take = source_prefix(rest, max_body);
+            let (take, out) = source_prefix(rest, max_body);
             let src = rest.get(..take).unwrap_or(&[]);
             rest = rest.get(take..).unwrap_or(&[]);
-            let n =
-                message::normalize_line_breaks(src, &mut norm).map_err(|_| SbError::BadArgument)?;
-            let Some(slot) = msgs.iter_mut().find(|m| m.state == PartState::Free) else {
+            let len = head.saturating_add(out);
+            let dst = self
+                .pool
+                .get_mut(at..at.saturating_add(len))
+                .ok_or(SbError::PoolFull)?;
+            let (l, rec) = dst.split_first_mut().ok_or(SbError::PoolFull)?;
+            *l = u8::try_from(fmt.len()).map_err(|_| SbError::BadArgument)?;
+            let (f, b) = rec
+                .split_at_mut_checked(fmt.len())
+                .ok_or(SbError::PoolFull)?;
+            f.copy_from_slice(fmt);
+            let n = message::normalize_line_breaks(src, b).map_err(|_| SbError::BadArgument)?;
+            let h = head;
+            let Some(slot) = self.msgs.iter_mut().find(|m| m.state == PartState::Free) else {
                 return Err(SbError::QueueFull);
             };
-            let len = message::write_text(format, norm.get(..n).unwrap_or(&[]), &mut slot.payload)
-                .map_err(|_| SbError::BadArgument)?;
-            slot.len = u16::try_from(len).map_err(|_| SbError::BadArgument)?;
+            slot.len = u16::try_from(h.saturating_add(n)).map_err(|_| SbError::BadArgument)?;
+            slot.off = u32::try_from(at).map_err(|_| SbError::PoolFull)?;
             slot.conv = conv;
             slot.id = id;
             slot.part = part;
             slot.ack = ack;
             slot.state = PartState::Queued;
             part = part.saturating_add(1);
+            at = at.saturating_add(len);
+            self.pool_top = at;
         }
-        s.st.flush(msgs);
-        Ok(id)
+        Ok(())
+    }
+
+    /// Return where `bytes` contiguous pool bytes start, compacting the pool if needed.
+    fn pool_reserve(&mut self, bytes: usize) -> Option<usize> {
+        if self.pool_top.saturating_add(bytes) <= self.pool.len() {
+            return Some(self.pool_top);
+        }
+        // Slide the payloads still waiting down to the start, in pool order.
+        let mut top = 0usize;
+        let mut floor = 0usize;
+        loop {
+            let next = self
+                .msgs
+                .iter()
+                .enumerate()
+                .filter(|(_, m)| m.holds_bytes() && usize::try_from(m.off).unwrap_or(0) >= floor)
+                .min_by_key(|(_, m)| m.off)
+                .map(|(i, _)| i);
+            let Some(i) = next else { break };
+            let Some(m) = self.msgs.get_mut(i) else { break };
+            let off = usize::try_from(m.off).unwrap_or(0);
+            let len = usize::from(m.len);
+            self.pool
+                .copy_within(off..off.saturating_add(len).min(self.pool.len()), top);
+            m.off = u32::try_from(top).unwrap_or(0);
+            floor = off.saturating_add(1);
+            top = top.saturating_add(len);
+        }
+        self.pool_top = top;
+        (top.saturating_add(bytes) <= self.pool.len()).then_some(top)
     }
 
     /// Send a typing notification (mode `U`) unless one went out within the typing interval;
@@ -482,21 +662,27 @@ impl<'s> Conversations<'s> {
         ack: AckMode,
     ) -> Result<bool, SbError> {
         self.tick(now);
-        let (s, _, cfg, me) = self.parts(conv)?;
+        let (s, cx) = self.parts(conv)?;
         if s.st.closed.is_some() {
             return Err(SbError::Closed);
         }
-        Ok(s.st.typing(now, me, ack, cfg))
+        Ok(s.st.typing(now, cx.me, ack, cx.cfg))
     }
 
     /// Leave a conversation (`OUT`); queued messages end `Failed(Cancelled)`.
     pub fn leave(&mut self, now: Instant, conv: ConversationId) -> Result<(), SbError> {
         self.tick(now);
-        let (s, msgs, cfg, _) = self.parts(conv)?;
+        let (s, cx) = self.parts(conv)?;
         if s.st.closed.is_some() || matches!(s.st.phase, Phase::Leaving(_)) {
             return Err(SbError::Closed);
         }
-        s.st.leave(now, CloseReason::Left, FailReason::Cancelled, msgs, cfg);
+        s.st.leave(
+            now,
+            CloseReason::Left,
+            FailReason::Cancelled,
+            cx.msgs,
+            cx.cfg,
+        );
         Ok(())
     }
 
@@ -516,13 +702,14 @@ impl<'s> Conversations<'s> {
     /// Report that the conversation's TCP connection is up; `USR` or `ANS` goes out.
     pub fn handle_connected(&mut self, now: Instant, conv: ConversationId) -> Result<(), SbError> {
         self.tick(now);
-        let (s, _, _, me) = self.parts(conv)?;
-        s.st.connected(me)
+        let (s, cx) = self.parts(conv)?;
+        s.st.connected(cx.me)
     }
 
     /// Feed bytes received on the conversation's socket; returns how many were taken.
     ///
-    /// Fewer than `bytes.len()` means the event queue is full: drain
+    /// Fewer than `bytes.len()` means events are waiting (an event that carries received text
+    /// keeps its frame in the receive buffer until it is handed out): drain
     /// [`poll_event`](Self::poll_event) and call again with the rest. Bytes that arrive after
     /// the conversation closed are dropped.
     pub fn handle_input(
@@ -532,23 +719,28 @@ impl<'s> Conversations<'s> {
         bytes: &[u8],
     ) -> Result<usize, SbError> {
         self.tick(now);
-        let (s, msgs, cfg, me) = self.parts(conv)?;
+        let (s, mut cx) = self.parts(conv)?;
         if !s.st.is_connected() && s.st.closed.is_none() {
             return Err(SbError::WrongState);
         }
-        Ok(s.handle_input(now, bytes, msgs, cfg, me))
+        Ok(s.handle_input(bytes, &mut cx))
     }
 
     /// Report that the conversation's connection closed (by the peer, an error, or a failed
-    /// connect).
+    /// connect). Frames already received are still reported (drain
+    /// [`poll_event`](Self::poll_event)) before [`SbEvent::Closed`].
     pub fn handle_closed(&mut self, now: Instant, conv: ConversationId) -> Result<(), SbError> {
         self.tick(now);
-        let (s, msgs, _, _) = self.parts(conv)?;
+        let (s, mut cx) = self.parts(conv)?;
         let reason = match s.st.phase {
             Phase::Leaving(r) => r,
             _ => CloseReason::ConnectionLost,
         };
-        s.st.finish(reason, msgs);
+        if s.st.is_connected() {
+            s.handle_closed(reason, &mut cx);
+        } else {
+            s.st.finish(reason, cx.msgs);
+        }
         Ok(())
     }
 
@@ -574,22 +766,27 @@ impl<'s> Conversations<'s> {
 
     /// Copy bytes to send into `out`; returns which conversation they are for, or `None`.
     pub fn poll_transmit(&mut self, out: &mut [u8]) -> Option<Transmit> {
-        let now = self.now;
+        if out.is_empty() {
+            return None;
+        }
+        let mut cx = Ctx {
+            now: self.now,
+            msgs: &mut *self.msgs,
+            pool: &*self.pool,
+            cfg: &self.cfg,
+            me: self.me.as_bytes(),
+        };
         for slot in self.slots.iter_mut() {
             let Some(s) = slot.session.as_mut() else {
                 continue;
             };
-            s.st.flush(self.msgs);
-            let pending = s.st.pending_tx();
-            if pending.is_empty() || out.is_empty() {
+            s.st.flush(cx.msgs);
+            if !s.st.has_tx() {
                 continue;
             }
-            let n = pending.len().min(out.len());
-            if let (Some(dst), Some(src)) = (out.get_mut(..n), pending.get(..n)) {
-                dst.copy_from_slice(src);
-            }
-            if s.st.consume_tx(n) {
-                tx_drained(self.msgs, s.st.id, now, &self.cfg);
+            let n = s.st.emit(out, &mut cx);
+            if n == 0 {
+                continue;
             }
             return Some(Transmit {
                 conversation: s.st.id,
@@ -601,18 +798,51 @@ impl<'s> Conversations<'s> {
 
     /// Return the next event, or `None` when there is nothing to report.
     pub fn poll_event(&mut self) -> Option<SbEvent<'_>> {
-        // Find what to report without holding a borrow across the search.
+        let found = self.find_event()?;
+        self.take_event(found)
+    }
+
+    /// Query whether any conversation has bytes waiting for
+    /// [`poll_transmit`](Self::poll_transmit) (commands, or a part scheduled or queued to go).
+    pub fn has_transmit(&self) -> bool {
+        self.slots.iter().any(|s| {
+            s.session
+                .as_ref()
+                .is_some_and(|s| s.st.has_tx() || (s.st.maybe_queued && s.st.usable()))
+        })
+    }
+
+    /// Query (and forget) whether polling processed buffered frames since the last call: they
+    /// may have written bytes to send (a decline, a queued part now that someone joined).
+    pub fn take_processed(&mut self) -> bool {
+        core::mem::take(&mut self.processed)
+    }
+
+    /// Find what [`poll_event`](Self::poll_event) would report (processing buffered frames as
+    /// needed), without borrowing it.
+    pub(crate) fn find_event(&mut self) -> Option<Found> {
         let mut found = None;
+        let mut cx = Ctx {
+            now: self.now,
+            msgs: &mut *self.msgs,
+            pool: &*self.pool,
+            cfg: &self.cfg,
+            me: self.me.as_bytes(),
+        };
         for (i, slot) in self.slots.iter_mut().enumerate() {
             let Some(s) = slot.session.as_mut() else {
                 continue;
             };
+            if !s.st.has_event() && s.wants_processing() {
+                s.process(&mut cx);
+                self.processed = true;
+            }
             let id = s.st.id;
-            if s.st.report_need_sb || s.st.report_connect || !s.st.events.is_empty() {
+            if s.st.has_event() {
                 found = Some((i, Kind::Session));
                 break;
             }
-            if let Some(m) = report_of(self.msgs, id) {
+            if let Some(m) = report_of(cx.msgs, id) {
                 found = Some((i, Kind::Message(m)));
                 break;
             }
@@ -621,7 +851,37 @@ impl<'s> Conversations<'s> {
                 break;
             }
         }
-        let (i, kind) = found?;
+        found.map(|(i, kind)| Found(i, kind))
+    }
+
+    /// Query whether, once the session event `found` is handed out, nothing else would be
+    /// reported until the next input, command or timer call (the next poll can be skipped).
+    /// `false` when unsure.
+    pub(crate) fn is_last(&self, found: Found) -> bool {
+        let Found(at, Kind::Session) = found else {
+            return false;
+        };
+        if self
+            .msgs
+            .iter()
+            .any(|m| matches!(m.state, PartState::Report(_)))
+        {
+            return false;
+        }
+        self.slots.iter().enumerate().all(|(i, slot)| {
+            slot.session.as_ref().is_none_or(|s| {
+                let own = usize::from(i == at);
+                s.st.closed.is_none() && !s.has_more_input() && s.st.event_count() <= own
+            })
+        })
+    }
+
+    /// Hand out the event found by [`find_event`](Self::find_event).
+    // Inlined (with the two helpers below) so the event is built where the caller wants it
+    // instead of being copied through memory on the box.
+    #[inline(always)]
+    pub(crate) fn take_event(&mut self, found: Found) -> Option<SbEvent<'_>> {
+        let Found(i, kind) = found;
         match kind {
             Kind::Message(m) => {
                 let slot = self.msgs.get_mut(m)?;
@@ -629,6 +889,7 @@ impl<'s> Conversations<'s> {
                     return None;
                 };
                 slot.state = PartState::Free;
+                slot.len = 0;
                 Some(SbEvent::Outcome {
                     conversation: slot.conv,
                     message: slot.id,
@@ -645,39 +906,130 @@ impl<'s> Conversations<'s> {
             }
             Kind::Session => {
                 let s = self.slots.get_mut(i)?.session.as_mut()?;
-                let conversation = s.st.id;
-                if s.st.report_need_sb {
-                    s.st.report_need_sb = false;
-                    return Some(SbEvent::NeedSwitchboard { conversation });
-                }
-                if s.st.report_connect {
-                    s.st.report_connect = false;
-                    return Some(SbEvent::Connect {
-                        conversation,
-                        host: s.st.host.as_str(),
-                        port: s.st.port,
-                    });
-                }
-                let r = s.st.events.front()?;
-                Some(event_of(conversation, r))
+                session_event(s)
             }
         }
     }
 }
 
-/// A live session with the shared message slots, the configuration and our handle.
-type Parts<'a> = (
-    &'a mut Session,
-    &'a mut [MessageSlot],
-    &'a SbConfig,
-    &'a [u8],
-);
+/// Take the next event of session `s` (one of its report flags or its pending frame event).
+#[inline(always)]
+fn session_event(s: &mut Session) -> Option<SbEvent<'_>> {
+    let st = &mut s.st;
+    let conversation = st.id;
+    if st.report_need_sb {
+        st.report_need_sb = false;
+        return Some(SbEvent::NeedSwitchboard { conversation });
+    }
+    if st.report_connect {
+        st.report_connect = false;
+        let port = st.port;
+        return Some(SbEvent::Connect {
+            conversation,
+            host: s.host(),
+            port,
+        });
+    }
+    if st.report_ready {
+        st.report_ready = false;
+        return Some(SbEvent::Ready { conversation });
+    }
+    if let Some((trid, code, tag)) = st.take_invite_failure() {
+        // The handle stays in the names buffer until the next call on this session.
+        st.drop_name_later(tag);
+        return Some(match TrId::new(trid) {
+            Some(trid) => SbEvent::InviteFailed {
+                conversation,
+                trid,
+                handle: s.st.name_of(tag),
+                reason: invite_failure(code),
+            },
+            None => SbEvent::Timeout {
+                conversation,
+                trid: None,
+                verb: "CAL",
+            },
+        });
+    }
+    if let Some((trid, verb)) = st.report_timeout.take() {
+        return Some(SbEvent::Timeout {
+            conversation,
+            trid: TrId::new(trid),
+            verb: match verb {
+                1 => "USR",
+                2 => "ANS",
+                _ => "connect",
+            },
+        });
+    }
+    if let Some(length) = st.report_skipped.take() {
+        return Some(SbEvent::MessageSkipped {
+            conversation,
+            length,
+        });
+    }
+    let ev = st.pending.take()?;
+    Some(frame_event(conversation, ev, s.rx.current_bytes()))
+}
 
+/// Turn a frame event into the caller's event, borrowing the frame's bytes.
+#[inline(always)]
+fn frame_event(conversation: ConversationId, ev: FrameEvent, f: &[u8]) -> SbEvent<'_> {
+    match ev {
+        FrameEvent::Joined { handle, name } => SbEvent::Joined {
+            conversation,
+            handle: handle.get(f),
+            name: name.get(f),
+        },
+        FrameEvent::Left { handle, idle } => SbEvent::Left {
+            conversation,
+            handle: handle.get(f),
+            idle,
+        },
+        FrameEvent::Message {
+            sender,
+            name,
+            text,
+            format,
+            utf8,
+        } => SbEvent::Message {
+            conversation,
+            sender: sender.get(f),
+            name: name.get(f),
+            text: text.get(f),
+            utf8,
+            format: format.map(|s| s.get(f)),
+        },
+        FrameEvent::Typing { handle } => SbEvent::Typing {
+            conversation,
+            handle: handle.get(f),
+        },
+        FrameEvent::Unsupported {
+            sender,
+            content_type,
+            declined,
+        } => SbEvent::UnsupportedContent {
+            conversation,
+            sender: sender.get(f),
+            content_type: content_type.map_or(&b"text/x-msmsgsinvite"[..], |c| c.get(f)),
+            declined,
+        },
+    }
+}
+
+/// A live session with what its machinery needs.
+type Parts<'a> = (&'a mut Session, Ctx<'a>);
+
+#[derive(Debug, Clone, Copy)]
 enum Kind {
     Session,
     Message(usize),
     Closed,
 }
+
+/// An event located by [`Conversations::find_event`]: the slot and what to report.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Found(usize, Kind);
 
 /// Return the slot of the lowest message id of `conv` waiting to be reported.
 fn report_of(msgs: &[MessageSlot], conv: ConversationId) -> Option<usize> {
@@ -689,11 +1041,15 @@ fn report_of(msgs: &[MessageSlot], conv: ConversationId) -> Option<usize> {
 }
 
 /// Return how many source bytes of `text` normalise (line breaks) to at most `max` bytes,
-/// ending on a UTF-8 boundary and not between CR and LF.
-fn source_prefix(text: &[u8], max: usize) -> usize {
+/// ending on a UTF-8 boundary and not between CR and LF, and how long they are normalised.
+fn source_prefix(text: &[u8], max: usize) -> (usize, usize) {
+    // The usual case: a short text without line breaks is one part, as it is.
+    if text.len() <= max && !text.iter().any(|&c| c == b'\r' || c == b'\n') {
+        return (text.len(), text.len());
+    }
     let mut out = 0usize;
     let mut i = 0usize;
-    let mut best = 0usize;
+    let mut best = (0usize, 0usize);
     while i < text.len() {
         let c = text.get(i).copied().unwrap_or(0);
         let (src, dst) = match c {
@@ -715,64 +1071,7 @@ fn source_prefix(text: &[u8], max: usize) -> usize {
         }
         out = next_out;
         i = i.saturating_add(src).min(text.len());
-        best = i;
+        best = (i, out);
     }
     best
-}
-
-fn event_of(conversation: ConversationId, r: Record<'_>) -> SbEvent<'_> {
-    let [s0, s1, s2, s3] = r.s;
-    match r.kind {
-        session::K_READY => SbEvent::Ready { conversation },
-        session::K_JOINED => SbEvent::Joined {
-            conversation,
-            handle: s0,
-            name: s1,
-        },
-        session::K_LEFT => SbEvent::Left {
-            conversation,
-            handle: s0,
-            idle: r.a != 0,
-        },
-        session::K_MESSAGE => SbEvent::Message {
-            conversation,
-            sender: s0,
-            name: s1,
-            text: s2,
-            utf8: r.a != 0,
-            format: (r.b != 0).then_some(s3),
-        },
-        session::K_TYPING => SbEvent::Typing {
-            conversation,
-            handle: s0,
-        },
-        session::K_UNSUPPORTED => SbEvent::UnsupportedContent {
-            conversation,
-            sender: s0,
-            content_type: s1,
-            declined: r.a != 0,
-        },
-        session::K_INVITE_FAILED => match TrId::new(r.a) {
-            Some(trid) => SbEvent::InviteFailed {
-                conversation,
-                trid,
-                handle: s0,
-                reason: invite_failure(r.b),
-            },
-            None => SbEvent::Timeout {
-                conversation,
-                trid: None,
-                verb: "CAL",
-            },
-        },
-        _ => SbEvent::Timeout {
-            conversation,
-            trid: TrId::new(r.a),
-            verb: match r.b {
-                1 => "USR",
-                2 => "ANS",
-                _ => "connect",
-            },
-        },
-    }
 }

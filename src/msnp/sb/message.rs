@@ -5,7 +5,7 @@
 //! of writing half a payload. Nothing here allocates or panics on any input.
 
 use crate::limits::MAX_OUTGOING_MSG_PAYLOAD;
-use crate::msnp::wire::mime::MimeMessage;
+use crate::msnp::wire::mime::{self, MimeMessage};
 
 /// The fixed start of every plain-text payload we send (`MIME-Version` first, then
 /// `Content-Type`, as the official client did).
@@ -300,6 +300,17 @@ fn write_text_header(format: Option<&TextFormat>, w: &mut Out<'_>) {
     w.put(b"\r\n");
 }
 
+/// Write the `X-MMS-IM-Format` value of `format` (without the header name and line end) into
+/// `out`; return its length.
+pub fn write_format_value(format: &TextFormat, out: &mut [u8]) -> Result<usize, MessageError> {
+    let mut w = Out::new(out);
+    format.write_value(&mut w);
+    w.finish()
+}
+
+/// The header name written before a format value.
+pub const FORMAT_HEADER: &[u8] = b"X-MMS-IM-Format: ";
+
 /// Return the length of the header block (up to and including the empty line) of a text payload.
 pub fn text_header_len(format: Option<&TextFormat>) -> usize {
     let mut w = Out::counter();
@@ -421,17 +432,32 @@ pub fn normalized_len(text: &[u8]) -> usize {
 
 /// Copy `text` into `out` with lone LF and lone CR turned into CRLF; return the bytes written.
 pub fn normalize_line_breaks(text: &[u8], out: &mut [u8]) -> Result<usize, MessageError> {
-    let mut w = Out::new(out);
-    let mut prev = 0u8;
-    for (i, &c) in text.iter().enumerate() {
-        match c {
-            b'\n' if prev != b'\r' => w.put(b"\r\n"),
-            b'\r' if text.get(i.saturating_add(1)) != Some(&b'\n') => w.put(b"\r\n"),
-            _ => w.put(&[c]),
-        }
-        prev = c;
+    // Runs without line breaks are copied whole (a byte at a time is slow on the box).
+    let mut n = 0usize;
+    let mut rest = text;
+    loop {
+        let run = rest
+            .iter()
+            .position(|&c| c == b'\r' || c == b'\n')
+            .unwrap_or(rest.len());
+        let (plain, tail) = rest.split_at(run);
+        let end = n.checked_add(run).ok_or(MessageError::BufferTooSmall)?;
+        out.get_mut(n..end)
+            .ok_or(MessageError::BufferTooSmall)?
+            .copy_from_slice(plain);
+        n = end;
+        // A CR LF pair is kept; a lone CR or LF becomes CR LF.
+        rest = match tail {
+            [] => return Ok(n),
+            [b'\r', b'\n', more @ ..] => more,
+            [_, more @ ..] => more,
+        };
+        let end = n.checked_add(2).ok_or(MessageError::BufferTooSmall)?;
+        out.get_mut(n..end)
+            .ok_or(MessageError::BufferTooSmall)?
+            .copy_from_slice(b"\r\n");
+        n = end;
     }
-    w.finish()
 }
 
 /// What a received switchboard `MSG` payload is, for a plain-text client (§11.6).
@@ -465,33 +491,96 @@ pub enum Incoming<'a> {
     },
 }
 
-/// Classify a received payload.
+/// Query whether `a` and `b` are equal, comparing four bytes at a time (much cheaper on the
+/// box than the byte loop a slice comparison becomes there).
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let (wa, wb) = (a.chunks_exact(4), b.chunks_exact(4));
+    let tails = wa.remainder() == wb.remainder();
+    tails
+        && wa.zip(wb).all(|(x, y)| {
+            let w = |c: &[u8]| <[u8; 4]>::try_from(c).map(u32::from_ne_bytes).unwrap_or(0);
+            w(x) == w(y)
+        })
+}
+
+/// Split `X-MMS-IM-Format: value` CRLF CRLF `body` (the usual rest of a text message's
+/// headers); `None` when `rest` is anything else.
+fn format_then_body(rest: &[u8]) -> Option<(&[u8], &[u8])> {
+    const NAME: &[u8] = b"X-MMS-IM-Format: ";
+    let (name, tail) = rest.split_at_checked(NAME.len())?;
+    if !same_bytes(name, NAME) {
+        return None;
+    }
+    let lf = memchr::memchr(b'\n', tail)?;
+    let line = tail.get(..lf)?;
+    let value = line.strip_suffix(b"\r").unwrap_or(line);
+    let body = match tail.get(lf.checked_add(1)?..)? {
+        [b'\r', b'\n', body @ ..] | [b'\n', body @ ..] => body,
+        _ => return None,
+    };
+    Some((trim(value), body))
+}
+
+/// Classify a received payload (one pass over its header block).
 pub fn classify(payload: &[u8]) -> Incoming<'_> {
-    let m = MimeMessage::parse(payload);
-    let ct = m.content_type().unwrap_or(&[]);
-    if ct.eq_ignore_ascii_case(b"text/plain") {
+    // Fast path: the official clients (and this one) start every text message with exactly
+    // these two lines; then only `X-MMS-IM-Format` and the end of the headers are left to find.
+    if let Some((head, rest)) = payload.split_at_checked(TEXT_PREFIX.len()) {
+        if same_bytes(head, TEXT_PREFIX) {
+            if let Some((format, body)) = format_then_body(rest) {
+                return Incoming::Text {
+                    body,
+                    format: Some(format),
+                    utf8: true,
+                };
+            }
+            const FORMAT: [&[u8]; 1] = [b"X-MMS-IM-Format"];
+            let mut v = [None; 1];
+            let m = MimeMessage::parse_with(rest, &FORMAT, &mut v);
+            let [format] = v;
+            return Incoming::Text {
+                body: m.body(),
+                format,
+                utf8: true,
+            };
+        }
+    }
+    const NAMES: [&[u8]; 3] = [b"Content-Type", b"X-MMS-IM-Format", b"TypingUser"];
+    let mut v = [None; 3];
+    let m = MimeMessage::parse_with(payload, &NAMES, &mut v);
+    let [content_type, format, typing] = v;
+    let ct = content_type.map_or(&[][..], mime::media_type);
+    if mime::same_name(ct, b"text/plain") {
         return Incoming::Text {
             body: m.body(),
-            format: m.header("X-MMS-IM-Format"),
-            utf8: m
-                .charset()
-                .is_some_and(|c| c.eq_ignore_ascii_case(b"UTF-8")),
+            format,
+            utf8: content_type
+                .and_then(mime::charset_of)
+                .is_some_and(|c| mime::same_name(c, b"UTF-8")),
         };
     }
-    if ct.eq_ignore_ascii_case(b"text/x-msmsgscontrol") {
-        if let Some(user) = m.header("TypingUser") {
+    if mime::same_name(ct, b"text/x-msmsgscontrol") {
+        if let Some(user) = typing {
             return Incoming::Typing { user };
         }
     }
-    if ct.eq_ignore_ascii_case(b"text/x-msmsgsinvite") {
+    if mime::same_name(ct, b"text/x-msmsgsinvite") {
         // The invitation fields live in the body, which is itself a header block.
-        let body = MimeMessage::parse(m.body());
-        let cmd = body.header("Invitation-Command");
-        if let (Some(cmd), Some(cookie)) = (cmd, body.header("Invitation-Cookie")) {
+        const INVITE: [&[u8]; 3] = [
+            b"Invitation-Command",
+            b"Invitation-Cookie",
+            b"Application-Name",
+        ];
+        let mut f = [None; 3];
+        MimeMessage::parse_with(m.body(), &INVITE, &mut f);
+        if let [Some(cmd), Some(cookie), application] = f {
             if cmd.eq_ignore_ascii_case(b"INVITE") && !cookie.is_empty() {
                 return Incoming::Invitation {
                     cookie,
-                    application: body.header("Application-Name"),
+                    application,
                 };
             }
         }
@@ -557,6 +646,11 @@ mod tests {
         let f = TextFormat::default();
         let max = max_text_body(Some(&f));
         assert_eq!(max, 1664 - 113);
+        // The pool records' arithmetic (prefix, format line, empty line) agrees.
+        let mut v = [0u8; 128];
+        let n = write_format_value(&f, &mut v).unwrap();
+        assert_eq!(TEXT_PREFIX.len() + FORMAT_HEADER.len() + n + 2 + 2, 113);
+        assert_eq!(text_header_len(None), TEXT_PREFIX.len() + 2);
         let body = [b'x'; 1600];
         let mut out = [0u8; 2048];
         assert_eq!(
@@ -595,6 +689,32 @@ mod tests {
         let n = normalize_line_breaks(b"a\nb\r\nc\rd", &mut out).unwrap();
         assert_eq!(&out[..n], b"a\r\nb\r\nc\r\nd");
         assert_eq!(normalized_len(b"a\nb\r\nc\rd"), n);
+        for t in [
+            &b""[..],
+            b"\r",
+            b"\n",
+            b"\r\r\n",
+            b"\n\r",
+            b"x\r\n\n\ry",
+            b"plain",
+        ] {
+            let n = normalize_line_breaks(t, &mut out).unwrap();
+            assert_eq!(n, normalized_len(t));
+            let want: Vec<u8> = t
+                .iter()
+                .enumerate()
+                .flat_map(|(i, &c)| match c {
+                    b'\n' if i == 0 || t[i - 1] != b'\r' => b"\r\n".to_vec(),
+                    b'\r' if t.get(i + 1) != Some(&b'\n') => b"\r\n".to_vec(),
+                    _ => vec![c],
+                })
+                .collect();
+            assert_eq!(&out[..n], &want[..]);
+        }
+        assert_eq!(
+            normalize_line_breaks(b"ab\n", &mut out[..3]),
+            Err(MessageError::BufferTooSmall)
+        );
     }
 
     #[test]
@@ -627,6 +747,45 @@ mod tests {
             }
         );
         assert_eq!(classify(b""), Incoming::Other { content_type: b"" });
+        // The fast path for the usual prefix agrees with the general one.
+        let std = b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\nX-MMS-IM-Format: FN=Arial\r\n\r\nhi";
+        let other = b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nX-MMS-IM-Format: FN=Arial\r\n\r\nhi";
+        assert_eq!(classify(std), classify(other));
+        for tail in [
+            &b"X-MMS-IM-Format: FN=Arial \r\n\r\nhi"[..],
+            b"X-MMS-IM-Format: FN=Arial\n\nhi",
+            b"X-MMS-IM-Format: FN=Arial\r\nX-Other: 1\r\n\r\nhi",
+            b"X-MMS-IM-Format:FN=Arial\r\n\r\nhi",
+            b"X-MMS-IM-Format: FN=Arial",
+        ] {
+            let fast = [
+                &b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n"[..],
+                tail,
+            ]
+            .concat();
+            let slow = [
+                &b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"[..],
+                tail,
+            ]
+            .concat();
+            assert_eq!(classify(&fast), classify(&slow));
+        }
+        assert_eq!(
+            classify(b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n"),
+            Incoming::Text {
+                body: b"",
+                format: None,
+                utf8: true
+            }
+        );
+        assert_eq!(
+            classify(b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n"),
+            Incoming::Text {
+                body: b"",
+                format: None,
+                utf8: true
+            }
+        );
     }
 
     #[test]

@@ -37,8 +37,13 @@
 //! fails (later parts that were not sent yet are dropped, never sent). Nothing is ever sent
 //! twice: there are no retransmissions.
 //!
-//! Refusals at the time of the call (too many conversations, a full queue) are returned as
-//! [`SbError`] and no [`MessageId`] is issued, so the caller always knows the fate of each text.
+//! Refusals at the time of the call (too many conversations, a full queue, no room in the
+//! message pool) are returned as [`SbError`] and no [`MessageId`] is issued, so the caller always
+//! knows the fate of each text.
+//!
+//! A received `MSG` larger than a switchboard relays (the longest `MSG` line plus 1664 payload
+//! bytes) is skipped unread and reported as [`SbEvent::MessageSkipped`]; the conversation goes
+//! on.
 //!
 //! An `IMS OFF` contact cannot be told apart from an offline one: Escargot answers `CAL` with
 //! `217` in both cases, reported as `Failed(ContactOffline)`.
@@ -284,6 +289,15 @@ pub enum SbEvent<'a> {
         /// What happened to it.
         outcome: Outcome,
     },
+    /// A received `MSG` was larger than the receive buffer (`session::RX_CAP`: the longest
+    /// `MSG` line plus 1664 payload bytes, the switchboard's own limit) and was skipped unread;
+    /// the conversation goes on.
+    MessageSkipped {
+        /// The conversation.
+        conversation: ConversationId,
+        /// The payload length the `MSG` announced.
+        length: u32,
+    },
     /// The conversation is over: close its socket if it is still open. The id is now stale.
     Closed {
         /// The conversation.
@@ -304,7 +318,10 @@ pub enum SbError {
     TooManyConversations,
     /// The conversation's queue (or the shared message slots) cannot take the message.
     QueueFull,
-    /// Too many invitations are outstanding on this conversation.
+    /// The message pool cannot hold the message's payloads now (nothing was queued).
+    PoolFull,
+    /// Too many invitations are outstanding on this conversation (or no room is left in its
+    /// names buffer to remember the invitee).
     TooManyInvites,
     /// The command does not fit the conversation's state (for example a second
     /// `switchboard_ready`, or input before the connection).
@@ -328,6 +345,7 @@ impl SbError {
             SbError::UnknownConversation => "unknown conversation",
             SbError::TooManyConversations => "too many conversations",
             SbError::QueueFull => "message queue full",
+            SbError::PoolFull => "message pool full",
             SbError::TooManyInvites => "too many invitations outstanding",
             SbError::WrongState => "not possible in this state",
             SbError::NoParticipants => "nobody in the conversation",
@@ -341,9 +359,10 @@ impl SbError {
     /// Classify the error for callers that only switch on the broad cause.
     pub const fn kind(self) -> ErrorKind {
         match self {
-            SbError::TooManyConversations | SbError::QueueFull | SbError::TooManyInvites => {
-                ErrorKind::Capacity
-            }
+            SbError::TooManyConversations
+            | SbError::QueueFull
+            | SbError::PoolFull
+            | SbError::TooManyInvites => ErrorKind::Capacity,
             SbError::Closed => ErrorKind::Closed,
             _ => ErrorKind::Local,
         }

@@ -113,6 +113,7 @@ pub fn run(rounds: u32) {
                 conversations: 4,
                 queued_messages: 10,
                 contact_bytes: 0,
+                message_bytes: 0,
             },
         };
         let transport = msgr_transport {

@@ -77,6 +77,7 @@ pub fn run(n: u32) {
             groups: 30,
             conversations: 4,
             queued_messages: 10,
+            message_bytes: 0,
             contact_bytes: 0,
         },
     };

@@ -937,6 +937,7 @@ mod tests {
         let mut convs: Vec<ConversationSlot> =
             (0..2).map(|_| ConversationSlot::default()).collect();
         let mut msgs: Vec<MessageSlot> = (0..2).map(|_| MessageSlot::default()).collect();
+        let mut pool = vec![0u8; 4096];
         let ns = NsConfig::new("127.0.0.1", 1, "me@example.com");
         let client = Client::new(
             ClientConfig::new(ns, LoginMode::Password(b"pw")),
@@ -946,6 +947,7 @@ mod tests {
                 names: &mut names,
                 conversations: &mut convs,
                 messages: &mut msgs,
+                message_bytes: &mut pool,
             },
             Instant::ZERO,
         )

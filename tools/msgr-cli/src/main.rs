@@ -219,6 +219,7 @@ fn main() -> ExitCode {
     let mut names = vec![0u8; 150 * 160 + 30 * 64];
     let mut convs: Vec<ConversationSlot> = (0..8).map(|_| ConversationSlot::default()).collect();
     let mut messages: Vec<MessageSlot> = (0..32).map(|_| MessageSlot::default()).collect();
+    let mut message_bytes = vec![0u8; 16384];
     let client = match Client::new(
         cfg,
         ClientStorage {
@@ -227,6 +228,7 @@ fn main() -> ExitCode {
             names: &mut names,
             conversations: &mut convs,
             messages: &mut messages,
+            message_bytes: &mut message_bytes,
         },
         Instant::ZERO,
     ) {

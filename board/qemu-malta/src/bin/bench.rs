@@ -240,6 +240,7 @@ extern "C" fn board_main() -> ! {
             groups: GROUPS as u32,
             conversations: 4,
             queued_messages: 10,
+            message_bytes: 0,
             contact_bytes: 0,
         },
     };

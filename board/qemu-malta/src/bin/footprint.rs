@@ -38,6 +38,7 @@ extern "C" fn board_main() -> ! {
         groups: 30,
         conversations: 4,
         queued_messages: 40,
+        message_bytes: 0,
         contact_bytes: 0,
     };
     // SAFETY: `limits` is a readable msgr_limits.

@@ -44,6 +44,7 @@ extern "C" fn board_main() -> ! {
         groups: 2,
         conversations: 1,
         queued_messages: 2,
+        message_bytes: 0,
         contact_bytes: 0,
     };
     let passport = b"alice@example.com";
