@@ -1,10 +1,6 @@
 //! Login answers computed locally: the MSNP2–7 `USR MD5` response and the MSNP6+ `CHL`/`QRY`
 //! response. Both are lower-case hex MD5 digests of a challenge and a secret.
 
-pub mod md5;
-
-use md5::Md5;
-
 /// Length of a lower-case hex MD5 digest.
 pub const MD5_HEX_LEN: usize = 32;
 
@@ -15,11 +11,11 @@ pub const DEFAULT_QRY_CLIENT_KEY: &str = "Q1P7W2E4J9R8U3S5";
 
 /// Return the MD5 digest of the concatenation of `parts`.
 pub fn md5_concat(parts: &[&[u8]]) -> [u8; 16] {
-    let mut h = Md5::new();
+    let mut h = md5::Context::new();
     for p in parts {
-        h.update(p);
+        h.consume(p);
     }
-    h.finish()
+    h.compute().0
 }
 
 /// Write `digest` as lower-case hex into a fixed array.

@@ -3,7 +3,6 @@
 //!
 //! Protocol note: `shared/docs/wtvp-secure.md`. Layout:
 //! - [`sec`]: WTVSec — challenge/response (DES), RC4 key derivation, the two RC4 streams;
-//! - [`des`]: single DES, small and slow (about 20 blocks per sign-in);
 //! - [`lzpf`]: bounded LZPF decompressor (`wtv-lzpf: 0` bodies);
 //! - [`message`]: request emission and the incremental response-head parser;
 //! - [`headwaiter`]: the typed Messenger configuration from `/login-stage-two`;
@@ -11,7 +10,6 @@
 //! - [`client`]: the built-in sans-I/O WTVP client (box login, SECURE ON, messengerlogin).
 
 pub mod client;
-pub mod des;
 pub mod headwaiter;
 pub mod login;
 pub mod lzpf;

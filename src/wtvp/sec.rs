@@ -1,12 +1,12 @@
 //! WTVSec: the head-waiter challenge, its response, and the per-connection RC4 keys of SECURE ON.
 //!
-//! Byte layouts follow `shared/docs/wtvp-secure.md` §4–§5. RC4 comes from RustCrypto (`rc4`);
-//! single DES (`super::des`), MD5 (`crate::auth::md5`) and base64 (here) are small own
-//! implementations: the crates cost ~12 KB of code and tables on the box. Key material is wiped
-//! on drop.
+//! Byte layouts follow `shared/docs/wtvp-secure.md` §4–§5. All primitives come from RustCrypto:
+//! single DES in ECB mode (`des`), RC4 (`rc4`) and MD5 (`md-5`). Key material is wiped on drop.
 
-use super::des::Des;
 use crate::auth::{md5_concat, wipe};
+use base64ct::Encoding as _;
+use des::cipher::{BlockDecrypt, BlockEncrypt, KeyInit};
+use des::Des;
 use rc4::consts::U16;
 use rc4::{Rc4, StreamCipher};
 
@@ -84,13 +84,14 @@ impl Drop for ChallengeSecrets {
 }
 
 fn des_ecb(key: &[u8; DES_KEY_LEN], data: &mut [u8], encrypt: bool) {
-    let cipher = Des::new(key);
+    let cipher = Des::new(key.into());
     for block in data.chunks_exact_mut(8) {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(block);
-        cipher.block(&mut b, encrypt);
-        block.copy_from_slice(&b);
-        wipe(&mut b);
+        let b = des::cipher::generic_array::GenericArray::from_mut_slice(block);
+        if encrypt {
+            cipher.encrypt_block(b);
+        } else {
+            cipher.decrypt_block(b);
+        }
     }
 }
 
@@ -198,80 +199,19 @@ pub fn rc4_key(session_key: &[u8; SESSION_KEY_LEN], incarnation: u32) -> [u8; 16
     md5_concat(&[session_key, &incarnation.to_be_bytes(), session_key])
 }
 
-/// The standard base64 alphabet (RFC 4648 §4).
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/// Return the 6-bit value of a standard base64 digit.
-fn b64_value(c: u8) -> Option<u32> {
-    let v = match c {
-        b'A'..=b'Z' => c - b'A',
-        b'a'..=b'z' => c - b'a' + 26,
-        b'0'..=b'9' => c - b'0' + 52,
-        b'+' => 62,
-        b'/' => 63,
-        _ => return None,
-    };
-    Some(u32::from(v))
-}
-
-/// Decode standard base64 into `out`, returning the decoded length.
-///
-/// Strict (RFC 4648 canonical form): the text is whole padded quads, `=` appears only as
-/// padding at the end, the unused bits of the last digit are zero, and the result must fit.
+/// Decode standard base64 (canonical padding, zero trailing bits) into `out`, returning the
+/// decoded length.
 pub fn b64_decode(text: &[u8], out: &mut [u8]) -> Result<usize, SecError> {
-    if !text.len().is_multiple_of(4) {
-        return Err(SecError::Base64);
-    }
-    let quads = text.len() / 4;
-    let mut n = 0usize;
-    for (i, q) in text.chunks_exact(4).enumerate() {
-        let last = i + 1 == quads;
-        // Padding: "xx==" or "xxx=" in the last quad only.
-        let pad = match q {
-            [_, _, b'=', b'='] if last => 2,
-            [_, _, _, b'='] if last => 1,
-            _ => 0,
-        };
-        let mut acc = 0u32;
-        for &c in q.iter().take(4 - pad) {
-            acc = (acc << 6) | b64_value(c).ok_or(SecError::Base64)?;
-        }
-        acc <<= 6 * pad as u32;
-        // Canonical form: the bits below the last whole byte must be zero.
-        if acc & [0, 0xff, 0xffff][pad] != 0 {
-            return Err(SecError::Base64);
-        }
-        let bytes = acc.to_be_bytes();
-        let take = 3 - pad;
-        let dst = out.get_mut(n..n + take).ok_or(SecError::Base64)?;
-        dst.copy_from_slice(bytes.get(1..1 + take).ok_or(SecError::Base64)?);
-        n += take;
-    }
-    Ok(n)
+    base64ct::Base64::decode(text, out)
+        .map(|d| d.len())
+        .map_err(|_| SecError::Base64)
 }
 
-/// Encode bytes as standard base64 (padded) into `out`, returning the encoded length.
+/// Encode bytes as standard base64 into `out`, returning the encoded length.
 pub fn b64_encode(data: &[u8], out: &mut [u8]) -> Result<usize, SecError> {
-    let len = data
-        .len()
-        .div_ceil(3)
-        .checked_mul(4)
-        .ok_or(SecError::Base64)?;
-    let dst = out.get_mut(..len).ok_or(SecError::Base64)?;
-    for (src, quad) in data.chunks(3).zip(dst.chunks_exact_mut(4)) {
-        let mut acc = 0u32;
-        for k in 0..3 {
-            acc = (acc << 8) | u32::from(src.get(k).copied().unwrap_or(0));
-        }
-        for (k, d) in quad.iter_mut().enumerate() {
-            *d = if k <= src.len() {
-                B64[((acc >> (18 - 6 * k)) & 63) as usize]
-            } else {
-                b'='
-            };
-        }
-    }
-    Ok(len)
+    base64ct::Base64::encode(data, out)
+        .map(str::len)
+        .map_err(|_| SecError::Base64)
 }
 
 /// Decode a base64 DES key (`wtv-initial-key`).
@@ -353,85 +293,6 @@ impl SecureStreams {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use base64::Engine as _;
-    use proptest::prelude::*;
-
-    const REF: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
-
-    #[test]
-    fn base64_rfc4648_vectors() {
-        let cases: &[(&[u8], &[u8])] = &[
-            (b"", b""),
-            (b"f", b"Zg=="),
-            (b"fo", b"Zm8="),
-            (b"foo", b"Zm9v"),
-            (b"foob", b"Zm9vYg=="),
-            (b"fooba", b"Zm9vYmE="),
-            (b"foobar", b"Zm9vYmFy"),
-            (&[0xfb, 0xff, 0xbf], b"+/+/"),
-        ];
-        for (plain, text) in cases {
-            let mut out = [0u8; 16];
-            let n = b64_encode(plain, &mut out).ok();
-            assert_eq!(out.get(..n.unwrap_or(0)), Some(*text));
-            let n = b64_decode(text, &mut out).ok();
-            assert_eq!(out.get(..n.unwrap_or(99)), Some(*plain));
-        }
-        for bad in [
-            &b"Zg="[..],
-            b"Zh==",
-            b"Zm9=",
-            b"Z===",
-            b"====",
-            b"Zg==Zg==",
-            b"Zm 9",
-            b"Zm9v\r\n",
-        ] {
-            assert_eq!(
-                b64_decode(bad, &mut [0; 16]),
-                Err(SecError::Base64),
-                "{bad:?}"
-            );
-        }
-        assert_eq!(b64_decode(b"Zm9vYmFy", &mut [0; 5]), Err(SecError::Base64));
-        assert_eq!(b64_encode(b"foo", &mut [0; 3]), Err(SecError::Base64));
-    }
-
-    fn b64ish() -> impl Strategy<Value = Vec<u8>> {
-        let alphabet: Vec<u8> =
-            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=".to_vec();
-        prop_oneof![
-            proptest::collection::vec(proptest::sample::select(alphabet), 0..24),
-            proptest::collection::vec(any::<u8>(), 0..12),
-            proptest::collection::vec(any::<u8>(), 0..40).prop_map(|d| REF.encode(d).into_bytes()),
-        ]
-    }
-
-    proptest! {
-        #[test]
-        fn base64_decode_matches_reference(text in b64ish(), cap in 0usize..40) {
-            let mut a = vec![0u8; cap];
-            let mut b = vec![0u8; cap];
-            let ours = b64_decode(&text, &mut a).ok();
-            let theirs = REF.decode_slice(&text, &mut b).ok();
-            prop_assert_eq!(ours, theirs);
-            if let Some(n) = ours {
-                prop_assert_eq!(&a[..n], &b[..n]);
-            }
-        }
-
-        #[test]
-        fn base64_encode_matches_reference(data in proptest::collection::vec(any::<u8>(), 0..40), cap in 0usize..60) {
-            let mut a = vec![0u8; cap];
-            let mut b = vec![0u8; cap];
-            let ours = b64_encode(&data, &mut a).ok();
-            let theirs = REF.encode_slice(&data, &mut b).ok();
-            prop_assert_eq!(ours, theirs);
-            if let Some(n) = ours {
-                prop_assert_eq!(&a[..n], &b[..n]);
-            }
-        }
-    }
 
     #[test]
     fn short_challenge_is_rejected() {
