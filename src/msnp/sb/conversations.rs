@@ -134,7 +134,7 @@ impl MessageSlot {
             part: 0,
             ack: AckMode::Unacknowledged,
             len: 0,
-            payload: [0; MAX_OUTGOING_MSG_PAYLOAD],
+            off: 0,
         }
     }
 }
