@@ -497,13 +497,13 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
-    let (wa, wb) = (a.chunks_exact(4), b.chunks_exact(4));
-    let tails = wa.remainder() == wb.remainder();
-    tails
-        && wa.zip(wb).all(|(x, y)| {
-            let w = |c: &[u8]| <[u8; 4]>::try_from(c).map(u32::from_ne_bytes).unwrap_or(0);
-            w(x) == w(y)
-        })
+    // Fixed-size chunks: no length check or call per word, and the tails are compared byte
+    // by byte in place (no slice comparison call).
+    let ((wa, ta), (wb, tb)) = (a.as_chunks::<4>(), b.as_chunks::<4>());
+    wa.iter()
+        .zip(wb)
+        .all(|(x, y)| u32::from_ne_bytes(*x) == u32::from_ne_bytes(*y))
+        && ta.iter().zip(tb).all(|(x, y)| x == y)
 }
 
 /// Split `X-MMS-IM-Format: value` CRLF CRLF `body` (the usual rest of a text message's

@@ -191,17 +191,7 @@ pub(crate) struct Span {
 impl Span {
     /// Locate `s`, a sub-slice of the line or payload of `frame` (an empty span otherwise).
     fn of(frame: &Frame<'_>, s: &[u8]) -> Span {
-        let base = frame.line.as_ptr() as usize;
-        let end = frame.payload.map_or(frame.line.len(), |p| {
-            (p.as_ptr() as usize)
-                .saturating_sub(base)
-                .saturating_add(p.len())
-        });
-        let off = (s.as_ptr() as usize).wrapping_sub(base);
-        match (u16::try_from(off), u16::try_from(s.len())) {
-            (Ok(o), Ok(l)) if off.saturating_add(s.len()) <= end => Span { off: o, len: l },
-            _ => Span::default(),
-        }
+        FrameBounds::of(frame).span(s)
     }
 
     /// Return the bytes of this range in `raw`, the frame's bytes from the start of its line.
@@ -209,6 +199,36 @@ impl Span {
         let off = usize::from(self.off);
         raw.get(off..off.saturating_add(usize::from(self.len)))
             .unwrap_or(&[])
+    }
+}
+
+/// Where a frame's bytes lie (its line's address and its length with the payload), worked
+/// out once for the several spans of one event.
+#[derive(Clone, Copy)]
+struct FrameBounds {
+    base: usize,
+    end: usize,
+}
+
+impl FrameBounds {
+    fn of(frame: &Frame<'_>) -> FrameBounds {
+        let base = frame.line.as_ptr() as usize;
+        let end = frame.payload.map_or(frame.line.len(), |p| {
+            (p.as_ptr() as usize)
+                .saturating_sub(base)
+                .saturating_add(p.len())
+        });
+        FrameBounds { base, end }
+    }
+
+    /// Locate `s`, a sub-slice of the frame (an empty span otherwise).
+    #[inline(always)]
+    fn span(self, s: &[u8]) -> Span {
+        let off = (s.as_ptr() as usize).wrapping_sub(self.base);
+        match (u16::try_from(off), u16::try_from(s.len())) {
+            (Ok(o), Ok(l)) if off.saturating_add(s.len()) <= self.end => Span { off: o, len: l },
+            _ => Span::default(),
+        }
     }
 }
 
@@ -489,16 +509,29 @@ impl Session {
                     }
                     break;
                 }
-                Some(Ok(frame)) => match msg_parts(&frame) {
-                    // The common frame, split without the general parser.
-                    Some((sender, name, payload)) => {
-                        st.on_msg(&frame, sender, name, payload, cx.cfg)
+                // Taken apart and rebuilt in place: moving the returned frame whole costs a
+                // `memcpy` call on the box.
+                Some(Ok(Frame {
+                    line,
+                    payload,
+                    bare_lf,
+                })) => {
+                    let frame = Frame {
+                        line,
+                        payload,
+                        bare_lf,
+                    };
+                    match msg_parts(&frame) {
+                        // The common frame, split without the general parser.
+                        Some((sender, name, payload)) => {
+                            st.on_msg(&frame, sender, name, payload, cx.cfg)
+                        }
+                        None => match ServerCommand::parse(&frame) {
+                            Ok(cmd) => st.on_command(&frame, cmd, cx),
+                            Err(_) => msgr_debug!("sb: unparsable line skipped"),
+                        },
                     }
-                    None => match ServerCommand::parse(&frame) {
-                        Ok(cmd) => st.on_command(&frame, cmd, cx),
-                        Err(_) => msgr_debug!("sb: unparsable line skipped"),
-                    },
-                },
+                }
                 Some(Err(FrameError::BadPayloadLength)) => {
                     msgr_warn!("sb: payload length unreadable, closing");
                     st.eof = None;
@@ -533,18 +566,15 @@ impl State {
 
     /// Count the events of this session waiting to be reported (message outcomes aside).
     pub(crate) fn event_count(&self) -> usize {
-        [
-            self.report_need_sb,
-            self.report_connect,
-            self.report_ready,
-            self.report_timeout.is_some(),
-            self.report_skipped.is_some(),
-            self.pending.is_some(),
-        ]
-        .iter()
-        .filter(|&&b| b)
-        .count()
-        .saturating_add(usize::from(self.invites_failed))
+        // Added as numbers: no array of flags built and walked (this runs on every poll
+        // that hands out a message).
+        let flags = u8::from(self.report_need_sb)
+            + u8::from(self.report_connect)
+            + u8::from(self.report_ready)
+            + u8::from(self.report_timeout.is_some())
+            + u8::from(self.report_skipped.is_some())
+            + u8::from(self.pending.is_some());
+        usize::from(flags).saturating_add(usize::from(self.invites_failed))
     }
 
     /// Take the oldest failed invitation: TrID, code (0: timeout); its handle is returned by
@@ -1223,7 +1253,8 @@ impl State {
         payload: &[u8],
         cfg: &SbConfig,
     ) {
-        let span = |s: &[u8]| Span::of(frame, s);
+        let bounds = FrameBounds::of(frame);
+        let span = |s: &[u8]| bounds.span(s);
         self.pending = Some(match message::classify(payload) {
             Incoming::Text { body, format, utf8 } => FrameEvent::Message {
                 sender: span(sender),

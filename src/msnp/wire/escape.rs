@@ -60,6 +60,7 @@ fn encode_limited(name: &str, out: &mut [u8], max: usize) -> Result<usize, WireE
     encode(name, out)
 }
 
+#[inline(always)]
 fn hex_val(b: u8) -> Option<u8> {
     let digit = b.wrapping_sub(b'0');
     let letter = (b | 0x20).wrapping_sub(b'a');
@@ -118,25 +119,25 @@ pub fn decode(input: &[u8], out: &mut [u8]) -> Result<usize, WireError> {
 /// written and whether all of `input` was decoded. One pass, no per-byte call: names are
 /// decoded on every presence line.
 pub fn decode_prefix(input: &[u8], out: &mut [u8]) -> (usize, bool) {
-    let (mut i, mut n) = (0usize, 0usize);
-    while let Some(&b) = input.get(i) {
-        let Some(d) = out.get_mut(n) else {
-            return (n, false);
+    // One walk over the output with the input as an iterator: no index checks per byte.
+    let mut src = input.iter();
+    let mut n = 0usize;
+    for d in out.iter_mut() {
+        let Some(&b) = src.next() else {
+            return (n, true);
         };
         *d = b;
-        i += 1;
         if b == b'%' {
-            if let (Some(h), Some(l)) = (
-                input.get(i).copied().and_then(hex_val),
-                input.get(i + 1).copied().and_then(hex_val),
-            ) {
-                *d = (h << 4) | l;
-                i += 2;
+            if let [h, l, ..] = src.as_slice() {
+                if let (Some(h), Some(l)) = (hex_val(*h), hex_val(*l)) {
+                    *d = (h << 4) | l;
+                    src.nth(1);
+                }
             }
         }
         n += 1;
     }
-    (n, true)
+    (n, src.as_slice().is_empty())
 }
 
 /// Decode `input` into `out` and return it as text, replacing nothing: invalid UTF-8 is an error.
