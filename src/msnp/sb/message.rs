@@ -516,7 +516,10 @@ fn format_then_body(rest: &[u8]) -> Option<(&[u8], &[u8])> {
     }
     let lf = memchr::memchr(b'\n', tail)?;
     let line = tail.get(..lf)?;
-    let value = line.strip_suffix(b"\r").unwrap_or(line);
+    let value = match line {
+        [v @ .., b'\r'] => v,
+        _ => line,
+    };
     let body = match tail.get(lf.checked_add(1)?..)? {
         [b'\r', b'\n', body @ ..] | [b'\n', body @ ..] => body,
         _ => return None,

@@ -509,29 +509,18 @@ impl Session {
                     }
                     break;
                 }
-                // Taken apart and rebuilt in place: moving the returned frame whole costs a
-                // `memcpy` call on the box.
-                Some(Ok(Frame {
-                    line,
-                    payload,
-                    bare_lf,
-                })) => {
-                    let frame = Frame {
-                        line,
-                        payload,
-                        bare_lf,
-                    };
-                    match msg_parts(&frame) {
-                        // The common frame, split without the general parser.
-                        Some((sender, name, payload)) => {
-                            st.on_msg(&frame, sender, name, payload, cx.cfg)
-                        }
-                        None => match ServerCommand::parse(&frame) {
-                            Ok(cmd) => st.on_command(&frame, cmd, cx),
-                            Err(_) => msgr_debug!("sb: unparsable line skipped"),
-                        },
+                // Bound by reference: a frame moved out of the returned value is copied whole
+                // (a `memcpy` call on the box).
+                Some(Ok(ref frame)) => match msg_parts(frame) {
+                    // The common frame, split without the general parser.
+                    Some((sender, name, payload)) => {
+                        st.on_msg(frame, sender, name, payload, cx.cfg)
                     }
-                }
+                    None => match ServerCommand::parse(frame) {
+                        Ok(cmd) => st.on_command(frame, cmd, cx),
+                        Err(_) => msgr_debug!("sb: unparsable line skipped"),
+                    },
+                },
                 Some(Err(FrameError::BadPayloadLength)) => {
                     msgr_warn!("sb: payload length unreadable, closing");
                     st.eof = None;
@@ -1254,17 +1243,16 @@ impl State {
         cfg: &SbConfig,
     ) {
         let bounds = FrameBounds::of(frame);
-        let span = |s: &[u8]| bounds.span(s);
         self.pending = Some(match message::classify(payload) {
             Incoming::Text { body, format, utf8 } => FrameEvent::Message {
-                sender: span(sender),
-                name: span(name),
-                text: span(body),
-                format: format.map(span),
+                sender: bounds.span(sender),
+                name: bounds.span(name),
+                text: bounds.span(body),
+                format: format.map(|f| bounds.span(f)),
                 utf8,
             },
             Incoming::Typing { .. } => FrameEvent::Typing {
-                handle: span(sender),
+                handle: bounds.span(sender),
             },
             Incoming::Invitation { cookie, .. } => {
                 let mut declined = false;
@@ -1277,14 +1265,14 @@ impl State {
                     }
                 }
                 FrameEvent::Unsupported {
-                    sender: span(sender),
+                    sender: bounds.span(sender),
                     content_type: None,
                     declined,
                 }
             }
             Incoming::Other { content_type } => FrameEvent::Unsupported {
-                sender: span(sender),
-                content_type: Some(span(content_type)),
+                sender: bounds.span(sender),
+                content_type: Some(bounds.span(content_type)),
                 declined: false,
             },
         });
@@ -1318,14 +1306,18 @@ impl State {
 /// through the parser.
 fn msg_parts<'a>(frame: &Frame<'a>) -> Option<(&'a [u8], &'a [u8], &'a [u8])> {
     let payload = frame.payload?;
-    let rest = frame.line.strip_prefix(b"MSG ")?;
+    // Matched as bytes: `strip_prefix` is a slice comparison call on the box.
+    let [b'M', b'S', b'G', b' ', rest @ ..] = frame.line else {
+        return None;
+    };
     let a = memchr::memchr(b' ', rest)?;
     let (sender, rest) = (rest.get(..a)?, rest.get(a.checked_add(1)?..)?);
     let b = memchr::memchr(b' ', rest)?;
     let (name, len) = (rest.get(..b)?, rest.get(b.checked_add(1)?..)?);
-    if sender.is_empty() || name.is_empty() || len.contains(&b' ') {
+    if sender.is_empty() || name.is_empty() {
         return None;
     }
+    // Digits only: a further space in `len` fails here.
     let n = crate::msnp::wire::line::parse_u32(len)?;
     (usize::try_from(n).ok()? == payload.len()).then_some((sender, name, payload))
 }

@@ -171,15 +171,11 @@ impl Core {
     /// Query whether `line` announces a payload in this direction.
     fn is_payload_line(&self, line: &[u8]) -> bool {
         use super::command::verb;
-        // Servers put the verb first; on the host only a line with leading spaces needs the
-        // tokenizer (the box always calls it: smaller).
-        #[cfg(not(target_os = "none"))]
+        // Servers put the verb first: only a line with leading spaces needs the tokenizer.
         let first = match (line.get(..3), line.get(3)) {
             (Some(v), None | Some(b' ')) => v,
             _ => super::line::Args::new(line).next().unwrap_or(&[]),
         };
-        #[cfg(target_os = "none")]
-        let first = super::line::Args::new(line).next().unwrap_or(&[]);
         match (self.dir, super::command::verb_key(first)) {
             (Direction::ServerToClient, verb::MSG | verb::NOT | verb::IPG)
             | (Direction::ClientToServer, verb::MSG | verb::QRY | verb::SDC) => true,
