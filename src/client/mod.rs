@@ -496,6 +496,13 @@ impl<'s> Client<'s> {
         self.quiet
     }
 
+    /// Query whether [`poll_transmit`](Self::poll_transmit) would return `None` at once
+    /// (nothing was queued since it last found nothing to send).
+    #[inline(always)]
+    pub fn is_tx_idle(&self) -> bool {
+        self.tx_idle
+    }
+
     /// Query whether instant messaging is on (not switched off by the idle timer).
     pub fn ims_on(&self) -> bool {
         self.idle.state() == crate::ims::ImsState::On
@@ -1241,7 +1248,18 @@ impl<'s> Client<'s> {
     }
 
     /// Ask the NS for a switchboard for every conversation waiting for one.
+    // Inlined for the common case (no request): the loop sets up a lot before it would find
+    // that out.
+    #[inline(always)]
     fn pump(&mut self, now: Instant) {
+        if self.convs.may_request_switchboard() {
+            self.pump_requests(now);
+        }
+    }
+
+    /// The body of [`pump`](Self::pump), once a request may be waiting.
+    #[inline(never)]
+    fn pump_requests(&mut self, now: Instant) {
         while let Some(conv) = self.convs.take_switchboard_request() {
             self.quiet = false;
             self.tx_idle = false;

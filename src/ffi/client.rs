@@ -1888,7 +1888,18 @@ impl Inner {
     }
 
     /// Write out everything the client wants to send; stops at the first partial write.
+    // Inlined for the common case (nothing to send): the sending loop sets up a lot before
+    // it would find that out.
+    #[inline(always)]
     fn flush(&mut self) {
+        if self.pending.is_some() || !self.client.is_tx_idle() {
+            self.flush_queued();
+        }
+    }
+
+    /// The body of [`flush`](Self::flush), once something may be waiting.
+    #[inline(never)]
+    fn flush_queued(&mut self) {
         if let Some((conn, off, len)) = self.pending {
             if !self.offer(conn, off, len) {
                 return;

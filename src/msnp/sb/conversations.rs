@@ -249,6 +249,13 @@ impl<'s> Conversations<'s> {
         Some(s.st.id)
     }
 
+    /// Query whether [`take_switchboard_request`](Self::take_switchboard_request) may return
+    /// a conversation (`false`: it would return `None` at once).
+    #[inline(always)]
+    pub fn may_request_switchboard(&self) -> bool {
+        self.sb_requests
+    }
+
     /// Take one conversation that waits for a switchboard address (`XFR SB` on the NS): the
     /// caller asks the NS and answers with `switchboard_ready` or `switchboard_failed`. The
     /// same request is also reported once as [`SbEvent::NeedSwitchboard`] to callers that
