@@ -189,6 +189,18 @@ pub fn parse_u32(s: &[u8]) -> Option<u32> {
     if s.is_empty() || s.len() > 10 {
         return None;
     }
+    if s.len() < 10 {
+        // Nine digits cannot overflow: no checked arithmetic (lengths and TrIDs are short).
+        let mut n: u32 = 0;
+        for &c in s {
+            let d = c.wrapping_sub(b'0');
+            if d > 9 {
+                return None;
+            }
+            n = n.wrapping_mul(10).wrapping_add(u32::from(d));
+        }
+        return Some(n);
+    }
     let mut n: u32 = 0;
     for &c in s {
         if !c.is_ascii_digit() {
