@@ -1194,6 +1194,7 @@ impl<'s, const RX: usize, const TX: usize> NsSession<'s, RX, TX> {
 
     /// Query whether the session has anything for its owner: an event waiting, or received
     /// frames not processed yet (see [`handle_input`](Self::handle_input)).
+    #[inline(always)]
     pub fn has_work(&self) -> bool {
         self.core.queue.len > 0 || self.reader.buffered() > 0
     }

@@ -485,6 +485,7 @@ impl Session {
 
     /// Query whether `process` has work: buffered bytes or a close to carry out, and no event
     /// holding the current frame.
+    #[inline(always)]
     pub(crate) fn wants_processing(&self) -> bool {
         self.st.closed.is_none()
             && !self.st.blocked()
@@ -543,6 +544,7 @@ impl State {
     }
 
     /// Query whether an event of this session (not counting message outcomes) is waiting.
+    #[inline(always)]
     pub(crate) fn has_event(&self) -> bool {
         self.report_need_sb
             || self.report_connect
