@@ -712,7 +712,8 @@ msgr_result msgr_client_save_lists(msgr_client *client, uint8_t *buf, size_t len
 
 // Restore lists saved by `msgr_client_save_lists` (before signing in, or after signing out;
 // `MSGR_RESULT_WRONG_STATE` otherwise): the next sign-in asks only for changes since the saved
-// version.
+// version. `MSGR_RESULT_CAPACITY`: the lists do not fit this client's limits (nothing changed);
+// `MSGR_RESULT_MALFORMED`: not a saved image of a supported format.
 //
 // # Safety
 // `buf` must be `len` readable bytes.

@@ -40,7 +40,8 @@ use crate::client::{
     Client, ClientConfig, ClientEvent, ClientFailure, ClientStorage, ConnId, LoginMode,
 };
 use crate::msnp::ns::{
-    version_range, Blp, Contact, Group, Gtc, NsConfig, NsError, NsEvent, NsMessageKind, Phase,
+    version_range, Blp, Contact, Group, Gtc, ListError, NsConfig, NsError, NsEvent, NsMessageKind,
+    Phase,
 };
 use crate::msnp::sb::{
     CloseReason, ConversationId, ConversationSlot, FailReason, MessageSlot, Outcome, SbEvent,
@@ -1715,7 +1716,8 @@ pub unsafe extern "C" fn msgr_client_save_lists(
 
 /// Restore lists saved by `msgr_client_save_lists` (before signing in, or after signing out;
 /// `MSGR_RESULT_WRONG_STATE` otherwise): the next sign-in asks only for changes since the saved
-/// version.
+/// version. `MSGR_RESULT_CAPACITY`: the lists do not fit this client's limits (nothing changed);
+/// `MSGR_RESULT_MALFORMED`: not a saved image of a supported format.
 ///
 /// # Safety
 /// `buf` must be `len` readable bytes.
@@ -1732,6 +1734,7 @@ pub unsafe extern "C" fn msgr_client_restore_lists(
         }
         match i.client.ns_mut().lists_mut().restore(b) {
             Ok(()) => MsgrResult::Ok,
+            Err(ListError::Full) => MsgrResult::Capacity,
             Err(_) => MsgrResult::Malformed,
         }
     })

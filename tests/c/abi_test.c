@@ -1636,7 +1636,8 @@ static void test_restore(void)
     cfg.limits.contacts = 1;
     msgr_client_deinit(c);
     c = MAKE_CLIENT(g_arena2_words, &cfg);
-    CHECK_RES(msgr_client_restore_lists(c, g_saved, g_saved_len), MSGR_RESULT_MALFORMED);
+    CHECK_RES(msgr_client_restore_lists(c, g_saved, g_saved_len), MSGR_RESULT_CAPACITY);
+    CHECK(msgr_client_contact_count(c) == 0);
     msgr_client_deinit(c);
     cfg = base_config();
     c = MAKE_CLIENT(g_arena2_words, &cfg);
