@@ -153,7 +153,9 @@ enum msgr_event_kind
   MSGR_EVENT_KIND_URL = 22,
   // E-mail notification: `code` unread messages in the inbox.
   MSGR_EVENT_KIND_EMAIL = 23,
-  // A request failed: `code` is the MSNP error number, `text` its verb.
+  // A request failed: `code` is the MSNP error number, `text` its verb. An invitation into
+  // `conversation` (`text` "CAL", `passport` the invitee) that went unanswered has `code`
+  // `MSGR_RESULT_TIMEOUT`.
   MSGR_EVENT_KIND_REQUEST_FAILED = 24,
   // A message of an unsupported kind arrived in `conversation` (`text`: its content type).
   MSGR_EVENT_KIND_UNSUPPORTED_CONTENT = 25,

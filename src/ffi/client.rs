@@ -44,7 +44,8 @@ use crate::msnp::ns::{
     Phase,
 };
 use crate::msnp::sb::{
-    CloseReason, ConversationId, ConversationSlot, FailReason, MessageSlot, Outcome, SbEvent,
+    CloseReason, ConversationId, ConversationSlot, FailReason, InviteFailure, MessageSlot, Outcome,
+    SbEvent,
 };
 use crate::msnp::wire::{escape, ListKind, Status};
 use crate::time::{Duration, Instant};
@@ -268,7 +269,9 @@ pub enum MsgrEventKind {
     Url = 22,
     /// E-mail notification: `code` unread messages in the inbox.
     Email = 23,
-    /// A request failed: `code` is the MSNP error number, `text` its verb.
+    /// A request failed: `code` is the MSNP error number, `text` its verb. An invitation into
+    /// `conversation` (`text` "CAL", `passport` the invitee) that went unanswered has `code`
+    /// `MSGR_RESULT_TIMEOUT`.
     RequestFailed = 24,
     /// A message of an unsupported kind arrived in `conversation` (`text`: its content type).
     UnsupportedContent = 25,
@@ -2140,8 +2143,14 @@ fn convert_ns(ev: NsEvent<'_>, e: &mut msgr_event, name: &mut [u8]) {
         }
         NsEvent::RequestFailed { verb, code, .. } => {
             e.code = u32::from(code.0);
-            e.text = msgr_str::of(&[]);
-            let _ = verb;
+            // The verb is a value in the event: its text lives in the name scratch buffer.
+            e.text = match name.get_mut(..verb.0.len()) {
+                Some(d) => {
+                    d.copy_from_slice(&verb.0);
+                    msgr_str::of(d)
+                }
+                None => msgr_str::of(&[]),
+            };
             MsgrEventKind::RequestFailed
         }
         _ => MsgrEventKind::Other,
@@ -2267,10 +2276,16 @@ fn convert_sb(ev: SbEvent<'_>, e: &mut msgr_event, name: &mut [u8]) {
         SbEvent::InviteFailed {
             conversation,
             handle,
+            reason,
             ..
         } => {
             e.conversation = conversation.to_raw();
             e.passport = msgr_str::of(handle);
+            e.text = msgr_str::of(b"CAL");
+            e.code = match reason {
+                InviteFailure::Server(code) => u32::from(code.code()),
+                InviteFailure::Timeout => MsgrResult::Timeout as u32,
+            };
             MsgrEventKind::RequestFailed
         }
         _ => MsgrEventKind::Other,

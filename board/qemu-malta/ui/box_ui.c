@@ -665,12 +665,14 @@ static void on_event(const msgr_event *e)
         nl();
         break;
     case MSGR_EVENT_KIND_REQUEST_FAILED:
-        if (e->text.len == 0 && e->passport.len > 0) {
-            /* A switchboard invitation (CAL) that failed. */
+        if (e->passport.len > 0 && e->text.len == 3 && e->text.ptr[0] == 'C' &&
+            e->text.ptr[1] == 'A' && e->text.ptr[2] == 'L') {
+            /* A switchboard invitation (CAL) that failed: 217 offline, or no answer. */
             out_conv(e->conversation);
             out("could not invite ");
             out_s(e->passport);
-            out(" (offline, or not accepting messages)");
+            out(e->code == MSGR_RESULT_TIMEOUT ? " (no answer)"
+                                               : " (offline, or not accepting messages)");
         } else {
             out("! request failed: ");
             out_u64(e->code);
