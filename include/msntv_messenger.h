@@ -260,6 +260,33 @@ enum msgr_outcome
 typedef uint32_t msgr_outcome;
 #endif // __cplusplus
 
+// Why a conversation ended (`MSGR_EVENT_KIND_CONVERSATION_CLOSED` `code`).
+enum msgr_close_reason
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+  // You left it.
+  MSGR_CLOSE_REASON_LEFT = 0,
+  // Everybody else left.
+  MSGR_CLOSE_REASON_EMPTY = 1,
+  // Its switchboard connection dropped.
+  MSGR_CLOSE_REASON_CONNECTION_LOST = 2,
+  // A setup or answer timer of the service configuration expired.
+  MSGR_CLOSE_REASON_TIMEOUT = 3,
+  // The switchboard could not be set up (no `XFR`, connect or `USR`/`ANS` failed).
+  MSGR_CLOSE_REASON_SETUP_FAILED = 4,
+  // The first invitation was refused (the contact is offline, for example).
+  MSGR_CLOSE_REASON_REFUSED = 5,
+  // The switchboard broke the protocol.
+  MSGR_CLOSE_REASON_PROTOCOL = 6,
+  // Messaging was switched off (IMS idle).
+  MSGR_CLOSE_REASON_IMS_OFF = 7,
+};
+#ifndef __cplusplus
+typedef uint32_t msgr_close_reason;
+#endif // __cplusplus
+
 // Capacities chosen by the caller; 0 picks the box default.
 typedef struct {
   // Contacts kept (default 150).

@@ -396,6 +396,28 @@ pub enum MsgrOutcome {
     FailedCancelled = 10,
 }
 
+/// Why a conversation ended (`MSGR_EVENT_KIND_CONVERSATION_CLOSED` `code`).
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MsgrCloseReason {
+    /// You left it.
+    Left = 0,
+    /// Everybody else left.
+    Empty = 1,
+    /// Its switchboard connection dropped.
+    ConnectionLost = 2,
+    /// A setup or answer timer of the service configuration expired.
+    Timeout = 3,
+    /// The switchboard could not be set up (no `XFR`, connect or `USR`/`ANS` failed).
+    SetupFailed = 4,
+    /// The first invitation was refused (the contact is offline, for example).
+    Refused = 5,
+    /// The switchboard broke the protocol.
+    Protocol = 6,
+    /// Messaging was switched off (IMS idle).
+    ImsOff = 7,
+}
+
 /// A contact as the UI lists it (`msgr_client_contact_at`).
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
@@ -1806,16 +1828,16 @@ fn outcome_code(o: Outcome) -> MsgrOutcome {
 }
 
 fn close_code(r: CloseReason) -> u32 {
-    match r {
-        CloseReason::Left => 0,
-        CloseReason::Empty => 1,
-        CloseReason::ConnectionLost => 2,
-        CloseReason::Timeout(_) => 3,
-        CloseReason::SetupFailed(_) => 4,
-        CloseReason::Refused(_) => 5,
-        CloseReason::Protocol => 6,
-        CloseReason::ImsOff => 7,
-    }
+    (match r {
+        CloseReason::Left => MsgrCloseReason::Left,
+        CloseReason::Empty => MsgrCloseReason::Empty,
+        CloseReason::ConnectionLost => MsgrCloseReason::ConnectionLost,
+        CloseReason::Timeout(_) => MsgrCloseReason::Timeout,
+        CloseReason::SetupFailed(_) => MsgrCloseReason::SetupFailed,
+        CloseReason::Refused(_) => MsgrCloseReason::Refused,
+        CloseReason::Protocol => MsgrCloseReason::Protocol,
+        CloseReason::ImsOff => MsgrCloseReason::ImsOff,
+    }) as u32
 }
 
 fn ns_error_result(e: NsError) -> MsgrResult {

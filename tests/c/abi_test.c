@@ -1314,7 +1314,7 @@ static void conversation_with_bob(msgr_client *c)
     CHECK_RES(msgr_client_closed(c, g_now, sb), MSGR_RESULT_OK);
     DRAIN(c);
     ev = TAKE_EVENT(MSGR_EVENT_KIND_CONVERSATION_CLOSED);
-    CHECK(ev != 0 && ev->conversation == conv && ev->code == 0);
+    CHECK(ev != 0 && ev->conversation == conv && ev->code == MSGR_CLOSE_REASON_LEFT);
     CHECK(g_net.closes == 0);
     CHECK_RES(msgr_client_send_message(c, g_now, conv, "late", 4, &msg1),
               MSGR_RESULT_INVALID_PARAMETER);
