@@ -276,6 +276,8 @@ pub struct WtvpClient<'id, const RX: usize, const TX: usize> {
     decrypted: usize,
     tx: [u8; TX],
     tx_len: usize,
+    /// The encrypted request is to be queued when the SECURE ON block has been taken.
+    request_due: bool,
     /// Where the plain body of the last response lies in `rx` (start, length): a plain body
     /// stays where it arrived (RC4 is undone in place), an LZPF body is expanded into the free
     /// space after the response. Valid until the next request; empty when there is none.
@@ -315,6 +317,7 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
             decrypted: 0,
             tx: [0; TX],
             tx_len: 0,
+            request_due: false,
             body: (0, 0),
             events: [None; 4],
             answer: AnswerState::None,
@@ -444,6 +447,7 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
         self.rx_len = 0;
         self.decrypted = 0;
         self.tx_len = 0;
+        self.request_due = false;
     }
 
     fn push(&mut self, p: Pending) {
@@ -474,8 +478,11 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
         match self.step {
             Step::Preregister | Step::Challenge => self.queue_plain(None),
             Step::StageTwo | Step::Login(_) | Step::Fetch => {
+                // The encrypted request follows once the SECURE ON block has been taken, so
+                // the transmit buffer holds only the larger of the two.
                 self.queue_secure_on()?;
-                self.queue_request()
+                self.request_due = true;
+                Ok(())
             }
             Step::Validate | Step::Idle => Err(ClientError::State),
         }
@@ -527,6 +534,16 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
     /// Copy pending bytes to write into `out`; returns how many (0 when nothing is pending).
     #[must_use]
     pub fn poll_transmit(&mut self, out: &mut [u8]) -> usize {
+        if self.tx_len == 0 && core::mem::take(&mut self.request_due) {
+            if let Err(e) = self.queue_request() {
+                let le = match e {
+                    ClientError::Malformed(m) => LoginError::Malformed(m),
+                    _ => LoginError::ServiceLogin,
+                };
+                self.abort(e, le);
+                return 0;
+            }
+        }
         let n = self.tx_len.min(out.len());
         if let (Some(dst), Some(src)) = (out.get_mut(..n), self.tx.get(..n)) {
             dst.copy_from_slice(src);
@@ -1152,5 +1169,33 @@ mod tests {
         assert_eq!(s.get(0).map(|e| e.port), Some(1615));
         s.clear();
         assert_eq!(s.position(b"wtv-1800"), None);
+    }
+
+    /// With the C ABI's identity, a ticket and a URL at their caps, every request fits the
+    /// facade's transmit buffer on its own (the SECURE ON block is the largest).
+    #[test]
+    fn each_request_at_its_caps_fits_the_transmit_buffer() {
+        let id = BoxIdentity {
+            ssid: "81C0FFEE10B00254",
+            accept_language: "en-US,en",
+            headers: crate::ffi::client::WTVP_HEADERS,
+            preregister_headers: crate::ffi::client::WTVP_PREREGISTER_HEADERS,
+            first_incarnation: u32::MAX - 1,
+        };
+        let ticket = [b'T'; TICKET_CAP];
+        let url = [b'u'; URL_CAP];
+        let response = [b'r'; 128];
+        let len = |url: &[u8], req: Req<'_>| {
+            let mut buf = [0u8; crate::client::WTVP_TX];
+            let mut w = Writer::new(&mut buf);
+            write_request(&mut w, &id, url, u32::MAX, req).map(|()| w.len())
+        };
+        let prereg = b"wtv-1800:/preregister?scriptless-visit-reason=10&0";
+        let validate = b"wtv-head-waiter:/ValidateLogin?initial_login=true";
+        let plain = |prereg, response| Req::Plain { prereg, response };
+        assert_eq!(len(b"", Req::SecureOn { ticket: &ticket }), Ok(942));
+        assert_eq!(len(&url, Req::Encrypted), Ok(675));
+        assert_eq!(len(validate, plain(false, Some(&response[..]))), Ok(641));
+        assert!(len(prereg, plain(true, None)).is_ok());
     }
 }
