@@ -153,7 +153,9 @@ enum msgr_event_kind
   MSGR_EVENT_KIND_URL = 22,
   // E-mail notification: `code` unread messages in the inbox.
   MSGR_EVENT_KIND_EMAIL = 23,
-  // A request failed: `code` is the MSNP error number, `text` its verb.
+  // A request failed: `code` is the MSNP error number, `text` its verb. An invitation into
+  // `conversation` (`text` "CAL", `passport` the invitee) that went unanswered has `code`
+  // `MSGR_RESULT_TIMEOUT`.
   MSGR_EVENT_KIND_REQUEST_FAILED = 24,
   // A message of an unsupported kind arrived in `conversation` (`text`: its content type).
   MSGR_EVENT_KIND_UNSUPPORTED_CONTENT = 25,
@@ -256,6 +258,33 @@ enum msgr_outcome
 };
 #ifndef __cplusplus
 typedef uint32_t msgr_outcome;
+#endif // __cplusplus
+
+// Why a conversation ended (`MSGR_EVENT_KIND_CONVERSATION_CLOSED` `code`).
+enum msgr_close_reason
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+  // You left it.
+  MSGR_CLOSE_REASON_LEFT = 0,
+  // Everybody else left.
+  MSGR_CLOSE_REASON_EMPTY = 1,
+  // Its switchboard connection dropped.
+  MSGR_CLOSE_REASON_CONNECTION_LOST = 2,
+  // A setup or answer timer of the service configuration expired.
+  MSGR_CLOSE_REASON_TIMEOUT = 3,
+  // The switchboard could not be set up (no `XFR`, connect or `USR`/`ANS` failed).
+  MSGR_CLOSE_REASON_SETUP_FAILED = 4,
+  // The first invitation was refused (the contact is offline, for example).
+  MSGR_CLOSE_REASON_REFUSED = 5,
+  // The switchboard broke the protocol.
+  MSGR_CLOSE_REASON_PROTOCOL = 6,
+  // Messaging was switched off (IMS idle).
+  MSGR_CLOSE_REASON_IMS_OFF = 7,
+};
+#ifndef __cplusplus
+typedef uint32_t msgr_close_reason;
 #endif // __cplusplus
 
 // Capacities chosen by the caller; 0 picks the box default.
@@ -712,7 +741,8 @@ msgr_result msgr_client_save_lists(msgr_client *client, uint8_t *buf, size_t len
 
 // Restore lists saved by `msgr_client_save_lists` (before signing in, or after signing out;
 // `MSGR_RESULT_WRONG_STATE` otherwise): the next sign-in asks only for changes since the saved
-// version.
+// version. `MSGR_RESULT_CAPACITY`: the lists do not fit this client's limits (nothing changed);
+// `MSGR_RESULT_MALFORMED`: not a saved image of a supported format.
 //
 // # Safety
 // `buf` must be `len` readable bytes.

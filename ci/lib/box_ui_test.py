@@ -338,7 +338,7 @@ def scenario(t, ui, typ, ns_addr, quiet):
             ui.wait(r'^EVT current carol@example\.com', mark) is not None)
     typ('are you there?')
     t.check('the UI reports that carol cannot be invited',
-            ui.wait(r'^EVT request-failed \d+ - carol@example\.com', mark) is not None)
+            ui.wait(r'^EVT request-failed 217 CAL carol@example\.com', mark) is not None)
     t.check('the message to carol fails with a reason', ui.wait(
         r'^EVT (outcome failed-contact-offline \d+|error msg 7007)', mark) is not None)
 

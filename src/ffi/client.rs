@@ -40,10 +40,12 @@ use crate::client::{
     Client, ClientConfig, ClientEvent, ClientFailure, ClientStorage, ConnId, LoginMode,
 };
 use crate::msnp::ns::{
-    version_range, Blp, Contact, Group, Gtc, NsConfig, NsError, NsEvent, NsMessageKind, Phase,
+    version_range, Blp, Contact, Group, Gtc, ListError, NsConfig, NsError, NsEvent, NsMessageKind,
+    Phase,
 };
 use crate::msnp::sb::{
-    CloseReason, ConversationId, ConversationSlot, FailReason, MessageSlot, Outcome, SbEvent,
+    CloseReason, ConversationId, ConversationSlot, FailReason, InviteFailure, MessageSlot, Outcome,
+    SbEvent,
 };
 use crate::msnp::wire::{escape, ListKind, Status};
 use crate::time::{Duration, Instant};
@@ -267,7 +269,9 @@ pub enum MsgrEventKind {
     Url = 22,
     /// E-mail notification: `code` unread messages in the inbox.
     Email = 23,
-    /// A request failed: `code` is the MSNP error number, `text` its verb.
+    /// A request failed: `code` is the MSNP error number, `text` its verb. An invitation into
+    /// `conversation` (`text` "CAL", `passport` the invitee) that went unanswered has `code`
+    /// `MSGR_RESULT_TIMEOUT`.
     RequestFailed = 24,
     /// A message of an unsupported kind arrived in `conversation` (`text`: its content type).
     UnsupportedContent = 25,
@@ -390,6 +394,28 @@ pub enum MsgrOutcome {
     FailedConnectionLost = 9,
     /// You left the conversation first.
     FailedCancelled = 10,
+}
+
+/// Why a conversation ended (`MSGR_EVENT_KIND_CONVERSATION_CLOSED` `code`).
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MsgrCloseReason {
+    /// You left it.
+    Left = 0,
+    /// Everybody else left.
+    Empty = 1,
+    /// Its switchboard connection dropped.
+    ConnectionLost = 2,
+    /// A setup or answer timer of the service configuration expired.
+    Timeout = 3,
+    /// The switchboard could not be set up (no `XFR`, connect or `USR`/`ANS` failed).
+    SetupFailed = 4,
+    /// The first invitation was refused (the contact is offline, for example).
+    Refused = 5,
+    /// The switchboard broke the protocol.
+    Protocol = 6,
+    /// Messaging was switched off (IMS idle).
+    ImsOff = 7,
 }
 
 /// A contact as the UI lists it (`msgr_client_contact_at`).
@@ -1715,7 +1741,8 @@ pub unsafe extern "C" fn msgr_client_save_lists(
 
 /// Restore lists saved by `msgr_client_save_lists` (before signing in, or after signing out;
 /// `MSGR_RESULT_WRONG_STATE` otherwise): the next sign-in asks only for changes since the saved
-/// version.
+/// version. `MSGR_RESULT_CAPACITY`: the lists do not fit this client's limits (nothing changed);
+/// `MSGR_RESULT_MALFORMED`: not a saved image of a supported format.
 ///
 /// # Safety
 /// `buf` must be `len` readable bytes.
@@ -1732,6 +1759,7 @@ pub unsafe extern "C" fn msgr_client_restore_lists(
         }
         match i.client.ns_mut().lists_mut().restore(b) {
             Ok(()) => MsgrResult::Ok,
+            Err(ListError::Full) => MsgrResult::Capacity,
             Err(_) => MsgrResult::Malformed,
         }
     })
@@ -1800,16 +1828,16 @@ fn outcome_code(o: Outcome) -> MsgrOutcome {
 }
 
 fn close_code(r: CloseReason) -> u32 {
-    match r {
-        CloseReason::Left => 0,
-        CloseReason::Empty => 1,
-        CloseReason::ConnectionLost => 2,
-        CloseReason::Timeout(_) => 3,
-        CloseReason::SetupFailed(_) => 4,
-        CloseReason::Refused(_) => 5,
-        CloseReason::Protocol => 6,
-        CloseReason::ImsOff => 7,
-    }
+    (match r {
+        CloseReason::Left => MsgrCloseReason::Left,
+        CloseReason::Empty => MsgrCloseReason::Empty,
+        CloseReason::ConnectionLost => MsgrCloseReason::ConnectionLost,
+        CloseReason::Timeout(_) => MsgrCloseReason::Timeout,
+        CloseReason::SetupFailed(_) => MsgrCloseReason::SetupFailed,
+        CloseReason::Refused(_) => MsgrCloseReason::Refused,
+        CloseReason::Protocol => MsgrCloseReason::Protocol,
+        CloseReason::ImsOff => MsgrCloseReason::ImsOff,
+    }) as u32
 }
 
 fn ns_error_result(e: NsError) -> MsgrResult {
@@ -2137,8 +2165,14 @@ fn convert_ns(ev: NsEvent<'_>, e: &mut msgr_event, name: &mut [u8]) {
         }
         NsEvent::RequestFailed { verb, code, .. } => {
             e.code = u32::from(code.0);
-            e.text = msgr_str::of(&[]);
-            let _ = verb;
+            // The verb is a value in the event: its text lives in the name scratch buffer.
+            e.text = match name.get_mut(..verb.0.len()) {
+                Some(d) => {
+                    d.copy_from_slice(&verb.0);
+                    msgr_str::of(d)
+                }
+                None => msgr_str::of(&[]),
+            };
             MsgrEventKind::RequestFailed
         }
         _ => MsgrEventKind::Other,
@@ -2264,10 +2298,16 @@ fn convert_sb(ev: SbEvent<'_>, e: &mut msgr_event, name: &mut [u8]) {
         SbEvent::InviteFailed {
             conversation,
             handle,
+            reason,
             ..
         } => {
             e.conversation = conversation.to_raw();
             e.passport = msgr_str::of(handle);
+            e.text = msgr_str::of(b"CAL");
+            e.code = match reason {
+                InviteFailure::Server(code) => u32::from(code.code()),
+                InviteFailure::Timeout => MsgrResult::Timeout as u32,
+            };
             MsgrEventKind::RequestFailed
         }
         _ => MsgrEventKind::Other,

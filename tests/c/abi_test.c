@@ -1294,6 +1294,15 @@ static void conversation_with_bob(msgr_client *c)
     ev = TAKE_EVENT(MSGR_EVENT_KIND_LEFT);
     CHECK(ev != 0 && ev->conversation == conv && ev_is(ev->passport, ev->passport_len, CAROL));
 
+    /* an invitation the switchboard refuses (217: offline): the verb and the MSNP code */
+    CHECK_RES(msgr_client_invite(c, g_now, conv, DAVE, 16), MSGR_RESULT_OK);
+    EXPECT_LINE(sb, "CAL 7 dave@example.com\r\n");
+    events_clear();
+    FEED(c, sb, "217 7\r\n");
+    ev = TAKE_EVENT(MSGR_EVENT_KIND_REQUEST_FAILED);
+    CHECK(ev != 0 && ev->code == 217 && ev->conversation == conv &&
+          ev_is(ev->text, ev->text_len, "CAL") && ev_is(ev->passport, ev->passport_len, DAVE));
+
     /* leave: OUT; the switchboard closes its end, which the box reports (so no close hook) */
     g_net.closes = 0;
     events_clear();
@@ -1305,7 +1314,7 @@ static void conversation_with_bob(msgr_client *c)
     CHECK_RES(msgr_client_closed(c, g_now, sb), MSGR_RESULT_OK);
     DRAIN(c);
     ev = TAKE_EVENT(MSGR_EVENT_KIND_CONVERSATION_CLOSED);
-    CHECK(ev != 0 && ev->conversation == conv && ev->code == 0);
+    CHECK(ev != 0 && ev->conversation == conv && ev->code == MSGR_CLOSE_REASON_LEFT);
     CHECK(g_net.closes == 0);
     CHECK_RES(msgr_client_send_message(c, g_now, conv, "late", 4, &msg1),
               MSGR_RESULT_INVALID_PARAMETER);
@@ -1420,7 +1429,7 @@ static void ns_features(msgr_client *c)
     events_clear();
     FEED(c, 0, "205 15\r\n");
     ev = TAKE_EVENT(MSGR_EVENT_KIND_REQUEST_FAILED);
-    CHECK(ev != 0 && ev->code == 205);
+    CHECK(ev != 0 && ev->code == 205 && ev_is(ev->text, ev->text_len, "ADD"));
     CHECK_RES(msgr_client_remove_contact(c, g_now, MSGR_LIST_FORWARD, DAVE, 16), MSGR_RESULT_OK);
     EXPECT_LINE(0, "REM 16 FL dave@example.com\r\n");
     FEED(c, 0, "REM 16 FL 9 dave@example.com\r\n");
@@ -1636,7 +1645,8 @@ static void test_restore(void)
     cfg.limits.contacts = 1;
     msgr_client_deinit(c);
     c = MAKE_CLIENT(g_arena2_words, &cfg);
-    CHECK_RES(msgr_client_restore_lists(c, g_saved, g_saved_len), MSGR_RESULT_MALFORMED);
+    CHECK_RES(msgr_client_restore_lists(c, g_saved, g_saved_len), MSGR_RESULT_CAPACITY);
+    CHECK(msgr_client_contact_count(c) == 0);
     msgr_client_deinit(c);
     cfg = base_config();
     c = MAKE_CLIENT(g_arena2_words, &cfg);

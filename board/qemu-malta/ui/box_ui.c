@@ -80,8 +80,17 @@ static const char *const OUTCOME_TEXT[] = {"delivered",
                                            "failed: the conversation ended first",
                                            "failed: the connection dropped",
                                            "failed: you left the conversation"};
-static const char *const CLOSE_REASONS[] = {"left",    "empty",    "connection-lost", "timeout",
-                                            "setup",   "refused",  "protocol",        "ims-off"};
+/* Indexed by msgr_close_reason. */
+static const char *const CLOSE_REASONS[] = {
+    [MSGR_CLOSE_REASON_LEFT] = "left",
+    [MSGR_CLOSE_REASON_EMPTY] = "empty",
+    [MSGR_CLOSE_REASON_CONNECTION_LOST] = "connection-lost",
+    [MSGR_CLOSE_REASON_TIMEOUT] = "timeout",
+    [MSGR_CLOSE_REASON_SETUP_FAILED] = "setup",
+    [MSGR_CLOSE_REASON_REFUSED] = "refused",
+    [MSGR_CLOSE_REASON_PROTOCOL] = "protocol",
+    [MSGR_CLOSE_REASON_IMS_OFF] = "ims-off",
+};
 static const char *const LISTS[] = {"FL", "AL", "BL", "RL"};
 
 /* ----- small freestanding helpers ---------------------------------------------------------- */
@@ -579,7 +588,9 @@ static void on_event(const msgr_event *e)
     }
     case MSGR_EVENT_KIND_CONVERSATION_CLOSED: {
         struct conv *c = conv_find(e->conversation);
-        const char *why = e->code < 8u ? CLOSE_REASONS[e->code] : "other";
+        const char *why = e->code < sizeof CLOSE_REASONS / sizeof CLOSE_REASONS[0]
+                              ? CLOSE_REASONS[e->code]
+                              : "other";
         out_conv(e->conversation);
         out("conversation ended (");
         out(why);
@@ -665,12 +676,14 @@ static void on_event(const msgr_event *e)
         nl();
         break;
     case MSGR_EVENT_KIND_REQUEST_FAILED:
-        if (e->text.len == 0 && e->passport.len > 0) {
-            /* A switchboard invitation (CAL) that failed. */
+        if (e->passport.len > 0 && e->text.len == 3 && e->text.ptr[0] == 'C' &&
+            e->text.ptr[1] == 'A' && e->text.ptr[2] == 'L') {
+            /* A switchboard invitation (CAL) that failed: 217 offline, or no answer. */
             out_conv(e->conversation);
             out("could not invite ");
             out_s(e->passport);
-            out(" (offline, or not accepting messages)");
+            out(e->code == MSGR_RESULT_TIMEOUT ? " (no answer)"
+                                               : " (offline, or not accepting messages)");
         } else {
             out("! request failed: ");
             out_u64(e->code);
