@@ -873,7 +873,7 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
 
     /// Wipe the last response body (it may hold a login answer) and forget it.
     fn forget_body(&mut self) {
-        let (start, len) = core::mem::replace(&mut self.body, (0, 0));
+        let (start, len) = core::mem::take(&mut self.body);
         if let Some(b) = self.rx.get_mut(start..start.saturating_add(len)) {
             wipe(b);
         }
