@@ -38,10 +38,13 @@ use crate::ErrorKind;
 /// this leaves ~20% for longer host names and user lists. A larger response fails the step
 /// with `ClientError::Capacity` (`LoginError::TooLarge` for a login answer).
 pub const WTVP_RX: usize = 3584;
-/// Transmit buffer of the built-in WTVP client: a SECURE ON block plus its encrypted `GET`,
-/// written together. With the C ABI's box identity (303 bytes of identity headers), a ticket at
-/// its 512-byte cap and a URL at its 640-byte cap that is 1,617 bytes (recorded: at most 848).
-pub const WTVP_TX: usize = 1664;
+/// Transmit buffer of the built-in WTVP client: one request at a time (the encrypted `GET`
+/// is written after its SECURE ON block has been taken). The largest is the SECURE ON block:
+/// with the C ABI's box identity (303 bytes of identity headers) and a ticket at its 512-byte
+/// cap that is 942 bytes; an encrypted `GET` with a URL at its 640-byte cap is 675, the
+/// `ValidateLogin` request 641 (recorded: SECURE ON blocks of 583 bytes, plain requests of at
+/// most 613). A request that does not fit fails its step with a typed error.
+pub const WTVP_TX: usize = 1024;
 /// Answer buffer of the delegate login transport (a Passport ticket is a few hundred bytes).
 pub const DELEGATE_ANSWER: usize = 1024;
 /// Most `XFR SB` requests in flight at once.

@@ -686,7 +686,7 @@ impl Arena {
 
 /// Identity headers the built-in WTVP client sends, in order: the WebTV Plus (LC2, RM5230)
 /// profile used in the recorded minisrv sessions (`../shared/transcripts/wtvp`).
-const WTVP_HEADERS: &[(&str, &str)] = &[
+pub(crate) const WTVP_HEADERS: &[(&str, &str)] = &[
     ("wtv-system-version", "7253"),
     ("wtv-capability-flags", "f1d9bdfefef"),
     ("wtv-client-bootrom-version", "2243"),
@@ -704,7 +704,7 @@ const WTVP_HEADERS: &[(&str, &str)] = &[
 ];
 
 /// Headers sent only with `preregister`.
-const WTVP_PREREGISTER_HEADERS: &[(&str, &str)] =
+pub(crate) const WTVP_PREREGISTER_HEADERS: &[(&str, &str)] =
     &[("wtv-script-id", "0"), ("wtv-script-mod", "0")];
 
 /// Make a client in `arena` (`arena_len` bytes, see `msgr_client_arena_size`) from `config`,

@@ -27,14 +27,18 @@ use crate::time::{Duration, Instant};
 
 /// Capacity of a stored ticket (base64 text).
 pub const TICKET_CAP: usize = 512;
-/// Number of services remembered from `wtv-service` lines.
-pub const MAX_SERVICES: usize = 16;
+/// Bytes that hold the services remembered from `wtv-service` lines: 4 per service plus its
+/// name and host. The recorded minisrv sign-ins list eleven services in 241 bytes
+/// (`../shared/transcripts/wtvp`); this holds about twice that. Services beyond it are dropped
+/// with a warning (the 16-slot table this replaces dropped them too); the sign-in only needs
+/// `wtv-head-waiter` and the login URL's service, which minisrv lists first.
+pub const SERVICE_POOL: usize = 512;
 /// Capacity of a service name.
 pub const SERVICE_NAME_CAP: usize = 32;
+/// Capacity of a service host.
+pub const SERVICE_HOST_CAP: usize = 64;
 /// Capacity of a request URL.
 pub const URL_CAP: usize = 640;
-/// Capacity of a decoded response body (answers and small pages).
-pub const BODY_CAP: usize = 2048;
 /// Default limit for each box-login step.
 pub const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -117,11 +121,93 @@ pub enum WtvpEvent<'a> {
     Fetched(u16),
 }
 
+/// One remembered service, borrowed from [`Services`].
 #[derive(Debug, Clone, Copy)]
-struct Service {
-    name: Text<SERVICE_NAME_CAP>,
-    host: Text<64>,
+struct Service<'a> {
+    name: &'a [u8],
+    host: &'a [u8],
     port: u16,
+}
+
+/// The services from `wtv-service` lines, packed into one buffer in the order first learned:
+/// each entry is name length, host length, port (big-endian), name, host. A service is named
+/// by its position in that order, which a later line for the same name keeps.
+struct Services {
+    pool: [u8; SERVICE_POOL],
+    used: usize,
+}
+
+const ENTRY_HEAD: usize = 4;
+
+impl Services {
+    const fn new() -> Self {
+        Services {
+            pool: [0; SERVICE_POOL],
+            used: 0,
+        }
+    }
+
+    fn clear(&mut self) {
+        self.used = 0;
+    }
+
+    /// Return the entries with their byte ranges in the pool, in order.
+    fn entries(&self) -> impl Iterator<Item = (core::ops::Range<usize>, Service<'_>)> + '_ {
+        let mut at: usize = 0;
+        core::iter::from_fn(move || {
+            let pool = self.pool.get(..self.used)?;
+            let h = pool.get(at..at.checked_add(ENTRY_HEAD)?)?;
+            let (&[nl, hl, p0, p1], start) = (h, at) else {
+                return None;
+            };
+            let name_at = start + ENTRY_HEAD;
+            let host_at = name_at + usize::from(nl);
+            let end = host_at + usize::from(hl);
+            let svc = Service {
+                name: pool.get(name_at..host_at)?,
+                host: pool.get(host_at..end)?,
+                port: u16::from_be_bytes([p0, p1]),
+            };
+            at = end;
+            Some((start..end, svc))
+        })
+    }
+
+    fn get(&self, i: usize) -> Option<Service<'_>> {
+        self.entries().nth(i).map(|(_, s)| s)
+    }
+
+    fn position(&self, name: &[u8]) -> Option<usize> {
+        self.entries().position(|(_, s)| s.name == name)
+    }
+
+    /// Store a service (names and hosts within their caps), replacing one of the same name
+    /// in place; returns false when the pool has no room for it.
+    fn set(&mut self, name: &[u8], host: &[u8], port: u16) -> bool {
+        let (Ok(nl), Ok(hl)) = (u8::try_from(name.len()), u8::try_from(host.len())) else {
+            return false;
+        };
+        let len = ENTRY_HEAD + name.len() + host.len();
+        let old = self.entries().find(|(_, s)| s.name == name).map(|(r, _)| r);
+        let (at, old_len) = old.map_or((self.used, 0), |r| (r.start, r.len()));
+        let new_used = self.used - old_len + len;
+        if new_used > SERVICE_POOL {
+            return false;
+        }
+        // Move the entries after this one to make exactly `len` bytes for it.
+        self.pool.copy_within(at + old_len..self.used, at + len);
+        self.used = new_used;
+        let [p0, p1] = port.to_be_bytes();
+        let Some(e) = self.pool.get_mut(at..at + len) else {
+            return false;
+        };
+        let (head, rest) = e.split_at_mut(ENTRY_HEAD);
+        let (n, h) = rest.split_at_mut(name.len());
+        head.copy_from_slice(&[nl, hl, p0, p1]);
+        n.copy_from_slice(name);
+        h.copy_from_slice(host);
+        true
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,14 +250,14 @@ struct Summary {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum AnswerState {
     None,
-    Ready { mode: AnswerMode, len: usize },
+    Ready { mode: AnswerMode },
     Failed(LoginError),
 }
 
 /// The built-in WTVP client; `RX` and `TX` are the receive and transmit buffer sizes.
 pub struct WtvpClient<'id, const RX: usize, const TX: usize> {
     id: BoxIdentity<'id>,
-    services: [Option<Service>; MAX_SERVICES],
+    services: Services,
     key: Option<[u8; 8]>,
     session_keys: Option<([u8; 16], [u8; 16])>,
     ticket: Option<Text<TICKET_CAP>>,
@@ -190,11 +276,15 @@ pub struct WtvpClient<'id, const RX: usize, const TX: usize> {
     decrypted: usize,
     tx: [u8; TX],
     tx_len: usize,
-    body: [u8; BODY_CAP],
+    /// The encrypted request is to be queued when the SECURE ON block has been taken.
+    request_due: bool,
+    /// Where the plain body of the last response lies in `rx` (start, length): a plain body
+    /// stays where it arrived (RC4 is undone in place), an LZPF body is expanded into the free
+    /// space after the response. Valid until the next request; empty when there is none.
+    body: (usize, usize),
     events: [Option<Pending>; 4],
     answer: AnswerState,
     signed_in: bool,
-    fetched_len: usize,
 }
 
 impl<const RX: usize, const TX: usize> Drop for WtvpClient<'_, RX, TX> {
@@ -208,7 +298,7 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
     pub fn new(id: BoxIdentity<'id>) -> Self {
         WtvpClient {
             id,
-            services: [None; MAX_SERVICES],
+            services: Services::new(),
             key: None,
             session_keys: None,
             ticket: None,
@@ -227,11 +317,11 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
             decrypted: 0,
             tx: [0; TX],
             tx_len: 0,
-            body: [0; BODY_CAP],
+            request_due: false,
+            body: (0, 0),
             events: [None; 4],
             answer: AnswerState::None,
             signed_in: false,
-            fetched_len: 0,
         }
     }
 
@@ -243,7 +333,6 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
             wipe(a);
             wipe(b);
         }
-        wipe(&mut self.body);
         wipe(&mut self.tx);
         wipe(&mut self.rx);
     }
@@ -303,13 +392,9 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
     }
 
     fn service(&self, name: &str) -> Option<usize> {
-        let find = |n: &str| {
-            self.services.iter().position(|s| {
-                s.as_ref()
-                    .is_some_and(|s| s.name.as_bytes() == n.as_bytes())
-            })
-        };
-        find(name).or_else(|| find("wtv-*"))
+        self.services
+            .position(name.as_bytes())
+            .or_else(|| self.services.position(b"wtv-*"))
     }
 
     fn service_of_url(&self) -> Option<usize> {
@@ -321,17 +406,18 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
 
     fn open_service(&mut self, now: Instant, name: &str, step: Step) -> Result<(), ClientError> {
         let i = self.service(name).ok_or(ClientError::NoService)?;
-        let s = self
-            .services
-            .get(i)
-            .copied()
-            .flatten()
-            .ok_or(ClientError::NoService)?;
+        let (host, port) = self.service_address(i)?;
         if step == Step::Challenge {
             self.set_url(b"wtv-head-waiter:/login?")?;
         }
-        self.open(now, s.host, s.port, Some(i), step);
+        self.open(now, host, port, Some(i), step);
         Ok(())
+    }
+
+    fn service_address(&self, i: usize) -> Result<(Text<SERVICE_HOST_CAP>, u16), ClientError> {
+        let s = self.services.get(i).ok_or(ClientError::NoService)?;
+        let host = Text::new(s.host).ok_or(ClientError::NoService)?;
+        Ok((host, s.port))
     }
 
     fn open(&mut self, now: Instant, host: Text<64>, port: u16, svc: Option<usize>, step: Step) {
@@ -361,6 +447,7 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
         self.rx_len = 0;
         self.decrypted = 0;
         self.tx_len = 0;
+        self.request_due = false;
     }
 
     fn push(&mut self, p: Pending) {
@@ -370,19 +457,15 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
     }
 
     fn secure_request(&mut self, now: Instant, step: Step) -> Result<(), ClientError> {
+        self.forget_body();
         let svc = self.service_of_url().ok_or(ClientError::NoService)?;
         self.step = step;
         self.deadline = Some(now + self.step_timeout(step));
         if self.conn == Conn::Open && self.conn_service == Some(svc) && self.secure.is_some() {
             return self.queue_request();
         }
-        let s = self
-            .services
-            .get(svc)
-            .copied()
-            .flatten()
-            .ok_or(ClientError::NoService)?;
-        self.open(now, s.host, s.port, Some(svc), step);
+        let (host, port) = self.service_address(svc)?;
+        self.open(now, host, port, Some(svc), step);
         Ok(())
     }
 
@@ -395,8 +478,11 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
         match self.step {
             Step::Preregister | Step::Challenge => self.queue_plain(None),
             Step::StageTwo | Step::Login(_) | Step::Fetch => {
+                // The encrypted request follows once the SECURE ON block has been taken, so
+                // the transmit buffer holds only the larger of the two.
                 self.queue_secure_on()?;
-                self.queue_request()
+                self.request_due = true;
+                Ok(())
             }
             Step::Validate | Step::Idle => Err(ClientError::State),
         }
@@ -448,6 +534,16 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
     /// Copy pending bytes to write into `out`; returns how many (0 when nothing is pending).
     #[must_use]
     pub fn poll_transmit(&mut self, out: &mut [u8]) -> usize {
+        if self.tx_len == 0 && core::mem::take(&mut self.request_due) {
+            if let Err(e) = self.queue_request() {
+                let le = match e {
+                    ClientError::Malformed(m) => LoginError::Malformed(m),
+                    _ => LoginError::ServiceLogin,
+                };
+                self.abort(e, le);
+                return 0;
+            }
+        }
         let n = self.tx_len.min(out.len());
         if let (Some(dst), Some(src)) = (out.get_mut(..n), self.tx.get(..n)) {
             dst.copy_from_slice(src);
@@ -598,32 +694,34 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
             s.apply_s2c(b);
         }
         self.decrypted = self.rx_len;
-        let body_wire = self.rx.get(head_len..self.rx_len).unwrap_or(&[]);
-        let body_len = if lz {
-            if clen > BODY_CAP {
-                return Err((ClientError::Capacity, LoginError::TooLarge));
-            }
-            match lzpf::decompress(body_wire, clen, &mut self.body) {
+        // The plain body stays in `rx`: a body the buffer cannot hold is refused, never cut short.
+        let too_large = (ClientError::Capacity, LoginError::TooLarge);
+        let body = if lz {
+            // Expand into the free space after the received bytes (the wire form stays intact
+            // for a retry when more bytes arrive).
+            let (received, free) = self.rx.split_at_mut(self.rx_len);
+            let body_wire = received.get(head_len..).unwrap_or(&[]);
+            let out = free.get_mut(..clen).ok_or(too_large)?;
+            match lzpf::decompress(body_wire, clen, out) {
                 Err(LzpfError::Truncated) => return Ok(()),
                 Err(e) => return Err((ClientError::Lzpf(e), LoginError::Lzpf(e))),
                 Ok(d) if d.consumed != body_wire.len() => {
                     return Err(mal(MessageError::BodyTooLong));
                 }
-                Ok(d) => d.out_len,
+                Ok(d) => (self.rx_len, d.out_len),
             }
         } else {
-            if body_wire.len() < clen {
+            if clen > RX.saturating_sub(head_len) {
+                return Err(too_large);
+            }
+            let wire_len = self.rx_len.saturating_sub(head_len);
+            if wire_len < clen {
                 return Ok(());
             }
-            if body_wire.len() > clen {
+            if wire_len > clen {
                 return Err(mal(MessageError::BodyTooLong));
             }
-            // A body the buffer cannot hold is refused, never cut short.
-            let (Some(d), Some(s)) = (self.body.get_mut(..clen), body_wire.get(..clen)) else {
-                return Err((ClientError::Capacity, LoginError::TooLarge));
-            };
-            d.copy_from_slice(s);
-            clen
+            (head_len, clen)
         };
         // The response is complete: copy out what the step needs, then act on it.
         let rx = self.rx.get(..head_len).unwrap_or(&[]);
@@ -652,7 +750,7 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
             config: (step == Step::StageTwo && head.status == 200)
                 .then(|| MessengerConfig::parse(head.headers_raw)),
         };
-        let res = self.on_response(now, step, summary, body_len, deflate);
+        let res = self.on_response(now, step, summary, body, deflate);
         self.rx_len = 0;
         self.decrypted = 0;
         if close && self.conn == Conn::Open {
@@ -669,7 +767,7 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
         now: Instant,
         step: Step,
         sum: Summary,
-        body_len: usize,
+        body: (usize, usize),
         deflate: bool,
     ) -> Result<(), (ClientError, LoginError)> {
         if !matches!(step, Step::Login(_) | Step::Fetch) && sum.status != 200 {
@@ -733,7 +831,8 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
             Step::Login(mode) => {
                 self.step = Step::Idle;
                 self.deadline = None;
-                let body = self.body.get(..body_len).unwrap_or(&[]);
+                self.body = body;
+                let body = self.body_bytes();
                 let r = if deflate && sum.status == 200 {
                     Err(LoginError::UnsupportedEncoding)
                 } else {
@@ -741,10 +840,7 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
                         .map(|_| ())
                 };
                 self.answer = match r {
-                    Ok(()) => AnswerState::Ready {
-                        mode,
-                        len: body_len,
-                    },
+                    Ok(()) => AnswerState::Ready { mode },
                     Err(e) => {
                         msgr_warn!(
                             "wtvp: messengerlogin gave no answer (status {})",
@@ -757,7 +853,7 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
             Step::Fetch => {
                 self.step = Step::Idle;
                 self.deadline = None;
-                self.fetched_len = body_len;
+                self.body = body;
                 self.push(Pending::Fetched(sum.status));
             }
             Step::Idle => return Err((ClientError::State, LoginError::State)),
@@ -767,7 +863,20 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
 
     /// Return the plain body of the last response to [`WtvpClient::fetch`].
     pub fn fetched_body(&self) -> &[u8] {
-        self.body.get(..self.fetched_len).unwrap_or(&[])
+        self.body_bytes()
+    }
+
+    fn body_bytes(&self) -> &[u8] {
+        let (start, len) = self.body;
+        self.rx.get(start..start.saturating_add(len)).unwrap_or(&[])
+    }
+
+    /// Wipe the last response body (it may hold a login answer) and forget it.
+    fn forget_body(&mut self) {
+        let (start, len) = core::mem::take(&mut self.body);
+        if let Some(b) = self.rx.get_mut(start..start.saturating_add(len)) {
+            wipe(b);
+        }
     }
 }
 
@@ -843,42 +952,38 @@ fn write_request(
 // No heap to box into: the pair carries the server message for both error views.
 #[allow(clippy::result_large_err)]
 fn learn(
-    services: &mut [Option<Service>; MAX_SERVICES],
+    services: &mut Services,
     ticket: &mut Option<Text<TICKET_CAP>>,
     head: &ResponseHead<'_>,
 ) -> Result<(), (ClientError, LoginError)> {
+    let too_long = (ClientError::Capacity, LoginError::TooLarge);
     for v in head.headers_named("wtv-service") {
         if v == b"reset" {
-            *services = [None; MAX_SERVICES];
+            services.clear();
             continue;
         }
-        let mut svc = Service {
-            name: Text::empty(),
-            host: Text::empty(),
-            port: 0,
-        };
-        let mut named = false;
+        let (mut name, mut host, mut port) = (None, &b""[..], 0);
         for field in v.split(|&c| c == b' ') {
             if let Some(n) = field.strip_prefix(b"name=") {
-                svc.name = Text::new(n).ok_or((ClientError::Capacity, LoginError::TooLarge))?;
-                named = true;
+                name = Some(n);
             } else if let Some(h) = field.strip_prefix(b"host=") {
-                svc.host = Text::new(h).ok_or((ClientError::Capacity, LoginError::TooLarge))?;
+                host = h;
             } else if let Some(p) = field.strip_prefix(b"port=") {
-                svc.port = parse_decimal(p)
+                port = parse_decimal(p)
                     .and_then(|p| u16::try_from(p).ok())
                     .unwrap_or(0);
             }
         }
-        if !named || svc.port == 0 {
-            continue;
+        // The same checks the fixed-size fields made: printable text within the caps.
+        let fits = |f: &[u8], cap: usize| f.len() <= cap && super::message::field_ok(f);
+        if name.is_some_and(|n| !fits(n, SERVICE_NAME_CAP)) || !fits(host, SERVICE_HOST_CAP) {
+            return Err(too_long);
         }
-        let slot = services
-            .iter()
-            .position(|s| s.as_ref().is_some_and(|s| s.name == svc.name))
-            .or_else(|| services.iter().position(Option::is_none));
-        if let Some(s) = slot.and_then(|i| services.get_mut(i)) {
-            *s = Some(svc);
+        let Some(name) = name.filter(|_| port != 0) else {
+            continue;
+        };
+        if !services.set(name, host, port) {
+            msgr_warn!("wtvp: service table full; a wtv-service line was dropped");
         }
     }
     if let Some(t) = head.header("wtv-ticket") {
@@ -911,8 +1016,6 @@ impl<const RX: usize, const TX: usize> LoginTransport for WtvpClient<'_, RX, TX>
         c.copy_from_slice(challenge);
         self.url_len = total;
         self.answer = AnswerState::None;
-        self.fetched_len = 0;
-        wipe(&mut self.body);
         msgr_debug!("wtvp: login answer requested (built-in client)");
         self.secure_request(now, Step::Login(mode))
             .map_err(|_| LoginError::ServiceLogin)
@@ -922,9 +1025,8 @@ impl<const RX: usize, const TX: usize> LoginTransport for WtvpClient<'_, RX, TX>
         match core::mem::replace(&mut self.answer, AnswerState::None) {
             AnswerState::None => None,
             AnswerState::Failed(e) => Some(Err(e)),
-            AnswerState::Ready { mode, len } => {
-                let body = self.body.get(..len)?;
-                Some(login::interpret(mode, 200, b"", body))
+            AnswerState::Ready { mode } => {
+                Some(login::interpret(mode, 200, b"", self.body_bytes()))
             }
         }
     }
@@ -999,23 +1101,101 @@ mod tests {
         );
     }
 
-    #[test]
-    fn body_larger_than_the_body_buffer_is_a_capacity_error() {
-        let mut c: WtvpClient<'static, 4096, 1024> = WtvpClient::new(ID);
-        assert_eq!(c.sign_in(Instant::ZERO, "10.0.0.1", 1615), Ok(()));
-        assert_eq!(c.handle_connected(Instant::ZERO), Ok(()));
-        let mut resp = format!("200 OK\r\nContent-length: {}\r\n\r\n", BODY_CAP + 1).into_bytes();
-        resp.resize(resp.len() + BODY_CAP + 1, b'b');
-        assert_eq!(
-            c.handle_input(Instant::ZERO, &resp),
-            Err(ClientError::Capacity)
-        );
+    fn failure_of(c: &mut WtvpClient<'static, 1024, 1024>) -> Option<ClientError> {
         let mut f = None;
         while let Some(e) = c.poll_event() {
             if let WtvpEvent::SignInFailed(e) = e {
                 f = Some(e);
             }
         }
-        assert_eq!(f, Some(ClientError::Capacity));
+        f
+    }
+
+    /// A body announced larger than the receive buffer can hold fails at once.
+    #[test]
+    fn body_larger_than_the_receive_buffer_is_a_capacity_error() {
+        let mut c: WtvpClient<'static, 1024, 1024> = WtvpClient::new(ID);
+        assert_eq!(c.sign_in(Instant::ZERO, "10.0.0.1", 1615), Ok(()));
+        assert_eq!(c.handle_connected(Instant::ZERO), Ok(()));
+        let resp = b"200 OK\r\nContent-length: 1000\r\n\r\nbody";
+        assert_eq!(
+            c.handle_input(Instant::ZERO, resp),
+            Err(ClientError::Capacity)
+        );
+        assert_eq!(failure_of(&mut c), Some(ClientError::Capacity));
+    }
+
+    /// An LZPF body whose expanded form does not fit after the response is refused, not cut.
+    #[test]
+    fn lzpf_body_without_room_to_expand_is_a_capacity_error() {
+        let mut c: WtvpClient<'static, 1024, 1024> = WtvpClient::new(ID);
+        assert_eq!(c.sign_in(Instant::ZERO, "10.0.0.1", 1615), Ok(()));
+        assert_eq!(c.handle_connected(Instant::ZERO), Ok(()));
+        let plain = [b'a'; 600];
+        let mut z = [0u8; 1400];
+        let n = lzpf::encode_literals(&plain, &mut z).expect("room for the stream");
+        assert!(n < 700, "literal stream of {n} bytes");
+        let mut resp = b"200 OK\r\nwtv-lzpf: 0\r\nContent-length: 600\r\n\r\n".to_vec();
+        resp.extend_from_slice(&z[..n]);
+        assert!(resp.len() < 1024 && resp.len() + 600 > 1024);
+        assert_eq!(
+            c.handle_input(Instant::ZERO, &resp),
+            Err(ClientError::Capacity)
+        );
+        assert_eq!(failure_of(&mut c), Some(ClientError::Capacity));
+    }
+
+    /// A later line for a known service replaces it in place; a full pool refuses more.
+    #[test]
+    fn services_are_replaced_in_place_and_never_overflow() {
+        let mut s = Services::new();
+        assert!(s.set(b"wtv-1800", b"127.0.0.1", 1615));
+        assert!(s.set(b"wtv-head-waiter", b"127.0.0.1", 1601));
+        assert!(s.set(b"wtv-*", b"127.0.0.1", 1603));
+        assert!(s.set(b"wtv-head-waiter", b"10.0.0.254", 1602));
+        assert_eq!(s.position(b"wtv-head-waiter"), Some(1));
+        let hw = s.get(1).map(|e| (e.host, e.port));
+        assert_eq!(hw, Some((&b"10.0.0.254"[..], 1602)));
+        assert_eq!(s.get(2).map(|e| e.name), Some(&b"wtv-*"[..]));
+        let mut n = 0;
+        while s.set(
+            &[b'a' + (n % 26) as u8, b'0' + (n / 26) as u8],
+            b"192.168.100.100",
+            1,
+        ) {
+            n += 1;
+        }
+        assert!(s.used <= SERVICE_POOL && SERVICE_POOL - s.used < ENTRY_HEAD + 2 + 15);
+        assert_eq!(s.get(0).map(|e| e.port), Some(1615));
+        s.clear();
+        assert_eq!(s.position(b"wtv-1800"), None);
+    }
+
+    /// With the C ABI's identity, a ticket and a URL at their caps, every request fits the
+    /// facade's transmit buffer on its own (the SECURE ON block is the largest).
+    #[test]
+    fn each_request_at_its_caps_fits_the_transmit_buffer() {
+        let id = BoxIdentity {
+            ssid: "81C0FFEE10B00254",
+            accept_language: "en-US,en",
+            headers: crate::ffi::client::WTVP_HEADERS,
+            preregister_headers: crate::ffi::client::WTVP_PREREGISTER_HEADERS,
+            first_incarnation: u32::MAX - 1,
+        };
+        let ticket = [b'T'; TICKET_CAP];
+        let url = [b'u'; URL_CAP];
+        let response = [b'r'; 128];
+        let len = |url: &[u8], req: Req<'_>| {
+            let mut buf = [0u8; crate::client::WTVP_TX];
+            let mut w = Writer::new(&mut buf);
+            write_request(&mut w, &id, url, u32::MAX, req).map(|()| w.len())
+        };
+        let prereg = b"wtv-1800:/preregister?scriptless-visit-reason=10&0";
+        let validate = b"wtv-head-waiter:/ValidateLogin?initial_login=true";
+        let plain = |prereg, response| Req::Plain { prereg, response };
+        assert_eq!(len(b"", Req::SecureOn { ticket: &ticket }), Ok(942));
+        assert_eq!(len(&url, Req::Encrypted), Ok(675));
+        assert_eq!(len(validate, plain(false, Some(&response[..]))), Ok(641));
+        assert!(len(prereg, plain(true, None)).is_ok());
     }
 }
