@@ -1003,7 +1003,7 @@ pub unsafe extern "C" fn msgr_client_received(
         i.tick(now_ms);
         let c = tri!(conn_arg(i, conn));
         let r = i.client.handle_input(i.now, c, bytes);
-        i.flush();
+        i.flush_inline();
         match r {
             Ok(n) => {
                 // SAFETY: writable per the contract.
@@ -1916,10 +1916,17 @@ impl Inner {
     }
 
     /// Write out everything the client wants to send; stops at the first partial write.
-    // Inlined for the common case (nothing to send): the sending loop sets up a lot before
-    // it would find that out.
-    #[inline(always)]
+    // Out of line for the many command entry points (ROM); the sending loop sets up a lot, so
+    // the common case (nothing to send) is checked before it.
+    #[inline(never)]
     fn flush(&mut self) {
+        self.flush_inline();
+    }
+
+    /// [`flush`](Self::flush) with its check inlined, for the per-message paths (input and
+    /// event polling).
+    #[inline(always)]
+    fn flush_inline(&mut self) {
         if self.pending.is_some() || !self.client.is_tx_idle() {
             self.flush_queued();
         }
@@ -1983,7 +1990,7 @@ impl Inner {
             return msgr_event::NONE;
         }
         loop {
-            self.flush();
+            self.flush_inline();
             let mut open: Option<(ConnId, [u8; 64], usize, u16)> = None;
             let mut close: Option<ConnId> = None;
             let ev = 'poll: {
@@ -2010,7 +2017,7 @@ impl Inner {
                 // Polling moves the sessions on (buffered frames, a finished WTVP sign-in
                 // starting the NS): what that queued goes out now, as the caller may wait for
                 // input next. Safe here: no event points into the client's buffers.
-                self.flush();
+                self.flush_inline();
                 return msgr_event::NONE;
             };
             if let Some(c) = close {
