@@ -1,9 +1,10 @@
 //! Generate the guest's vector tables from ../shared, pass the linker scripts, and compile the
-//! C box UI (`ui/`) for the `box-ui` firmware with the libwtv SDK's flags.
+//! C box UI (`ui/`) and the shared C ABI test (`tests/c/`) with the libwtv SDK's flags.
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The libwtv SDK's compile flags (linker/README.md), plus strict C99 warnings.
+/// The libwtv SDK's compile flags (linker/README.md) for the R4640-class box, plus strict C99;
+/// the optimisation level is the caller's.
 const SDK_CFLAGS: &[&str] = &[
     "-EB",
     "-march=4650",
@@ -19,7 +20,6 @@ const SDK_CFLAGS: &[&str] = &[
     "-Wextra",
     "-Werror",
     "-pedantic",
-    "-Os",
 ];
 
 /// Run a build tool, failing the build with its name if it does not succeed.
@@ -30,31 +30,41 @@ fn run(cmd: &mut Command) {
     assert!(status.success(), "{cmd:?} failed");
 }
 
-/// Compile the C box UI with the MIPS cross compiler and link it into the `box-ui` binary only.
-fn build_box_ui(root: &Path, out: &Path) {
-    let ui = root.join("board/qemu-malta/ui");
-    let obj = out.join("box_ui.o");
+/// Compile one C file with the MIPS cross compiler and the SDK flags (headers from `include/`
+/// and `includes`), and link the object into firmware `bin` only. Rebuilds when `src`, the
+/// files in `deps`, the core's header or the tool variables change.
+fn compile_c_into(
+    root: &Path,
+    out: &Path,
+    src: &Path,
+    includes: &[&Path],
+    deps: &[PathBuf],
+    opt: &str,
+    bin: &str,
+) {
+    let stem = src.file_stem().and_then(|s| s.to_str()).unwrap_or("c");
+    let obj = out.join(format!("{stem}.o"));
     let cc = std::env::var("MIPS_CC").unwrap_or_else(|_| "mips-linux-gnu-gcc".into());
     let objcopy = std::env::var("MIPS_OBJCOPY").unwrap_or_else(|_| "mips-linux-gnu-objcopy".into());
-    run(Command::new(&cc)
-        .args(SDK_CFLAGS)
+    let mut gcc = Command::new(&cc);
+    gcc.args(SDK_CFLAGS)
+        .arg(opt)
         .arg("-I")
-        .arg(root.join("include"))
-        .arg("-I")
-        .arg(&ui)
-        .arg("-c")
-        .arg(ui.join("box_ui.c"))
-        .arg("-o")
-        .arg(&obj));
-    // gcc tags the object hard-float and rustc's soft-float: the UI has no floating point (the
-    // firmware's ISA audit proves it), so drop the tags as the homebrew recipe does.
+        .arg(root.join("include"));
+    for dir in includes {
+        gcc.arg("-I").arg(dir);
+    }
+    run(gcc.arg("-c").arg(src).arg("-o").arg(&obj));
+    // gcc tags the object hard-float and rustc's soft-float: the C code passes no floating
+    // point (the firmware's ISA audit proves it), so drop the tags as the homebrew recipe does.
     run(Command::new(&objcopy)
         .arg("--remove-section=.gnu.attributes")
         .arg("--remove-section=.MIPS.abiflags")
         .arg(&obj));
-    println!("cargo:rustc-link-arg-bin=box-ui={}", obj.display());
-    for f in ["box_ui.c", "box_ui.h", "box_platform.h"] {
-        println!("cargo:rerun-if-changed={}", ui.join(f).display());
+    println!("cargo:rustc-link-arg-bin={bin}={}", obj.display());
+    println!("cargo:rerun-if-changed={}", src.display());
+    for f in deps {
+        println!("cargo:rerun-if-changed={}", f.display());
     }
     println!(
         "cargo:rerun-if-changed={}",
@@ -64,8 +74,35 @@ fn build_box_ui(root: &Path, out: &Path) {
     println!("cargo:rerun-if-env-changed=MIPS_OBJCOPY");
 }
 
-#[path = "build/c_abi.rs"]
-mod c_abi;
+/// Compile the C box UI (`ui/`) into the `box-ui` firmware.
+fn build_box_ui(root: &Path, out: &Path) {
+    let ui = root.join("board/qemu-malta/ui");
+    let deps = [ui.join("box_ui.h"), ui.join("box_platform.h")];
+    compile_c_into(
+        root,
+        out,
+        &ui.join("box_ui.c"),
+        &[&ui],
+        &deps,
+        "-Os",
+        "box-ui",
+    );
+}
+
+/// Compile the shared C ABI test (`tests/c/abi_test.c`) into the `c-abi-test` firmware.
+fn build_c_abi_test(root: &Path, out: &Path) {
+    let dir = root.join("tests/c");
+    let deps = [dir.join("abi_test.h")];
+    compile_c_into(
+        root,
+        out,
+        &dir.join("abi_test.c"),
+        &[&dir],
+        &deps,
+        "-O2",
+        "c-abi-test",
+    );
+}
 
 fn main() {
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR"));
@@ -80,7 +117,7 @@ fn main() {
     println!("cargo:rustc-link-arg=--gc-sections");
     println!("cargo:rerun-if-changed={}", ld.display());
     println!("cargo:rerun-if-changed=src/crt0.S");
-    c_abi::build(&root, &out);
+    build_c_abi_test(&root, &out);
     if std::env::var("CARGO_CFG_TARGET_ARCH").as_deref() == Ok("mips") {
         build_box_ui(&root, &out);
     }
