@@ -3,22 +3,14 @@
 //! 150-contact, 30-group `SYN` and 150 `ILN` lines, one server line at a time, every event
 //! drained through the C ABI (board/qemu-malta/src/bin/bench.rs does the same on the guest).
 
+use crate::abi::Bench;
 use msntv_messenger::ffi::client::*;
 use msntv_messenger::ffi::MsgrResult;
-use std::ffi::{c_char, c_void};
 use std::fmt::Write as _;
 
 const CONTACTS: usize = 150;
 const GROUPS: usize = 30;
 const TICKET: &[u8] = b"t=53616c7465645f5f5f5f5f5f5f5f5f5f&p=6d6f636b5f7469636b6574";
-
-unsafe extern "C" fn open(_: *mut c_void, _: u32, _: *const c_char, _: usize, _: u16) -> i32 {
-    0
-}
-unsafe extern "C" fn send(_: *mut c_void, _: u32, _: *const u8, len: usize) -> i32 {
-    i32::try_from(len).unwrap_or(i32::MAX)
-}
-unsafe extern "C" fn close(_: *mut c_void, _: u32) {}
 
 #[derive(Default)]
 struct Tally {
@@ -28,37 +20,16 @@ struct Tally {
     login_request: u32,
 }
 
-fn drain(c: *mut msgr_client, t: &mut Tally) {
-    loop {
-        let mut ev = std::mem::MaybeUninit::<msgr_event>::uninit();
-        // SAFETY: live handle, writable event.
-        assert_eq!(
-            unsafe { msgr_client_poll_event(c, ev.as_mut_ptr()) },
-            MsgrResult::Ok
-        );
-        // SAFETY: written on success.
-        let ev = unsafe { ev.assume_init() };
-        match ev.kind {
-            k if k == MsgrEventKind::None as u32 => return,
-            k if k == MsgrEventKind::SignedIn as u32 => t.signed_in += 1,
-            k if k == MsgrEventKind::ListsSynced as u32 => t.synced += 1,
-            k if k == MsgrEventKind::Presence as u32 => t.presence += 1,
-            k if k == MsgrEventKind::LoginRequest as u32 => t.login_request += 1,
+impl Tally {
+    fn see(&mut self, kind: u32) {
+        match kind {
+            k if k == MsgrEventKind::SignedIn as u32 => self.signed_in += 1,
+            k if k == MsgrEventKind::ListsSynced as u32 => self.synced += 1,
+            k if k == MsgrEventKind::Presence as u32 => self.presence += 1,
+            k if k == MsgrEventKind::LoginRequest as u32 => self.login_request += 1,
             _ => {}
         }
     }
-}
-
-fn feed(c: *mut msgr_client, mut bytes: &[u8], t: &mut Tally) {
-    while !bytes.is_empty() {
-        let mut n = 0usize;
-        // SAFETY: readable input, writable count.
-        let r = unsafe { msgr_client_received(c, 1, 0, bytes.as_ptr(), bytes.len(), &mut n) };
-        assert_eq!(r, MsgrResult::Ok);
-        bytes = &bytes[n..];
-        drain(c, t);
-    }
-    drain(c, t);
 }
 
 fn script() -> String {
@@ -116,41 +87,21 @@ pub fn run(rounds: u32) {
                 message_bytes: 0,
             },
         };
-        let transport = msgr_transport {
-            userdata: std::ptr::null_mut(),
-            open: Some(open),
-            send: Some(send),
-            close: Some(close),
-        };
-        // SAFETY: `cfg.limits` is a readable msgr_limits.
-        let len = unsafe { msgr_client_arena_size(&cfg.limits) };
-        let mut arena = vec![0u64; len / 8 + 1];
-        let mut c: *mut msgr_client = std::ptr::null_mut();
-        // SAFETY: the arena outlives the client; config and hooks are readable.
-        let r = unsafe {
-            msgr_client_init(
-                arena.as_mut_ptr().cast(),
-                arena.len() * 8,
-                &cfg,
-                &transport,
-                &mut c,
-            )
-        };
-        assert_eq!(r, MsgrResult::Ok);
+        let bench = Bench::new(&cfg);
+        let c = bench.c;
         if rounds == 0 {
-            // SAFETY: the handle is not used afterwards.
-            unsafe { msgr_client_deinit(c) };
             return;
         }
         let mut t = Tally::default();
+        let on = &mut |k| t.see(k);
         // SAFETY: live handle (below too).
         unsafe { msgr_client_sign_in(c, 1) };
-        drain(c, &mut t);
+        bench.drain(on);
         // SAFETY: live handle.
         unsafe { msgr_client_connected(c, 1, 0) };
-        drain(c, &mut t);
+        bench.drain(on);
         for line in script.split_inclusive('\n') {
-            feed(c, line.as_bytes(), &mut t);
+            bench.feed(0, line.as_bytes(), on);
             if line.starts_with("USR ") && line.contains(" S ") {
                 // SAFETY: every buffer is readable for its length.
                 let r = unsafe {
@@ -167,7 +118,7 @@ pub fn run(rounds: u32) {
                     )
                 };
                 assert_eq!(r, MsgrResult::Ok);
-                drain(c, &mut t);
+                bench.drain(on);
             }
         }
         assert_eq!(
@@ -175,8 +126,6 @@ pub fn run(rounds: u32) {
             (1, 1, CONTACTS as u32, 1),
             "the sign-in completes"
         );
-        // SAFETY: the handle is not used afterwards.
-        unsafe { msgr_client_deinit(c) };
     }
     println!("login: {rounds} sign-ins");
 }

@@ -124,6 +124,7 @@ fn wire(mb: usize) {
     assert_eq!(errors, 0, "framing or parse errors in the corpus");
 }
 
+mod abi;
 mod login;
 mod rx;
 
