@@ -23,7 +23,7 @@ use crate::ims::{Backoff, IdleTimer, ImsAction};
 use crate::msnp::ns::{Contact, Group, NsConfig, NsError, NsEvent, NsSession, Phase};
 use crate::msnp::sb::{
     ConversationId, ConversationSlot, Conversations, MessageId, MessageSlot, SbConfig, SbError,
-    SbEvent,
+    SbEvent, TransmitScratch,
 };
 use crate::msnp::wire::{ListKind, Status, TrId};
 use crate::time::{Duration, Instant};
@@ -874,6 +874,70 @@ impl<'s> Client<'s> {
         // A part written in mode U has its outcome now.
         self.quiet = false;
         Some((ConnId::Sb(t.conversation), t.len))
+    }
+
+    /// Return the next bytes to send, in place, and the connection they are for (`None`:
+    /// nothing to send). A message part's head is assembled in `scratch`; everything else is
+    /// lent straight from the sessions' own buffers and the message pool. Report how many
+    /// were written with [`advance_transmit`](Self::advance_transmit) before any other call;
+    /// the rest is offered again. An alternative to [`poll_transmit`](Self::poll_transmit)
+    /// that needs no transmit buffer of the caller's.
+    pub fn transmit_bytes<'a>(
+        &'a mut self,
+        scratch: &'a mut TransmitScratch,
+    ) -> Option<(ConnId, &'a [u8])> {
+        if self.tx_idle {
+            return None;
+        }
+        let now = self.now;
+        self.pump(now);
+        let b = self.ns.transmit_bytes();
+        if !b.is_empty() {
+            return Some((ConnId::Ns, b));
+        }
+        if let Login::Wtvp(w) = &mut self.login {
+            let b = w.transmit_bytes();
+            if !b.is_empty() {
+                return Some((ConnId::Wtvp, b));
+            }
+        }
+        if let Some((c, b)) = self.convs.transmit_bytes(scratch) {
+            return Some((ConnId::Sb(c), b));
+        }
+        self.tx_idle = true;
+        None
+    }
+
+    /// Record that the first `n` bytes [`transmit_bytes`](Self::transmit_bytes) gave for
+    /// `conn` were written.
+    pub fn advance_transmit(&mut self, conn: ConnId, n: usize) {
+        if n == 0 {
+            return;
+        }
+        // A part written in mode U has its outcome now.
+        self.quiet = false;
+        match conn {
+            ConnId::Ns => self.ns.advance_transmit(n),
+            ConnId::Wtvp => {
+                if let Login::Wtvp(w) = &mut self.login {
+                    w.advance_transmit(n);
+                }
+            }
+            ConnId::Sb(c) => self.convs.advance_transmit(c, n),
+        }
+    }
+
+    /// Drop the bytes waiting for `conn` (the connection is gone; they can no longer be sent).
+    pub fn discard_transmit(&mut self, conn: ConnId) {
+        match conn {
+            ConnId::Ns => self.ns.advance_transmit(usize::MAX),
+            ConnId::Wtvp => {
+                if let Login::Wtvp(w) = &mut self.login {
+                    w.advance_transmit(usize::MAX);
+                }
+            }
+            ConnId::Sb(c) => self.convs.discard_transmit(c),
+        }
     }
 
     /// Return when [`handle_timeout`](Self::handle_timeout) must be called next.

@@ -1150,13 +1150,26 @@ impl<'s, const RX: usize, const TX: usize> NsSession<'s, RX, TX> {
 
     /// Copy bytes to send into `out`; return how many (0: nothing to send).
     pub fn poll_transmit(&mut self, out: &mut [u8]) -> usize {
-        let c = &mut self.core;
-        let n = out.len().min(c.tx_len);
-        if n == 0 {
-            return 0;
-        }
-        if let (Some(d), Some(s)) = (out.get_mut(..n), c.tx.get(..n)) {
+        let n = out.len().min(self.core.tx_len);
+        if let (Some(d), Some(s)) = (out.get_mut(..n), self.core.tx.get(..n)) {
             d.copy_from_slice(s);
+        }
+        self.advance_transmit(n);
+        n
+    }
+
+    /// Return the bytes waiting to be sent, in place (empty: nothing to send); report how
+    /// many were written with [`advance_transmit`](Self::advance_transmit).
+    pub fn transmit_bytes(&self) -> &[u8] {
+        self.core.tx.get(..self.core.tx_len).unwrap_or(&[])
+    }
+
+    /// Drop the first `n` bytes of [`transmit_bytes`](Self::transmit_bytes) (they were sent).
+    pub fn advance_transmit(&mut self, n: usize) {
+        let c = &mut self.core;
+        let n = n.min(c.tx_len);
+        if n == 0 {
+            return;
         }
         c.tx.copy_within(n..c.tx_len, 0);
         let old = c.tx_len;
@@ -1164,7 +1177,6 @@ impl<'s, const RX: usize, const TX: usize> NsSession<'s, RX, TX> {
         if let Some(rest) = c.tx.get_mut(c.tx_len..old) {
             wipe(rest);
         }
-        n
     }
 
     /// Return the earliest deadline at which `handle_timeout` must be called.

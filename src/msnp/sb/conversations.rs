@@ -38,7 +38,7 @@ use crate::time::Instant;
 
 /// Longest `X-MMS-IM-Format` value: `FN=` and a 32-byte font name %-encoded (96), then the
 /// effects, colour, charset and pitch fields.
-const FORMAT_VALUE_CAP: usize = 160;
+pub(crate) const FORMAT_VALUE_CAP: usize = 160;
 
 /// Hold one conversation (its switchboard connection and buffers); the caller provides these.
 pub struct ConversationSlot {
@@ -153,6 +153,23 @@ pub struct Transmit {
     pub conversation: ConversationId,
     /// How many bytes were written to the caller's buffer.
     pub len: usize,
+}
+
+/// Room the caller lends to [`Conversations::transmit_bytes`] for a message part's head (its
+/// `MSG` line and text headers), so that parts go out without a transmit buffer of their own.
+pub struct TransmitScratch([u8; session::PART_HEAD_CAP]);
+
+impl TransmitScratch {
+    /// Make an empty scratch (a few hundred bytes; it may live on the stack).
+    pub const fn new() -> Self {
+        TransmitScratch([0; session::PART_HEAD_CAP])
+    }
+}
+
+impl Default for TransmitScratch {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// The switchboard side of Messenger: a bounded set of conversations (see the module doc).
@@ -801,6 +818,43 @@ impl<'s> Conversations<'s> {
             });
         }
         None
+    }
+
+    /// Return the next bytes to write, in place, and the conversation whose socket gets them
+    /// (`None`: nothing to send): commands from a conversation's command buffer, a message
+    /// part's head (assembled in `scratch`) or its body (in the message pool). Report how many
+    /// were written with [`advance_transmit`](Self::advance_transmit) before anything else is
+    /// called; the rest is offered again.
+    pub fn transmit_bytes<'a>(
+        &'a mut self,
+        scratch: &'a mut TransmitScratch,
+    ) -> Option<(ConversationId, &'a [u8])> {
+        let msgs = &mut *self.msgs;
+        let i = self.slots.iter_mut().position(|slot| {
+            slot.session.as_mut().is_some_and(|s| {
+                s.st.flush(msgs);
+                s.st.prepare_tx(msgs)
+            })
+        })?;
+        let s = self.slots.get(i)?.session.as_ref()?;
+        let bytes = s.st.lend_tx(&mut scratch.0, self.msgs, self.pool);
+        (!bytes.is_empty()).then_some((s.st.id, bytes))
+    }
+
+    /// Drop the command bytes waiting for `conv` (its connection is gone); a part being
+    /// written is settled when the conversation closes.
+    pub fn discard_transmit(&mut self, conv: ConversationId) {
+        if let Ok((s, _)) = self.parts(conv) {
+            s.st.discard_tx();
+        }
+    }
+
+    /// Record that the first `n` bytes [`transmit_bytes`](Self::transmit_bytes) gave for
+    /// `conv` were written (a part written whole in mode U has its outcome now).
+    pub fn advance_transmit(&mut self, conv: ConversationId, n: usize) {
+        if let Ok((s, mut cx)) = self.parts(conv) {
+            s.st.advance_tx(n, &mut cx);
+        }
     }
 
     /// Return the next event, or `None` when there is nothing to report.
