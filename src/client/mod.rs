@@ -23,7 +23,7 @@ use crate::ims::{Backoff, IdleTimer, ImsAction};
 use crate::msnp::ns::{Contact, Group, NsConfig, NsError, NsEvent, NsSession, Phase};
 use crate::msnp::sb::{
     ConversationId, ConversationSlot, Conversations, MessageId, MessageSlot, SbConfig, SbError,
-    SbEvent, TransmitScratch,
+    SbEvent,
 };
 use crate::msnp::wire::{ListKind, Status, TrId};
 use crate::time::{Duration, Instant};
@@ -877,15 +877,14 @@ impl<'s> Client<'s> {
     }
 
     /// Return the next bytes to send, in place, and the connection they are for (`None`:
-    /// nothing to send). A message part's head is assembled in `scratch`; everything else is
-    /// lent straight from the sessions' own buffers and the message pool. Report how many
+    /// nothing to send). A message part's head is assembled in `scratch` (see
+    /// [`Conversations::transmit_bytes`]; [`TRANSMIT_SCRATCH`](crate::msnp::sb::TRANSMIT_SCRATCH)
+    /// bytes hold the longest); everything else is lent straight from the sessions' own
+    /// buffers and the message pool. Report how many
     /// were written with [`advance_transmit`](Self::advance_transmit) before any other call;
     /// the rest is offered again. An alternative to [`poll_transmit`](Self::poll_transmit)
     /// that needs no transmit buffer of the caller's.
-    pub fn transmit_bytes<'a>(
-        &'a mut self,
-        scratch: &'a mut TransmitScratch,
-    ) -> Option<(ConnId, &'a [u8])> {
+    pub fn transmit_bytes<'a>(&'a mut self, scratch: &'a mut [u8]) -> Option<(ConnId, &'a [u8])> {
         if self.tx_idle {
             return None;
         }

@@ -45,7 +45,7 @@ use crate::msnp::ns::{
 };
 use crate::msnp::sb::{
     CloseReason, ConversationId, ConversationSlot, FailReason, InviteFailure, MessageSlot, Outcome,
-    SbEvent, TransmitScratch,
+    SbEvent, TRANSMIT_SCRATCH,
 };
 use crate::msnp::wire::{escape, ListKind, Status};
 use crate::time::{Duration, Instant};
@@ -69,6 +69,12 @@ const MAX_MESSAGE_BYTES: u32 = 1 << 20;
 const MAX_LIMIT: u32 = 4096;
 /// Bytes reserved for the allocator's own bookkeeping and alignment slack.
 const ARENA_SLACK: usize = 512;
+/// Bytes of `Inner::name`: a decoded friendly name or a message part's head, whichever is longer.
+const SCRATCH: usize = if crate::limits::MAX_FRIENDLY_NAME_ENCODED > TRANSMIT_SCRATCH {
+    crate::limits::MAX_FRIENDLY_NAME_ENCODED
+} else {
+    TRANSMIT_SCRATCH
+};
 /// Longest configuration string kept (server names, SSID, login URL).
 const MAX_CONFIG_STR: usize = 256;
 
@@ -438,7 +444,10 @@ struct Inner {
     transport: msgr_transport,
     /// Which connections (by raw number) the open hook started and nobody closed yet.
     open: &'static mut [bool],
-    name: [u8; crate::limits::MAX_FRIENDLY_NAME_ENCODED],
+    /// Scratch for a decoded friendly name handed out with an event, and for the head of a
+    /// message part while the send hook takes it: never both at once (events are converted
+    /// after flushing, and an event's strings are only valid until the next call).
+    name: [u8; SCRATCH],
     now: Instant,
     high_water: usize,
 }
@@ -1889,17 +1898,16 @@ impl Inner {
 
     /// The body of [`flush`](Self::flush), once something may be waiting: the send hook gets
     /// the bytes in place (the sessions' buffers and the message pool; a message part's head
-    /// is assembled in a stack scratch), and bytes it does not take stay where they are and
+    /// is assembled in the `name` scratch), and bytes it does not take stay where they are and
     /// are offered again by the next flush.
     #[inline(never)]
     fn flush_queued(&mut self) {
         let Some(send) = self.transport.send else {
             return;
         };
-        let mut scratch = TransmitScratch::new();
         loop {
             let userdata = self.transport.userdata;
-            let Some((conn, chunk)) = self.client.transmit_bytes(&mut scratch) else {
+            let Some((conn, chunk)) = self.client.transmit_bytes(&mut self.name) else {
                 return;
             };
             let len = chunk.len();

@@ -35,6 +35,7 @@ use super::{
 use crate::limits::MAX_OUTGOING_MSG_PAYLOAD;
 use crate::msnp::wire::{AckMode, ServerErrorCode, TrId};
 use crate::time::Instant;
+pub use session::PART_HEAD_CAP as TRANSMIT_SCRATCH;
 
 /// Longest `X-MMS-IM-Format` value: `FN=` and a 32-byte font name %-encoded (96), then the
 /// effects, colour, charset and pitch fields.
@@ -153,23 +154,6 @@ pub struct Transmit {
     pub conversation: ConversationId,
     /// How many bytes were written to the caller's buffer.
     pub len: usize,
-}
-
-/// Room the caller lends to [`Conversations::transmit_bytes`] for a message part's head (its
-/// `MSG` line and text headers), so that parts go out without a transmit buffer of their own.
-pub struct TransmitScratch([u8; session::PART_HEAD_CAP]);
-
-impl TransmitScratch {
-    /// Make an empty scratch (a few hundred bytes; it may live on the stack).
-    pub const fn new() -> Self {
-        TransmitScratch([0; session::PART_HEAD_CAP])
-    }
-}
-
-impl Default for TransmitScratch {
-    fn default() -> Self {
-        Self::new()
-    }
 }
 
 /// The switchboard side of Messenger: a bounded set of conversations (see the module doc).
@@ -822,12 +806,14 @@ impl<'s> Conversations<'s> {
 
     /// Return the next bytes to write, in place, and the conversation whose socket gets them
     /// (`None`: nothing to send): commands from a conversation's command buffer, a message
-    /// part's head (assembled in `scratch`) or its body (in the message pool). Report how many
-    /// were written with [`advance_transmit`](Self::advance_transmit) before anything else is
-    /// called; the rest is offered again.
+    /// part's head (its `MSG` line and text headers, assembled in `scratch`) or its body (in
+    /// the message pool). A scratch of [`TRANSMIT_SCRATCH`] bytes takes the longest head in
+    /// one piece (a shorter one hands it out in several; an empty one sends no parts). Report
+    /// how many were written with [`advance_transmit`](Self::advance_transmit) before anything
+    /// else is called; the rest is offered again.
     pub fn transmit_bytes<'a>(
         &'a mut self,
-        scratch: &'a mut TransmitScratch,
+        scratch: &'a mut [u8],
     ) -> Option<(ConversationId, &'a [u8])> {
         let msgs = &mut *self.msgs;
         let i = self.slots.iter_mut().position(|slot| {
@@ -837,7 +823,7 @@ impl<'s> Conversations<'s> {
             })
         })?;
         let s = self.slots.get(i)?.session.as_ref()?;
-        let bytes = s.st.lend_tx(&mut scratch.0, self.msgs, self.pool);
+        let bytes = s.st.lend_tx(scratch, self.msgs, self.pool);
         (!bytes.is_empty()).then_some((s.st.id, bytes))
     }
 

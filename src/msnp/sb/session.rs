@@ -43,7 +43,7 @@ pub const MAX_MSG_LINE: usize =
 /// [`super::SbEvent::MessageSkipped`]; the conversation goes on.
 pub const RX_CAP: usize = MAX_MSG_LINE + MAX_OUTGOING_MSG_PAYLOAD;
 /// Scratch a caller lends for writing: the longest head of a message part (its `MSG` line,
-/// at most 32 bytes, and the text headers with the longest format value) is assembled there.
+/// at most 32 bytes, and the text headers with the longest format value), assembled there.
 pub const PART_HEAD_CAP: usize = 32
     + message::TEXT_PREFIX.len()
     + message::FORMAT_HEADER.len()
@@ -768,7 +768,7 @@ impl State {
     /// [`advance_tx`](Self::advance_tx).
     pub(crate) fn lend_tx<'a>(
         &'a self,
-        scratch: &'a mut [u8; PART_HEAD_CAP],
+        scratch: &'a mut [u8],
         msgs: &[MessageSlot],
         pool: &'a [u8],
     ) -> &'a [u8] {
@@ -780,12 +780,22 @@ impl State {
         let Some(p) = self.scheduled else {
             return &[];
         };
+        let (fmt, body, ack, plen) = part_record(p, msgs, pool);
         let mut line = [0u8; 32];
-        let (head, body) = part_segments(p, msgs, pool, &mut line);
-        let head_len = head.iter().map(|s| s.len()).sum::<usize>();
+        let ll = msg_line(&mut line, p.trid, ack, plen);
+        let (fh, fe): (&[u8], &[u8]) = if fmt.is_empty() {
+            (&[], &[])
+        } else {
+            (message::FORMAT_HEADER, b"\r\n")
+        };
+        let head = line.get(..ll).unwrap_or(&[]);
+        let segs = [head, message::TEXT_PREFIX, fh, fmt, fe, b"\r\n", body];
         let from = usize::from(p.sent);
+        let head_len = ll.saturating_add(plen).saturating_sub(body.len());
         if from < head_len {
-            let n = copy_from(&head, from, scratch);
+            // The head, and as much of the body as fits behind it: a short message goes out
+            // in one piece.
+            let n = copy_from(&segs, from, scratch);
             return scratch.get(..n).unwrap_or(&[]);
         }
         body.get(from.saturating_sub(head_len)..).unwrap_or(&[])
@@ -822,13 +832,10 @@ impl State {
         let Some(p) = self.scheduled else {
             return;
         };
-        let mut line = [0u8; 32];
-        let (head, body) = part_segments(p, cx.msgs, cx.pool, &mut line);
-        let total = head
-            .iter()
-            .map(|s| s.len())
-            .sum::<usize>()
-            .saturating_add(body.len());
+        let (_, _, ack, plen) = part_record(p, cx.msgs, cx.pool);
+        // The `MSG` line: "MSG", the TrID, the mode, the length, separators and CRLF.
+        let line = 4 + digits(p.trid.get() as usize) + 1 + ack.token().len() + 1 + digits(plen) + 2;
+        let total = line.saturating_add(plen);
         let sent = usize::from(p.sent).saturating_add(n);
         if sent < total {
             if let Some(s) = self.scheduled.as_mut() {
@@ -1434,15 +1441,14 @@ fn decimal(mut v: u32, buf: &mut [u8; 10]) -> &[u8] {
     buf.get(i..).unwrap_or(&[])
 }
 
-/// Split the scheduled part into its head (the `MSG` line, written into `line`, and the text
-/// headers) and its body; a pool record is the format value (length-prefixed) and the body,
-/// and the payload is the fixed text headers around them.
-fn part_segments<'p: 'l, 'l>(
+/// The scheduled part's record: its format value and body (a pool record is the format value,
+/// length-prefixed, then the body), its ack mode, and its payload length (the fixed text
+/// headers around them).
+fn part_record<'p>(
     p: Scheduled,
     msgs: &[MessageSlot],
     pool: &'p [u8],
-    line: &'l mut [u8; 32],
-) -> ([&'l [u8]; 6], &'p [u8]) {
+) -> (&'p [u8], &'p [u8], AckMode, usize) {
     let (record, ack) = match msgs.get(usize::from(p.slot)) {
         Some(slot) => {
             let off = usize::try_from(slot.off).unwrap_or(usize::MAX);
@@ -1457,19 +1463,23 @@ fn part_segments<'p: 'l, 'l>(
         Some((&l, rest)) => rest.split_at_checked(usize::from(l)).unwrap_or((&[], rest)),
         None => (&[][..], &[][..]),
     };
-    let (fh, fe): (&[u8], &[u8]) = if fmt.is_empty() {
-        (&[], &[])
+    let fmt_lines = if fmt.is_empty() {
+        0
     } else {
-        (message::FORMAT_HEADER, b"\r\n")
+        message::FORMAT_HEADER.len() + fmt.len() + 2
     };
-    let plen = [message::TEXT_PREFIX, fh, fmt, fe, b"\r\n", body]
-        .iter()
-        .map(|s| s.len())
-        .sum::<usize>();
-    let ll = msg_line(line, p.trid, ack, plen);
-    let line: &'l [u8; 32] = line;
-    let head: &[u8] = line.get(..ll).unwrap_or(&[]);
-    ([head, message::TEXT_PREFIX, fh, fmt, fe, b"\r\n"], body)
+    let plen = message::TEXT_PREFIX.len() + fmt_lines + 2 + body.len();
+    (fmt, body, ack, plen)
+}
+
+/// Return the number of decimal digits of `v`.
+fn digits(mut v: usize) -> usize {
+    let mut n = 1;
+    while v >= 10 {
+        v /= 10;
+        n += 1;
+    }
+    n
 }
 
 /// Copy the concatenation of `segs`, from byte `from` on, into `out`; return the bytes copied.
