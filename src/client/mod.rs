@@ -1306,12 +1306,11 @@ impl<'s> Client<'s> {
         }
     }
 
+    #[inline(never)]
     fn tick(&mut self, now: Instant) {
         self.quiet = false;
         self.tx_idle = false;
-        if now > self.now {
-            self.now = now;
-        }
+        self.now.advance_to(now);
     }
 
     fn push(&mut self, note: Note) {
