@@ -293,9 +293,7 @@ impl<'s> Conversations<'s> {
     }
 
     fn tick(&mut self, now: Instant) {
-        if now > self.now {
-            self.now = now;
-        }
+        self.now.advance_to(now);
     }
 
     fn get(&self, conv: ConversationId) -> Result<&Session, SbError> {
