@@ -41,7 +41,7 @@ pub const WTVP_RX: usize = 3584;
 /// Transmit buffer of the built-in WTVP client: one request at a time (the encrypted `GET`
 /// is written after its SECURE ON block has been taken). The largest is the SECURE ON block:
 /// with the C ABI's box identity (303 bytes of identity headers) and a ticket at its 512-byte
-/// cap that is 942 bytes; an encrypted `GET` with a URL at its 640-byte cap is 675, the
+/// cap that is 942 bytes; an encrypted `GET` with a URL at its 641-byte cap is 676, the
 /// `ValidateLogin` request 641 (recorded: SECURE ON blocks of 583 bytes, plain requests of at
 /// most 613). A request that does not fit fails its step with a typed error.
 pub const WTVP_TX: usize = 1024;

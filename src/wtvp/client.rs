@@ -37,8 +37,9 @@ pub const SERVICE_POOL: usize = 512;
 pub const SERVICE_NAME_CAP: usize = 32;
 /// Capacity of a service host.
 pub const SERVICE_HOST_CAP: usize = 64;
-/// Capacity of a request URL.
-pub const URL_CAP: usize = 640;
+/// Capacity of a request URL: the longest is the messengerlogin request, a login URL at its cap,
+/// `?` and a challenge at its limit (128 + 1 + 512 = 641 bytes).
+pub const URL_CAP: usize = super::headwaiter::URL_CAP + 1 + login::MAX_CHALLENGE_LEN;
 /// Default limit for each box-login step.
 pub const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -1207,8 +1208,38 @@ mod tests {
         let validate = b"wtv-head-waiter:/ValidateLogin?initial_login=true";
         let plain = |prereg, response| Req::Plain { prereg, response };
         assert_eq!(len(b"", Req::SecureOn { ticket: &ticket }), Ok(942));
-        assert_eq!(len(&url, Req::Encrypted), Ok(675));
+        assert_eq!(len(&url, Req::Encrypted), Ok(676));
         assert_eq!(len(validate, plain(false, Some(&response[..]))), Ok(641));
         assert!(len(prereg, plain(true, None)).is_ok());
+    }
+
+    /// A login URL at its cap with a challenge at its limit fits the request URL; one byte
+    /// more of challenge is refused as a bad challenge, never cut.
+    #[test]
+    fn longest_login_url_and_challenge_fit_the_url() {
+        let mut c: WtvpClient<'static, 512, 1024> = WtvpClient::new(ID);
+        let mut url = b"wtv-passport:/".to_vec();
+        url.resize(super::super::headwaiter::URL_CAP, b'l');
+        let mut cfg = MessengerConfig::default();
+        cfg.login_url = Text::new(&url).expect("login URL at its cap");
+        c.config = Some(cfg);
+        c.signed_in = true;
+        assert!(c.services.set(b"wtv-passport", b"10.0.0.1", 1654));
+        let challenge = [b'7'; login::MAX_CHALLENGE_LEN];
+        assert_eq!(c.request_answer(Instant::ZERO, &challenge), Ok(()));
+        assert_eq!(c.url_len, URL_CAP);
+        assert_eq!(c.url().get(url.len() + 1..), Some(&challenge[..]));
+        assert!(matches!(
+            c.poll_event(),
+            Some(WtvpEvent::Connect { port: 1654, .. })
+        ));
+        let mut d: WtvpClient<'static, 512, 1024> = WtvpClient::new(ID);
+        d.config = c.config.clone();
+        d.signed_in = true;
+        let longer = [b'7'; login::MAX_CHALLENGE_LEN + 1];
+        assert_eq!(
+            d.request_answer(Instant::ZERO, &longer),
+            Err(LoginError::BadChallenge)
+        );
     }
 }
