@@ -20,7 +20,7 @@
 use super::headwaiter::{MessengerConfig, Text};
 use super::login::{self, AnswerMode, LoginAnswer, LoginError, LoginTransport};
 use super::lzpf::{self, LzpfError};
-use super::message::{parse_decimal, parse_head, MessageError, ResponseHead, Status, Writer};
+use super::message::{parse_decimal, HeadReader, Line, MessageError, Writer};
 use super::sec::{self, SecureStreams};
 use crate::auth::wipe;
 use crate::time::{Duration, Instant};
@@ -238,14 +238,70 @@ enum Pending {
     Fetched(u16),
 }
 
-/// What a completed response said, copied out of the receive buffer.
+/// What a completed response said, taken line by line while it arrived.
 struct Summary {
     status: u16,
     reason: login::ServerMessage,
     initial_key: Option<Result<[u8; 8], sec::SecError>>,
     challenge: Option<Result<(sec::ChallengeSecrets, [u8; 96]), sec::SecError>>,
     has_ticket: bool,
-    config: Option<MessengerConfig>,
+    /// The stage-two Messenger headers taken into `config` (see `MessengerConfig::finish`).
+    config_seen: u16,
+}
+
+/// Which part of a response is arriving.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    /// The head: `rx` holds the line received so far, taken and dropped at its LF.
+    Head,
+    /// A plain body the step uses: kept in `rx` from its start.
+    Keep,
+    /// A plain body the step does not use: this many bytes are still to be skipped.
+    Skip(usize),
+    /// An LZPF body: its wire form is kept in `rx` and expanded into the space after it.
+    Lzpf,
+}
+
+/// The secret a sign-in step takes from its response head (the first one counts).
+enum Learned {
+    None,
+    InitialKey(Result<[u8; 8], sec::SecError>),
+    Challenge(Result<(sec::ChallengeSecrets, [u8; 96]), sec::SecError>),
+}
+
+/// What the client has taken so far from the response that is arriving.
+struct Incoming {
+    part: Part,
+    head: HeadReader,
+    reason: login::ServerMessage,
+    /// A `wtv-ticket` line was taken from this response (later ones are ignored).
+    ticket_seen: bool,
+    /// The stage-two Messenger headers taken so far.
+    config_seen: u16,
+    learned: Learned,
+}
+
+impl Incoming {
+    fn new() -> Self {
+        Incoming {
+            part: Part::Head,
+            head: HeadReader::new(),
+            reason: login::ServerMessage::new(b""),
+            ticket_seen: false,
+            config_seen: 0,
+            learned: Learned::None,
+        }
+    }
+
+    /// Wipe what the response taught and start over for the next one.
+    fn reset(&mut self) {
+        match &mut self.learned {
+            Learned::InitialKey(Ok(k)) => wipe(k),
+            Learned::Challenge(Ok((_, r))) => wipe(r),
+            _ => {}
+        }
+        *self = Incoming::new();
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -272,9 +328,10 @@ pub struct WtvpClient<'id, const RX: usize, const TX: usize> {
     url: [u8; URL_CAP],
     url_len: usize,
     deadline: Option<Instant>,
+    /// One partial head line while a head arrives, then the body (see [`Part`]).
     rx: [u8; RX],
     rx_len: usize,
-    decrypted: usize,
+    incoming: Incoming,
     tx: [u8; TX],
     tx_len: usize,
     /// The encrypted request is to be queued when the SECURE ON block has been taken.
@@ -315,7 +372,7 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
             deadline: None,
             rx: [0; RX],
             rx_len: 0,
-            decrypted: 0,
+            incoming: Incoming::new(),
             tx: [0; TX],
             tx_len: 0,
             request_due: false,
@@ -336,11 +393,13 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
         }
         wipe(&mut self.tx);
         wipe(&mut self.rx);
+        self.incoming.reset();
     }
 
     /// Return the Messenger configuration from stage two, once signed in.
     pub fn config(&self) -> Option<&MessengerConfig> {
-        self.config.as_ref()
+        // While stage two arrives the configuration is being built in place.
+        self.config.as_ref().filter(|_| self.step != Step::StageTwo)
     }
 
     /// Query whether the box is signed in to the service.
@@ -445,8 +504,7 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
         self.conn = Conn::None;
         self.conn_service = None;
         self.secure = None;
-        self.rx_len = 0;
-        self.decrypted = 0;
+        self.reset_rx();
         self.tx_len = 0;
         self.request_due = false;
     }
@@ -527,9 +585,14 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
         let (start, n) = self.queue(Req::Encrypted)?;
         let s = self.secure.as_mut().ok_or(ClientError::State)?;
         s.apply_c2s(self.tx.get_mut(start..start + n).unwrap_or(&mut []));
-        self.rx_len = 0;
-        self.decrypted = 0;
+        self.reset_rx();
         Ok(())
+    }
+
+    /// Forget any response in progress (a stored body stays until the next request).
+    fn reset_rx(&mut self) {
+        self.rx_len = 0;
+        self.incoming.reset();
     }
 
     /// Copy pending bytes to write into `out`; returns how many (0 when nothing is pending).
@@ -620,6 +683,10 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
     }
 
     fn fail_step(&mut self, e: ClientError, le: LoginError) {
+        if self.step == Step::StageTwo {
+            // It may be half built from the failed answer.
+            self.config = None;
+        }
         match self.step {
             Step::Login(_) => self.answer = AnswerState::Failed(le),
             Step::Fetch => self.push(Pending::Fetched(0)),
@@ -656,17 +723,7 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
         if self.conn != Conn::Open || self.step == Step::Idle {
             return Err(ClientError::State);
         }
-        let end = self
-            .rx_len
-            .checked_add(bytes.len())
-            .ok_or(ClientError::Capacity)?;
-        let Some(dst) = self.rx.get_mut(self.rx_len..end) else {
-            self.abort(ClientError::Capacity, LoginError::TooLarge);
-            return Err(ClientError::Capacity);
-        };
-        dst.copy_from_slice(bytes);
-        self.rx_len = end;
-        match self.try_complete(now) {
+        match self.take_input(now, bytes) {
             Ok(()) => Ok(bytes.len()),
             Err((e, le)) => {
                 self.abort(e, le);
@@ -681,92 +738,159 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
         self.reset_conn();
     }
 
+    /// Take received bytes: head lines one at a time (each is taken, then dropped from `rx`),
+    /// then the body (kept, skipped or expanded, see [`Part`]); acts on a completed response.
     // No heap to box into: the pair carries the server message for both error views.
     #[allow(clippy::result_large_err)]
-    fn try_complete(&mut self, now: Instant) -> Result<(), (ClientError, LoginError)> {
+    fn take_input(
+        &mut self,
+        now: Instant,
+        mut bytes: &[u8],
+    ) -> Result<(), (ClientError, LoginError)> {
         let mal = |e: MessageError| (ClientError::Malformed(e), LoginError::Malformed(e));
-        let rx = self.rx.get(..self.rx_len).unwrap_or(&[]);
-        let head = match parse_head(rx).map_err(mal)? {
-            Status::Partial => {
-                if self.rx_len >= RX {
-                    return Err(mal(MessageError::HeadTooLong));
-                }
-                return Ok(());
-            }
-            Status::Complete(h) => h,
-        };
-        let head_len = head.head_len;
-        let (clen, lz, deflate, close) = (
-            head.content_length.unwrap_or(0),
-            head.lzpf,
-            head.deflate,
-            head.close,
-        );
-        // Decrypt newly arrived body bytes once (the server→client stream runs on).
-        let from = self.decrypted.max(head_len);
-        if let (Some(s), Some(b)) = (self.secure.as_mut(), self.rx.get_mut(from..self.rx_len)) {
-            s.apply_s2c(b);
-        }
-        self.decrypted = self.rx_len;
-        // The plain body stays in `rx`: a body the buffer cannot hold is refused, never cut short.
         let too_large = (ClientError::Capacity, LoginError::TooLarge);
-        let body = if lz {
-            // Expand into the free space after the received bytes (the wire form stays intact
-            // for a retry when more bytes arrive).
-            let (received, free) = self.rx.split_at_mut(self.rx_len);
-            let body_wire = received.get(head_len..).unwrap_or(&[]);
-            let out = free.get_mut(..clen).ok_or(too_large)?;
-            match lzpf::decompress(body_wire, clen, out) {
-                Err(LzpfError::Truncated) => return Ok(()),
-                Err(e) => return Err((ClientError::Lzpf(e), LoginError::Lzpf(e))),
-                Ok(d) if d.consumed != body_wire.len() => {
-                    return Err(mal(MessageError::BodyTooLong));
+        loop {
+            let clen = self.incoming.head.content_length.unwrap_or(0);
+            match self.incoming.part {
+                Part::Head => {
+                    if bytes.is_empty() {
+                        return Ok(());
+                    }
+                    let eol = bytes.iter().position(|&c| c == b'\n');
+                    let n = eol.map_or(bytes.len(), |i| i + 1);
+                    let (chunk, rest) =
+                        (bytes.get(..n).unwrap_or(&[]), bytes.get(n..).unwrap_or(&[]));
+                    bytes = rest;
+                    let end = self.rx_len.saturating_add(n);
+                    // A line longer than the buffer is refused, never cut.
+                    let dst = self
+                        .rx
+                        .get_mut(self.rx_len..end)
+                        .ok_or(mal(MessageError::HeadTooLong))?;
+                    dst.copy_from_slice(chunk);
+                    self.rx_len = end;
+                    if eol.is_none() {
+                        if self.rx_len >= RX {
+                            return Err(mal(MessageError::HeadTooLong));
+                        }
+                        continue;
+                    }
+                    let line = self.rx.get(..end - 1).unwrap_or(&[]);
+                    let ended = take_line(
+                        &mut self.incoming,
+                        &mut self.services,
+                        &mut self.ticket,
+                        &mut self.config,
+                        self.step,
+                        self.key,
+                        line,
+                    )?;
+                    self.rx_len = 0;
+                    if ended {
+                        let h = &self.incoming.head;
+                        self.incoming.part = if h.lzpf {
+                            Part::Lzpf
+                        } else if matches!(self.step, Step::Login(_) | Step::Fetch) {
+                            // The body stays in `rx`: one the buffer cannot hold is refused,
+                            // never cut short.
+                            if clen_of(h) > RX {
+                                return Err(too_large);
+                            }
+                            Part::Keep
+                        } else {
+                            Part::Skip(clen_of(h))
+                        };
+                    }
                 }
-                Ok(d) => (self.rx_len, d.out_len),
+                Part::Skip(left) => {
+                    // Run the server→client stream over the skipped bytes (it continues across
+                    // responses), a buffer at a time.
+                    let n = left.min(bytes.len()).min(RX);
+                    let chunk = bytes.get(..n).unwrap_or(&[]);
+                    bytes = bytes.get(n..).unwrap_or(&[]);
+                    if let (Some(s), Some(b)) = (self.secure.as_mut(), self.rx.get_mut(..n)) {
+                        b.copy_from_slice(chunk);
+                        s.apply_s2c(b);
+                    }
+                    let left = left - n;
+                    self.incoming.part = Part::Skip(left);
+                    if left == 0 {
+                        return self.complete(now, bytes, (0, 0));
+                    }
+                    if bytes.is_empty() {
+                        return Ok(());
+                    }
+                }
+                Part::Keep => {
+                    let start = self.rx_len;
+                    let n = clen.saturating_sub(start).min(bytes.len());
+                    let chunk = bytes.get(..n).unwrap_or(&[]);
+                    let dst = self.rx.get_mut(start..start + n).ok_or(too_large)?;
+                    dst.copy_from_slice(chunk);
+                    if let Some(s) = self.secure.as_mut() {
+                        s.apply_s2c(dst);
+                    }
+                    self.rx_len = start + n;
+                    if self.rx_len < clen {
+                        return Ok(());
+                    }
+                    return self.complete(now, bytes.get(n..).unwrap_or(&[]), (0, clen));
+                }
+                Part::Lzpf => {
+                    // The stream's end is found by decoding it: take every byte, expand into the
+                    // free space after them (the wire form stays for a retry with more bytes).
+                    let start = self.rx_len;
+                    let end = start.checked_add(bytes.len()).ok_or(too_large)?;
+                    let dst = self.rx.get_mut(start..end).ok_or(too_large)?;
+                    dst.copy_from_slice(bytes);
+                    if let Some(s) = self.secure.as_mut() {
+                        s.apply_s2c(dst);
+                    }
+                    self.rx_len = end;
+                    let (wire, free) = self.rx.split_at_mut(end);
+                    let out = free.get_mut(..clen).ok_or(too_large)?;
+                    return match lzpf::decompress(wire, clen, out) {
+                        Err(LzpfError::Truncated) => Ok(()),
+                        Err(e) => Err((ClientError::Lzpf(e), LoginError::Lzpf(e))),
+                        Ok(d) if d.consumed != end => Err(mal(MessageError::BodyTooLong)),
+                        Ok(d) => self.complete(now, &[], (end, d.out_len)),
+                    };
+                }
             }
-        } else {
-            if clen > RX.saturating_sub(head_len) {
-                return Err(too_large);
-            }
-            let wire_len = self.rx_len.saturating_sub(head_len);
-            if wire_len < clen {
-                return Ok(());
-            }
-            if wire_len > clen {
-                return Err(mal(MessageError::BodyTooLong));
-            }
-            (head_len, clen)
+        }
+    }
+
+    /// Act on a completed response; `rest` are the bytes received after it (there must be none).
+    // No heap to box into: the pair carries the server message for both error views.
+    #[allow(clippy::result_large_err)]
+    fn complete(
+        &mut self,
+        now: Instant,
+        rest: &[u8],
+        body: (usize, usize),
+    ) -> Result<(), (ClientError, LoginError)> {
+        if !rest.is_empty() {
+            let e = MessageError::BodyTooLong;
+            return Err((ClientError::Malformed(e), LoginError::Malformed(e)));
+        }
+        let inc = &mut self.incoming;
+        let (initial_key, challenge) = match core::mem::replace(&mut inc.learned, Learned::None) {
+            Learned::None => (None, None),
+            Learned::InitialKey(k) => (Some(k), None),
+            Learned::Challenge(c) => (None, Some(c)),
         };
-        // The response is complete: copy out what the step needs, then act on it.
-        let rx = self.rx.get(..head_len).unwrap_or(&[]);
-        let head = match parse_head(rx) {
-            Ok(Status::Complete(h)) => h,
-            _ => return Err(mal(MessageError::StatusLine)),
-        };
-        let step = self.step;
-        learn(&mut self.services, &mut self.ticket, &head)?;
-        let key = self.key;
         let summary = Summary {
-            status: head.status,
-            reason: login::ServerMessage::new(head.reason),
-            initial_key: match step {
-                Step::Preregister => head.header("wtv-initial-key").map(sec::decode_des_key),
-                _ => None,
-            },
-            challenge: match (step, head.header("wtv-challenge"), key) {
-                (Step::Challenge, Some(c), Some(k)) => {
-                    let mut resp = [0u8; 96];
-                    Some(sec::answer_challenge_b64(&k, c, &mut resp).map(|s| (s, resp)))
-                }
-                _ => None,
-            },
+            status: inc.head.status.unwrap_or(0),
+            reason: inc.reason,
+            initial_key,
+            challenge,
             has_ticket: self.ticket.is_some(),
-            config: (step == Step::StageTwo && head.status == 200)
-                .then(|| MessengerConfig::parse(head.headers_raw)),
+            config_seen: inc.config_seen,
         };
+        let (deflate, close) = (inc.head.deflate, inc.head.close);
+        self.reset_rx();
+        let step = self.step;
         let res = self.on_response(now, step, summary, body, deflate);
-        self.rx_len = 0;
-        self.decrypted = 0;
         if close && self.conn == Conn::Open {
             self.push(Pending::Disconnect);
             self.reset_conn();
@@ -835,7 +959,9 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
                     .map_err(|e| (e, LoginError::ServiceLogin))?;
             }
             Step::StageTwo => {
-                self.config = sum.config;
+                if let Some(c) = self.config.as_mut() {
+                    c.finish(sum.config_seen);
+                }
                 self.signed_in = true;
                 self.step = Step::Idle;
                 self.deadline = None;
@@ -963,45 +1089,94 @@ fn write_request(
     w.put(b"\r\n")
 }
 
+fn clen_of(h: &HeadReader) -> usize {
+    h.content_length.unwrap_or(0)
+}
+
+/// Take what the client needs from one complete head line (without its LF); returns whether
+/// it was the empty line that ends the head. Services and the ticket are learned at once; the
+/// step's secret and the stage-two configuration are kept for the end of the response.
 // No heap to box into: the pair carries the server message for both error views.
 #[allow(clippy::result_large_err)]
-fn learn(
+fn take_line(
+    inc: &mut Incoming,
     services: &mut Services,
     ticket: &mut Option<Text<TICKET_CAP>>,
-    head: &ResponseHead<'_>,
-) -> Result<(), (ClientError, LoginError)> {
+    config: &mut Option<MessengerConfig>,
+    step: Step,
+    key: Option<[u8; 8]>,
+    line: &[u8],
+) -> Result<bool, (ClientError, LoginError)> {
     let too_long = (ClientError::Capacity, LoginError::TooLarge);
-    for v in head.headers_named("wtv-service") {
-        if v == b"reset" {
-            services.clear();
-            continue;
-        }
-        let (mut name, mut host, mut port) = (None, &b""[..], 0);
-        for field in v.split(|&c| c == b' ') {
-            if let Some(n) = field.strip_prefix(b"name=") {
-                name = Some(n);
-            } else if let Some(h) = field.strip_prefix(b"host=") {
-                host = h;
-            } else if let Some(p) = field.strip_prefix(b"port=") {
-                port = parse_decimal(p)
-                    .and_then(|p| u16::try_from(p).ok())
-                    .unwrap_or(0);
+    let line = inc
+        .head
+        .line(line)
+        .map_err(|e| (ClientError::Malformed(e), LoginError::Malformed(e)))?;
+    let (name, value) = match line {
+        Line::Status(status, reason) => {
+            inc.reason = login::ServerMessage::new(reason);
+            if step == Step::StageTwo && status == 200 {
+                *config = Some(MessengerConfig::default());
             }
+            return Ok(false);
         }
-        // The same checks the fixed-size fields made: printable text within the caps.
-        let fits = |f: &[u8], cap: usize| f.len() <= cap && super::message::field_ok(f);
-        if name.is_some_and(|n| !fits(n, SERVICE_NAME_CAP)) || !fits(host, SERVICE_HOST_CAP) {
-            return Err(too_long);
+        Line::End => return Ok(true),
+        Line::Header(n, v) => (n, v),
+    };
+    let is = |h: &[u8]| name.eq_ignore_ascii_case(h);
+    if is(b"wtv-service") {
+        learn_service(services, value)?;
+    } else if is(b"wtv-ticket") {
+        if !inc.ticket_seen {
+            inc.ticket_seen = true;
+            *ticket = Some(Text::new(value).ok_or(too_long)?);
         }
-        let Some(name) = name.filter(|_| port != 0) else {
-            continue;
-        };
-        if !services.set(name, host, port) {
-            msgr_warn!("wtvp: service table full; a wtv-service line was dropped");
+    } else if matches!(inc.learned, Learned::None) {
+        if step == Step::Preregister && is(b"wtv-initial-key") {
+            inc.learned = Learned::InitialKey(sec::decode_des_key(value));
+        } else if let (Step::Challenge, Some(k), true) = (step, key, is(b"wtv-challenge")) {
+            let mut resp = [0u8; 96];
+            let r = sec::answer_challenge_b64(&k, value, &mut resp).map(|s| (s, resp));
+            wipe(&mut resp);
+            inc.learned = Learned::Challenge(r);
         }
     }
-    if let Some(t) = head.header("wtv-ticket") {
-        *ticket = Some(Text::new(t).ok_or((ClientError::Capacity, LoginError::TooLarge))?);
+    if let (Step::StageTwo, Some(c)) = (step, config.as_mut()) {
+        c.take_header(&mut inc.config_seen, name, value);
+    }
+    Ok(false)
+}
+
+/// Learn one `wtv-service` value (`reset`, or `name=… host=… port=…`).
+// No heap to box into: the pair carries the server message for both error views.
+#[allow(clippy::result_large_err)]
+fn learn_service(services: &mut Services, v: &[u8]) -> Result<(), (ClientError, LoginError)> {
+    if v == b"reset" {
+        services.clear();
+        return Ok(());
+    }
+    let (mut name, mut host, mut port) = (None, &b""[..], 0);
+    for field in v.split(|&c| c == b' ') {
+        if let Some(n) = field.strip_prefix(b"name=") {
+            name = Some(n);
+        } else if let Some(h) = field.strip_prefix(b"host=") {
+            host = h;
+        } else if let Some(p) = field.strip_prefix(b"port=") {
+            port = parse_decimal(p)
+                .and_then(|p| u16::try_from(p).ok())
+                .unwrap_or(0);
+        }
+    }
+    // The same checks the fixed-size fields made: printable text within the caps.
+    let fits = |f: &[u8], cap: usize| f.len() <= cap && super::message::field_ok(f);
+    if name.is_some_and(|n| !fits(n, SERVICE_NAME_CAP)) || !fits(host, SERVICE_HOST_CAP) {
+        return Err((ClientError::Capacity, LoginError::TooLarge));
+    }
+    let Some(name) = name.filter(|_| port != 0) else {
+        return Ok(());
+    };
+    if !services.set(name, host, port) {
+        msgr_warn!("wtvp: service table full; a wtv-service line was dropped");
     }
     Ok(())
 }
@@ -1090,29 +1265,186 @@ mod tests {
         f
     }
 
+    /// A header line longer than the receive buffer is refused with a typed error (a
+    /// capacity error), never cut short.
     #[test]
-    fn response_larger_than_the_receive_buffer_is_a_capacity_error() {
+    fn header_line_longer_than_the_receive_buffer_is_refused() {
         let mut c = preregistering();
         let mut big = b"200 OK\r\nwtv-filler: ".to_vec();
         big.resize(600, b'x');
+        let r = c.handle_input(Instant::ZERO, &big);
+        assert_eq!(r, Err(ClientError::Malformed(MessageError::HeadTooLong)));
         assert_eq!(
-            c.handle_input(Instant::ZERO, &big),
-            Err(ClientError::Capacity)
+            r.map_err(ClientError::kind),
+            Err(crate::ErrorKind::Capacity)
         );
-        assert_eq!(failure(&mut c), Some(ClientError::Capacity));
+        assert_eq!(
+            failure(&mut c),
+            Some(ClientError::Malformed(MessageError::HeadTooLong))
+        );
     }
 
+    /// A partial header line that fills the receive buffer (no room left for its LF) is
+    /// refused, also when it arrives in pieces.
     #[test]
-    fn head_filling_the_receive_buffer_is_refused() {
+    fn header_line_filling_the_receive_buffer_is_refused() {
         let mut c = preregistering();
-        let mut big = b"200 OK\r\nwtv-filler: ".to_vec();
-        big.resize(512, b'x');
-        let r = c.handle_input(Instant::ZERO, &big);
+        assert_eq!(c.handle_input(Instant::ZERO, b"200 OK\r\n"), Ok(8));
+        let mut line = b"wtv-filler: ".to_vec();
+        line.resize(512, b'x');
+        assert_eq!(c.handle_input(Instant::ZERO, &line[..300]), Ok(300));
+        let r = c.handle_input(Instant::ZERO, &line[300..]);
         assert_eq!(r, Err(ClientError::Malformed(MessageError::HeadTooLong)));
         assert_eq!(
             failure(&mut c),
             Some(ClientError::Malformed(MessageError::HeadTooLong))
         );
+    }
+
+    /// A head several times the receive buffer is taken line by line, in any segmentation;
+    /// the preregister body (not used) is skipped however long it is.
+    #[test]
+    fn head_and_skipped_body_longer_than_the_receive_buffer_are_taken() {
+        for piece in [1, 7, 100, 4096] {
+            let mut c = preregistering();
+            let mut resp = b"200 OK\nConnection: Keep-Alive\n".to_vec();
+            for i in 0..60 {
+                resp.extend_from_slice(format!("wtv-filler-{i}: {}\n", "y".repeat(40)).as_bytes());
+            }
+            resp.extend_from_slice(b"wtv-initial-key: AAECAwQFBgc=\n");
+            resp.extend_from_slice(b"wtv-service: name=wtv-head-waiter host=10.0.0.2 port=1601\n");
+            resp.extend_from_slice(b"Content-type: text/tellyscript\nContent-length: 2000\n\n");
+            resp.resize(resp.len() + 2000, b'z');
+            assert!(resp.len() > 5 * 512);
+            for p in resp.chunks(piece) {
+                assert_eq!(
+                    c.handle_input(Instant::ZERO, p),
+                    Ok(p.len()),
+                    "piece {piece}"
+                );
+            }
+            let mut events = Vec::new();
+            while let Some(e) = c.poll_event() {
+                events.push(format!("{e:?}"));
+            }
+            assert_eq!(
+                events,
+                ["Disconnect", "Connect { host: \"10.0.0.2\", port: 1601 }"],
+                "piece {piece}"
+            );
+            assert_eq!(c.key, Some([0, 1, 2, 3, 4, 5, 6, 7]));
+        }
+    }
+
+    /// Bytes after a complete response are refused (the client never pipelines).
+    #[test]
+    fn bytes_after_a_complete_response_are_refused() {
+        let mut c = preregistering();
+        let r = c.handle_input(
+            Instant::ZERO,
+            b"200 OK\nwtv-initial-key: AAECAwQFBgc=\nContent-length: 2\n\nab!",
+        );
+        assert_eq!(r, Err(ClientError::Malformed(MessageError::BodyTooLong)));
+    }
+
+    /// A client signed in to a head-waiter at 10.0.0.2 with made-up session keys.
+    fn signed_in() -> WtvpClient<'static, 1024, 1024> {
+        let mut c: WtvpClient<'static, 1024, 1024> = WtvpClient::new(ID);
+        c.session_keys = Some(([1; 16], [2; 16]));
+        c.ticket = Text::new(b"VGlja2V0");
+        c.key = Some([3; 8]);
+        assert!(c.services.set(b"wtv-head-waiter", b"10.0.0.2", 1601));
+        c.signed_in = true;
+        c
+    }
+
+    fn connect_and_send(c: &mut WtvpClient<'static, 1024, 1024>) {
+        assert!(matches!(
+            c.poll_event(),
+            Some(WtvpEvent::Connect { port: 1601, .. })
+        ));
+        assert_eq!(c.handle_connected(Instant::ZERO), Ok(()));
+        let mut out = [0u8; 1024];
+        while c.poll_transmit(&mut out) > 0 {}
+    }
+
+    /// A body the step keeps that the buffer cannot hold fails at once with a capacity error.
+    #[test]
+    fn kept_body_larger_than_the_receive_buffer_is_a_capacity_error() {
+        let mut c = signed_in();
+        assert_eq!(c.fetch(Instant::ZERO, b"wtv-head-waiter:/x"), Ok(()));
+        connect_and_send(&mut c);
+        let resp = b"200 OK\r\nContent-length: 1025\r\n\r\nbody";
+        assert_eq!(
+            c.handle_input(Instant::ZERO, resp),
+            Err(ClientError::Capacity)
+        );
+        assert_eq!(c.poll_event(), Some(WtvpEvent::Fetched(0)));
+        assert_eq!(c.poll_event(), Some(WtvpEvent::Disconnect));
+        assert_eq!(c.poll_event(), None);
+    }
+
+    /// The server→client RC4 stream runs on over a skipped body: stage two's body (not kept)
+    /// and then a fetched body on the same SECURE connection decrypt as one stream.
+    #[test]
+    fn rc4_stream_continues_across_a_skipped_body() {
+        let mut c = signed_in();
+        c.signed_in = false;
+        assert_eq!(c.set_url(b"wtv-head-waiter:/login-stage-two?"), Ok(()));
+        assert_eq!(
+            c.open_service(Instant::ZERO, "wtv-head-waiter", Step::StageTwo),
+            Ok(())
+        );
+        connect_and_send(&mut c);
+        let mut server = SecureStreams::new(&[1; 16], &[2; 16], c.incarnation);
+        let mut skipped = [b's'; 1500];
+        server.apply_s2c(&mut skipped);
+        let mut resp = b"200 OK\nwtv-messenger-authorized: 1\nwtv-user-name: a\n".to_vec();
+        resp.extend_from_slice(b"Content-length: 1500\n\n");
+        resp.extend_from_slice(&skipped);
+        for p in resp.chunks(333) {
+            assert_eq!(c.handle_input(Instant::ZERO, p), Ok(p.len()));
+            assert!(c.config().is_none() || c.is_signed_in());
+        }
+        assert_eq!(c.poll_event(), Some(WtvpEvent::SignedIn));
+        let cfg = c.config().expect("config");
+        assert!(cfg.authorized && cfg.user_name.is_some());
+        assert_eq!(c.fetch(Instant::ZERO, b"wtv-head-waiter:/x"), Ok(()));
+        let mut out = [0u8; 1024];
+        assert!(
+            c.poll_transmit(&mut out) > 0,
+            "request on the same connection"
+        );
+        assert_eq!(c.poll_event(), None);
+        let mut body = *b"hello";
+        server.apply_s2c(&mut body);
+        let mut resp = b"200 OK\nContent-length: 5\n\n".to_vec();
+        resp.extend_from_slice(&body);
+        assert_eq!(c.handle_input(Instant::ZERO, &resp), Ok(resp.len()));
+        assert_eq!(c.poll_event(), Some(WtvpEvent::Fetched(200)));
+        assert_eq!(c.fetched_body(), b"hello");
+    }
+
+    /// A stage two that fails after its head began leaves no half-built configuration.
+    #[test]
+    fn failed_stage_two_leaves_no_configuration() {
+        let mut c = signed_in();
+        c.signed_in = false;
+        assert_eq!(c.set_url(b"wtv-head-waiter:/login-stage-two?"), Ok(()));
+        assert_eq!(
+            c.open_service(Instant::ZERO, "wtv-head-waiter", Step::StageTwo),
+            Ok(())
+        );
+        connect_and_send(&mut c);
+        let head = b"200 OK\nwtv-messenger-authorized: 1\nwtv-user-name: a\n";
+        assert_eq!(c.handle_input(Instant::ZERO, head), Ok(head.len()));
+        assert!(c.config().is_none());
+        c.handle_closed(Instant::ZERO);
+        assert_eq!(
+            c.poll_event(),
+            Some(WtvpEvent::SignInFailed(ClientError::Closed))
+        );
+        assert!(c.config().is_none() && c.config.is_none());
     }
 
     fn failure_of(c: &mut WtvpClient<'static, 1024, 1024>) -> Option<ClientError> {
@@ -1123,20 +1455,6 @@ mod tests {
             }
         }
         f
-    }
-
-    /// A body announced larger than the receive buffer can hold fails at once.
-    #[test]
-    fn body_larger_than_the_receive_buffer_is_a_capacity_error() {
-        let mut c: WtvpClient<'static, 1024, 1024> = WtvpClient::new(ID);
-        assert_eq!(c.sign_in(Instant::ZERO, "10.0.0.1", 1615), Ok(()));
-        assert_eq!(c.handle_connected(Instant::ZERO), Ok(()));
-        let resp = b"200 OK\r\nContent-length: 1000\r\n\r\nbody";
-        assert_eq!(
-            c.handle_input(Instant::ZERO, resp),
-            Err(ClientError::Capacity)
-        );
-        assert_eq!(failure_of(&mut c), Some(ClientError::Capacity));
     }
 
     /// An LZPF body whose expanded form does not fit after the response is refused, not cut.

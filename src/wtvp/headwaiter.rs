@@ -263,62 +263,73 @@ impl MessengerConfig {
     /// Parse the Messenger headers of a raw header block (LF or CRLF lines; other headers ignored).
     pub fn parse(headers_raw: &[u8]) -> Self {
         let mut c = MessengerConfig::default();
-        let mut seen = [false; 12];
+        let mut seen = 0;
         for (name, value) in Headers::new(headers_raw) {
-            let Some(h) = header_id(name) else { continue };
-            let idx = h as usize;
-            if seen.get(idx).copied().unwrap_or(true) {
-                continue;
-            }
-            if let Some(s) = seen.get_mut(idx) {
-                *s = true;
-            }
-            let ok = match h {
-                ConfigHeader::Authorized => parse_flag(value).map(|v| c.authorized = v).is_some(),
-                ConfigHeader::Enable => parse_flag(value).map(|v| c.enabled = v).is_some(),
-                ConfigHeader::Server => parse_server(value)
-                    .map(|(h, p)| (c.server_host, c.server_port) = (h, p))
-                    .is_some(),
-                ConfigHeader::UserName => optional_name(value).map(|v| c.user_name = v).is_some(),
-                ConfigHeader::Domain => optional_name(value).map(|v| c.domain = v).is_some(),
-                ConfigHeader::LoginUrl => Text::new(value)
-                    .filter(|_| value.contains(&b':') && !value.contains(&b'?'))
-                    .map(|v| c.login_url = v)
-                    .is_some(),
-                ConfigHeader::ConnectTimeout => {
-                    parse_secs(value).map(|d| c.connect_timeout = d).is_some()
-                }
-                ConfigHeader::RetryInterval => {
-                    parse_secs(value).map(|d| c.retry_interval = d).is_some()
-                }
-                ConfigHeader::PassportdTimeout => {
-                    parse_secs(value).map(|d| c.passportd_timeout = d).is_some()
-                }
-                ConfigHeader::OpenConversationTimeout => parse_secs(value)
-                    .map(|d| c.open_conversation_timeout = d)
-                    .is_some(),
-                ConfigHeader::InviteTimeout => {
-                    parse_secs(value).map(|d| c.invite_timeout = d).is_some()
-                }
-                ConfigHeader::AddressValidateTimeout => parse_secs(value)
-                    .map(|d| c.address_validate_timeout = d)
-                    .is_some(),
-            };
-            if !ok {
-                c.warn(h, WarningReason::Invalid);
-                msgr_warn!(
-                    "headwaiter: invalid value for {}, using the default",
-                    h.name()
-                );
-            }
+            c.take_header(&mut seen, name, value);
         }
+        c.finish(seen);
+        c
+    }
+
+    /// Take one header into a configuration being built from [`Default`] (the first value of
+    /// each header counts); `seen` records the headers taken, for [`MessengerConfig::finish`].
+    pub fn take_header(&mut self, seen: &mut u16, name: &[u8], value: &[u8]) {
+        let Some(h) = header_id(name) else { return };
+        let bit = 1u16 << (h as u32);
+        if *seen & bit != 0 {
+            return;
+        }
+        *seen |= bit;
+        let c = self;
+        let ok = match h {
+            ConfigHeader::Authorized => parse_flag(value).map(|v| c.authorized = v).is_some(),
+            ConfigHeader::Enable => parse_flag(value).map(|v| c.enabled = v).is_some(),
+            ConfigHeader::Server => parse_server(value)
+                .map(|(h, p)| (c.server_host, c.server_port) = (h, p))
+                .is_some(),
+            ConfigHeader::UserName => optional_name(value).map(|v| c.user_name = v).is_some(),
+            ConfigHeader::Domain => optional_name(value).map(|v| c.domain = v).is_some(),
+            ConfigHeader::LoginUrl => Text::new(value)
+                .filter(|_| value.contains(&b':') && !value.contains(&b'?'))
+                .map(|v| c.login_url = v)
+                .is_some(),
+            ConfigHeader::ConnectTimeout => {
+                parse_secs(value).map(|d| c.connect_timeout = d).is_some()
+            }
+            ConfigHeader::RetryInterval => {
+                parse_secs(value).map(|d| c.retry_interval = d).is_some()
+            }
+            ConfigHeader::PassportdTimeout => {
+                parse_secs(value).map(|d| c.passportd_timeout = d).is_some()
+            }
+            ConfigHeader::OpenConversationTimeout => parse_secs(value)
+                .map(|d| c.open_conversation_timeout = d)
+                .is_some(),
+            ConfigHeader::InviteTimeout => {
+                parse_secs(value).map(|d| c.invite_timeout = d).is_some()
+            }
+            ConfigHeader::AddressValidateTimeout => parse_secs(value)
+                .map(|d| c.address_validate_timeout = d)
+                .is_some(),
+        };
+        if !ok {
+            c.warn(h, WarningReason::Invalid);
+            msgr_warn!(
+                "headwaiter: invalid value for {}, using the default",
+                h.name()
+            );
+        }
+    }
+
+    /// Finish a configuration built with [`MessengerConfig::take_header`]: note each header
+    /// never seen as missing.
+    pub fn finish(&mut self, seen: u16) {
         for h in ALL_HEADERS {
-            if !seen.get(*h as usize).copied().unwrap_or(false) {
-                c.warn(*h, WarningReason::Missing);
+            if seen & (1u16 << (*h as u32)) == 0 {
+                self.warn(*h, WarningReason::Missing);
                 msgr_debug!("headwaiter: {} missing, using the default", h.name());
             }
         }
-        c
     }
 
     fn warn(&mut self, header: ConfigHeader, reason: WarningReason) {

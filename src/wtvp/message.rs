@@ -241,7 +241,89 @@ pub fn parse_decimal(s: &[u8]) -> Option<usize> {
     Some(v)
 }
 
-/// Parse a response head from the start of `buf`.
+/// One complete line of a response head, as [`HeadReader::line`] classifies it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Line<'a> {
+    /// The status line: the code and the server's message.
+    Status(u16, &'a [u8]),
+    /// A header line: its name and value, trimmed.
+    Header(&'a [u8], &'a [u8]),
+    /// The empty line that ends the head.
+    End,
+}
+
+/// Read a response head one complete line at a time, keeping only the framing values.
+///
+/// Feed each line without its LF (a trailing CR is dropped); the first line is the status line.
+/// Lines longer than the caller's buffer are the caller's to refuse; the whole head is limited
+/// to [`MAX_HEAD_LEN`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HeadReader {
+    /// The status code, once the status line has been read.
+    pub status: Option<u16>,
+    /// `Content-length` (or `Content-Length`), if present (the last one counts).
+    pub content_length: Option<usize>,
+    /// Whether `wtv-lzpf` is present (Content-length is then the uncompressed size).
+    pub lzpf: bool,
+    /// Whether `Content-Encoding: deflate` is present (not supported by this core).
+    pub deflate: bool,
+    /// Whether `Connection: close` is present.
+    pub close: bool,
+    /// Bytes of head read so far, line ends included.
+    pub len: usize,
+}
+
+impl HeadReader {
+    /// Start reading a new head.
+    pub const fn new() -> Self {
+        HeadReader {
+            status: None,
+            content_length: None,
+            lzpf: false,
+            deflate: false,
+            close: false,
+            len: 0,
+        }
+    }
+
+    /// Take one complete line (without its LF) and say what it is.
+    pub fn line<'a>(&mut self, line: &'a [u8]) -> Result<Line<'a>, MessageError> {
+        self.len = self.len.saturating_add(line.len()).saturating_add(1);
+        if self.len > MAX_HEAD_LEN {
+            return Err(MessageError::HeadTooLong);
+        }
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if self.status.is_none() {
+            let (status, reason) = parse_status(line)?;
+            self.status = Some(status);
+            return Ok(Line::Status(status, reason));
+        }
+        if line.is_empty() {
+            return Ok(Line::End);
+        }
+        let c = line
+            .iter()
+            .position(|&b| b == b':')
+            .ok_or(MessageError::HeaderLine)?;
+        let (name, value) = (
+            trim(line.get(..c).unwrap_or(&[])),
+            trim(line.get(c + 1..).unwrap_or(&[])),
+        );
+        if name.eq_ignore_ascii_case(b"content-length") {
+            self.content_length = Some(parse_decimal(value).ok_or(MessageError::ContentLength)?);
+        } else if name.eq_ignore_ascii_case(b"wtv-lzpf") {
+            self.lzpf = true;
+        } else if name.eq_ignore_ascii_case(b"content-encoding") {
+            self.deflate = value.eq_ignore_ascii_case(b"deflate");
+        } else if name.eq_ignore_ascii_case(b"connection") {
+            self.close = value.eq_ignore_ascii_case(b"close");
+        }
+        Ok(Line::Header(name, value))
+    }
+}
+
+/// Parse a response head from the start of `buf` (the whole head at once; the built-in client
+/// reads heads line by line with [`HeadReader`]).
 pub fn parse_head(buf: &[u8]) -> Result<Status<ResponseHead<'_>>, MessageError> {
     // Find the end of the head: an empty line (LF LF, or LF CR LF).
     let mut pos = 0;
@@ -273,39 +355,27 @@ pub fn parse_head(buf: &[u8]) -> Result<Status<ResponseHead<'_>>, MessageError> 
         return Ok(Status::Partial);
     };
     let fe = first_line_end.ok_or(MessageError::StatusLine)?;
-    let (status, reason) = parse_status(buf.get(..fe).unwrap_or(&[]))?;
-    let headers_raw = buf.get(fe + 1..head_len).unwrap_or(&[]);
-    let mut head = ResponseHead {
-        status,
+    let mut r = HeadReader::new();
+    let mut reason = &[][..];
+    for line in buf
+        .get(..head_len - 1)
+        .unwrap_or(&[])
+        .split(|&c| c == b'\n')
+    {
+        if let Line::Status(_, m) = r.line(line)? {
+            reason = m;
+        }
+    }
+    Ok(Status::Complete(ResponseHead {
+        status: r.status.ok_or(MessageError::StatusLine)?,
         reason,
-        headers_raw,
+        headers_raw: buf.get(fe + 1..head_len).unwrap_or(&[]),
         head_len,
-        content_length: None,
-        lzpf: false,
-        deflate: false,
-        close: false,
-    };
-    for line in headers_raw.split(|&c| c == b'\n') {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.is_empty() {
-            continue;
-        }
-        if !line.contains(&b':') {
-            return Err(MessageError::HeaderLine);
-        }
-    }
-    for (name, value) in Headers::new(headers_raw) {
-        if name.eq_ignore_ascii_case(b"content-length") {
-            head.content_length = Some(parse_decimal(value).ok_or(MessageError::ContentLength)?);
-        } else if name.eq_ignore_ascii_case(b"wtv-lzpf") {
-            head.lzpf = true;
-        } else if name.eq_ignore_ascii_case(b"content-encoding") {
-            head.deflate = value.eq_ignore_ascii_case(b"deflate");
-        } else if name.eq_ignore_ascii_case(b"connection") {
-            head.close = value.eq_ignore_ascii_case(b"close");
-        }
-    }
-    Ok(Status::Complete(head))
+        content_length: r.content_length,
+        lzpf: r.lzpf,
+        deflate: r.deflate,
+        close: r.close,
+    }))
 }
 
 fn parse_status(line: &[u8]) -> Result<(u16, &[u8]), MessageError> {
