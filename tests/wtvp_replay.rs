@@ -338,3 +338,63 @@ fn scan_log_for_secrets(s: &Session, log: &str) {
         }
     }
 }
+
+/// Longest login ticket the production receive buffer is sized for, in bytes: the recorded
+/// MSNP8 ticket (`session-E`, 355 bytes) with 44% to spare; a Passport ticket is a few hundred
+/// bytes (the delegate transport takes answers of up to 1 KiB).
+const TICKET_TARGET: usize = 512;
+
+/// Size `WTVP_RX` from the recordings: the receive buffer holds one partial head line, then
+/// one body, so it must take (a) the longest header line the client must accept — a
+/// `wtv-ticket` at its cap — and every recorded one, and (b) every body the client keeps
+/// (login answers and fetched bodies: the wire form plus, under LZPF, the expanded body after
+/// it), including a `TICKET_TARGET`-byte ticket in the recorded ticket's alphabet sent
+/// LZPF-compressed with literals only (as the dev service sends it). Bodies of the sign-in
+/// steps are skipped, not kept.
+#[test]
+fn receive_buffer_holds_the_longest_line_and_every_kept_body() {
+    use msntv_messenger::client::WTVP_RX;
+    use msntv_messenger::wtvp::{client::TICKET_CAP, lzpf};
+    let legal_line = "wtv-ticket: \r\n".len() + TICKET_CAP;
+    assert!(legal_line <= WTVP_RX, "ticket line of {legal_line} bytes");
+    let (mut line, mut body, mut ticket) = (0, 0, Vec::new());
+    for s in load_sessions(&msntv_testdata::wtvp_transcripts_dir()) {
+        for conn in &s.connections {
+            let kept = conn.secure && !conn.purpose.starts_with("wtv-head-waiter:/login-stage-two");
+            for m in conn.messages.iter().filter(|m| !m.c2s) {
+                let end = m.wire.windows(2).position(|w| w == b"\n\n").expect("head") + 2;
+                let head = &m.wire[..end];
+                line = line.max(
+                    head.split(|&c| c == b'\n')
+                        .map(<[u8]>::len)
+                        .max()
+                        .unwrap_or(0)
+                        + 1,
+                );
+                if kept {
+                    let lz = String::from_utf8_lossy(head).contains("\nwtv-lzpf:");
+                    let wire = m.wire.len() - end;
+                    body = body.max(wire + if lz { m.body_plain.len() } else { 0 });
+                }
+                if m.body_plain.starts_with(b"t=") && m.body_plain.len() > ticket.len() {
+                    ticket = m.body_plain.clone();
+                }
+            }
+        }
+    }
+    assert!(
+        line > 0 && body > 0 && !ticket.is_empty(),
+        "nothing measured"
+    );
+    let target: Vec<u8> = ticket.iter().cycle().take(TICKET_TARGET).copied().collect();
+    let mut z = vec![0u8; TICKET_TARGET * 17 / 8 + 6];
+    let wire = lzpf::encode_literals(&target, &mut z).expect("encode");
+    let target_need = wire + TICKET_TARGET;
+    eprintln!(
+        "WTVP_RX {WTVP_RX}: longest recorded line {line}, legal ticket line {legal_line}, \
+         largest recorded kept body {body} (recorded ticket {} bytes), \
+         {TICKET_TARGET}-byte ticket under LZPF {target_need}",
+        ticket.len()
+    );
+    assert!(line <= WTVP_RX && body <= WTVP_RX && target_need <= WTVP_RX);
+}

@@ -32,12 +32,16 @@ use crate::wtvp::headwaiter::{MessengerConfig, RefusalReason};
 use crate::wtvp::login::{DelegateLogin, LoginError, LoginRequest, LoginTransport};
 use crate::ErrorKind;
 
-/// Receive buffer of the built-in WTVP client: one whole response (head and body). The largest
-/// one a sign-in meets is the `login-stage-two` head, 2,913–2,946 bytes in the recorded minisrv
-/// sessions (`../shared/transcripts/wtvp`: eleven `wtv-service` lines, an offline user list);
-/// this leaves ~20% for longer host names and user lists. A larger response fails the step
-/// with `ClientError::Capacity` (`LoginError::TooLarge` for a login answer).
-pub const WTVP_RX: usize = 3584;
+/// Receive buffer of the built-in WTVP client. Response heads are read line by line, so it
+/// holds one partial head line, then the one body the client keeps (a login answer or a fetched
+/// body; under LZPF the wire form and the expanded body after it); bodies of the sign-in steps
+/// are skipped. Sized by `tests/wtvp_replay.rs` from the recorded minisrv sessions
+/// (`../shared/transcripts/wtvp`: longest head line 216 bytes, largest kept body 703 — the
+/// 355-byte MSNP8 ticket under LZPF), the longest line that must be accepted (a `wtv-ticket`
+/// at its 512-byte cap, 526 bytes) and a 512-byte ticket under literal-only LZPF (1,032).
+/// A longer head line fails the step with `MessageError::HeadTooLong` (a capacity error), a
+/// larger kept body with `ClientError::Capacity` (`LoginError::TooLarge` for a login answer).
+pub const WTVP_RX: usize = 1152;
 /// Transmit buffer of the built-in WTVP client: one request at a time (the encrypted `GET`
 /// is written after its SECURE ON block has been taken). The largest is the SECURE ON block:
 /// with the C ABI's box identity (303 bytes of identity headers) and a ticket at its 512-byte

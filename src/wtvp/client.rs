@@ -254,10 +254,9 @@ struct Summary {
 enum Part {
     /// The head: `rx` holds the line received so far, taken and dropped at its LF.
     Head,
-    /// A plain body the step uses: kept in `rx` from its start.
-    Keep,
-    /// A plain body the step does not use: this many bytes are still to be skipped.
-    Skip(usize),
+    /// A plain body with `left` bytes still to come: kept in `rx` from its start when the step
+    /// uses it, else skipped (counted, not stored).
+    Plain { left: usize, keep: bool },
     /// An LZPF body: its wire form is kept in `rx` and expanded into the space after it.
     Lzpf,
 }
@@ -300,7 +299,12 @@ impl Incoming {
             Learned::Challenge(Ok((_, r))) => wipe(r),
             _ => {}
         }
-        *self = Incoming::new();
+        // The reason is replaced by the next status line before it is read.
+        self.part = Part::Head;
+        self.head = HeadReader::new();
+        self.ticket_seen = false;
+        self.config_seen = 0;
+        self.learned = Learned::None;
     }
 }
 
@@ -788,65 +792,57 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
                     self.rx_len = 0;
                     if ended {
                         let h = &self.incoming.head;
+                        let keep = matches!(self.step, Step::Login(_) | Step::Fetch);
+                        // A kept body stays in `rx`: one the buffer cannot hold is refused,
+                        // never cut short.
+                        if keep && !h.lzpf && clen_of(h) > RX {
+                            return Err(too_large);
+                        }
                         self.incoming.part = if h.lzpf {
                             Part::Lzpf
-                        } else if matches!(self.step, Step::Login(_) | Step::Fetch) {
-                            // The body stays in `rx`: one the buffer cannot hold is refused,
-                            // never cut short.
-                            if clen_of(h) > RX {
-                                return Err(too_large);
-                            }
-                            Part::Keep
                         } else {
-                            Part::Skip(clen_of(h))
+                            Part::Plain {
+                                left: clen_of(h),
+                                keep,
+                            }
                         };
                     }
                 }
-                Part::Skip(left) => {
-                    // Run the server→client stream over the skipped bytes (it continues across
-                    // responses), a buffer at a time.
-                    let n = left.min(bytes.len()).min(RX);
+                part => {
+                    // A kept or LZPF body is appended to `rx`; a skipped one passes through its
+                    // start. The server→client RC4 stream runs over every body byte (it
+                    // continues across responses).
+                    let (left, keep) = match part {
+                        Part::Plain { left, keep } => (left, keep),
+                        _ => (usize::MAX, true),
+                    };
+                    let at = if keep { self.rx_len } else { 0 };
+                    let n = left.min(bytes.len());
+                    let n = if keep { n } else { n.min(RX) };
                     let chunk = bytes.get(..n).unwrap_or(&[]);
                     bytes = bytes.get(n..).unwrap_or(&[]);
-                    if let (Some(s), Some(b)) = (self.secure.as_mut(), self.rx.get_mut(..n)) {
-                        b.copy_from_slice(chunk);
-                        s.apply_s2c(b);
-                    }
-                    let left = left - n;
-                    self.incoming.part = Part::Skip(left);
-                    if left == 0 {
-                        return self.complete(now, bytes, (0, 0));
-                    }
-                    if bytes.is_empty() {
-                        return Ok(());
-                    }
-                }
-                Part::Keep => {
-                    let start = self.rx_len;
-                    let n = clen.saturating_sub(start).min(bytes.len());
-                    let chunk = bytes.get(..n).unwrap_or(&[]);
-                    let dst = self.rx.get_mut(start..start + n).ok_or(too_large)?;
+                    let end = at.saturating_add(n);
+                    let dst = self.rx.get_mut(at..end).ok_or(too_large)?;
                     dst.copy_from_slice(chunk);
                     if let Some(s) = self.secure.as_mut() {
                         s.apply_s2c(dst);
                     }
-                    self.rx_len = start + n;
-                    if self.rx_len < clen {
-                        return Ok(());
+                    if keep {
+                        self.rx_len = end;
                     }
-                    return self.complete(now, bytes.get(n..).unwrap_or(&[]), (0, clen));
-                }
-                Part::Lzpf => {
-                    // The stream's end is found by decoding it: take every byte, expand into the
-                    // free space after them (the wire form stays for a retry with more bytes).
-                    let start = self.rx_len;
-                    let end = start.checked_add(bytes.len()).ok_or(too_large)?;
-                    let dst = self.rx.get_mut(start..end).ok_or(too_large)?;
-                    dst.copy_from_slice(bytes);
-                    if let Some(s) = self.secure.as_mut() {
-                        s.apply_s2c(dst);
+                    if part != Part::Lzpf {
+                        let left = left - n;
+                        self.incoming.part = Part::Plain { left, keep };
+                        if left == 0 {
+                            return self.complete(now, bytes, (0, if keep { end } else { 0 }));
+                        }
+                        if bytes.is_empty() {
+                            return Ok(());
+                        }
+                        continue;
                     }
-                    self.rx_len = end;
+                    // The LZPF stream's end is found by decoding it: expand into the free space
+                    // after the wire form (which stays for a retry with more bytes).
                     let (wire, free) = self.rx.split_at_mut(end);
                     let out = free.get_mut(..clen).ok_or(too_large)?;
                     return match lzpf::decompress(wire, clen, out) {
