@@ -238,17 +238,6 @@ enum Pending {
     Fetched(u16),
 }
 
-/// What a completed response said, taken line by line while it arrived.
-struct Summary {
-    status: u16,
-    reason: login::ServerMessage,
-    initial_key: Option<Result<[u8; 8], sec::SecError>>,
-    challenge: Option<Result<(sec::ChallengeSecrets, [u8; 96]), sec::SecError>>,
-    has_ticket: bool,
-    /// The stage-two Messenger headers taken into `config` (see `MessengerConfig::finish`).
-    config_seen: u16,
-}
-
 /// Which part of a response is arriving.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Part {
@@ -869,24 +858,10 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
             let e = MessageError::BodyTooLong;
             return Err((ClientError::Malformed(e), LoginError::Malformed(e)));
         }
-        let inc = &mut self.incoming;
-        let (initial_key, challenge) = match core::mem::replace(&mut inc.learned, Learned::None) {
-            Learned::None => (None, None),
-            Learned::InitialKey(k) => (Some(k), None),
-            Learned::Challenge(c) => (None, Some(c)),
-        };
-        let summary = Summary {
-            status: inc.head.status.unwrap_or(0),
-            reason: inc.reason,
-            initial_key,
-            challenge,
-            has_ticket: self.ticket.is_some(),
-            config_seen: inc.config_seen,
-        };
-        let (deflate, close) = (inc.head.deflate, inc.head.close);
-        self.reset_rx();
+        let close = self.incoming.head.close;
         let step = self.step;
-        let res = self.on_response(now, step, summary, body, deflate);
+        let res = self.on_response(now, step, body);
+        self.reset_rx();
         if close && self.conn == Conn::Open {
             self.push(Pending::Disconnect);
             self.reset_conn();
@@ -896,21 +871,22 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
 
     // No heap to box into: the pair carries the server message for both error views.
     #[allow(clippy::result_large_err)]
+    /// Act on the response taken into `incoming` (its body, if kept, at `body` in `rx`).
     fn on_response(
         &mut self,
         now: Instant,
         step: Step,
-        sum: Summary,
         body: (usize, usize),
-        deflate: bool,
     ) -> Result<(), (ClientError, LoginError)> {
-        if !matches!(step, Step::Login(_) | Step::Fetch) && sum.status != 200 {
-            msgr_warn!("wtvp: sign-in step refused with status {}", sum.status);
+        let inc = &self.incoming;
+        let (status, reason) = (inc.head.status.unwrap_or(0), &inc.reason);
+        if !matches!(step, Step::Login(_) | Step::Fetch) && status != 200 {
+            msgr_warn!("wtvp: sign-in step refused with status {}", status);
             return Err((
-                ClientError::Refused(sum.status, sum.reason),
+                ClientError::Refused(status, *reason),
                 LoginError::Server {
-                    status: sum.status,
-                    message: sum.reason,
+                    status,
+                    message: *reason,
                 },
             ));
         }
@@ -918,24 +894,24 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
         let chal_err = |e| (ClientError::Challenge(e), LoginError::ServiceLogin);
         match step {
             Step::Preregister => {
-                let key = sum
-                    .initial_key
-                    .ok_or(missing("wtv-initial-key"))?
-                    .map_err(chal_err)?;
-                self.key = Some(key);
+                let Learned::InitialKey(key) = inc.learned else {
+                    return Err(missing("wtv-initial-key"));
+                };
+                self.key = Some(key.map_err(chal_err)?);
                 self.step = Step::Idle;
                 self.open_service(now, "wtv-head-waiter", Step::Challenge)
                     .map_err(|e| (e, LoginError::ServiceLogin))?;
             }
             Step::Challenge => {
-                let (s, mut resp) = sum
-                    .challenge
-                    .ok_or(missing("wtv-challenge"))?
-                    .map_err(chal_err)?;
+                let Learned::Challenge(answer) = &inc.learned else {
+                    return Err(missing("wtv-challenge"));
+                };
+                let (s, resp) = answer.as_ref().map_err(|e| chal_err(*e))?;
                 // Key chaining: the next challenge is encrypted under the new key.
                 self.key = Some(s.new_key);
                 self.session_keys = Some((s.session_key1, s.session_key2));
-                drop(s);
+                let mut resp = *resp;
+                self.incoming.reset();
                 self.set_url(b"wtv-head-waiter:/ValidateLogin?initial_login=true")
                     .map_err(|e| (e, LoginError::ServiceLogin))?;
                 self.step = Step::Validate;
@@ -945,7 +921,7 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
                 r.map_err(|e| (e, LoginError::ServiceLogin))?;
             }
             Step::Validate => {
-                if !sum.has_ticket {
+                if self.ticket.is_none() {
                     return Err(missing("wtv-ticket"));
                 }
                 self.set_url(b"wtv-head-waiter:/login-stage-two?")
@@ -955,8 +931,9 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
                     .map_err(|e| (e, LoginError::ServiceLogin))?;
             }
             Step::StageTwo => {
+                let seen = inc.config_seen;
                 if let Some(c) = self.config.as_mut() {
-                    c.finish(sum.config_seen);
+                    c.finish(seen);
                 }
                 self.signed_in = true;
                 self.step = Step::Idle;
@@ -969,19 +946,16 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
                 self.deadline = None;
                 self.body = body;
                 let body = self.body_bytes();
-                let r = if deflate && sum.status == 200 {
+                let inc = &self.incoming;
+                let r = if inc.head.deflate && status == 200 {
                     Err(LoginError::UnsupportedEncoding)
                 } else {
-                    login::interpret(mode, sum.status, sum.reason.as_str().as_bytes(), body)
-                        .map(|_| ())
+                    login::interpret(mode, status, inc.reason.as_str().as_bytes(), body).map(|_| ())
                 };
                 self.answer = match r {
                     Ok(()) => AnswerState::Ready { mode },
                     Err(e) => {
-                        msgr_warn!(
-                            "wtvp: messengerlogin gave no answer (status {})",
-                            sum.status
-                        );
+                        msgr_warn!("wtvp: messengerlogin gave no answer (status {})", status);
                         AnswerState::Failed(e)
                     }
                 };
@@ -990,7 +964,7 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
                 self.step = Step::Idle;
                 self.deadline = None;
                 self.body = body;
-                self.push(Pending::Fetched(sum.status));
+                self.push(Pending::Fetched(status));
             }
             Step::Idle => return Err((ClientError::State, LoginError::State)),
         }
