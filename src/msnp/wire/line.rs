@@ -175,11 +175,8 @@ impl<'a> Line<'a> {
 
     /// Return the numeric error code if the verb is three digits.
     pub fn error_code(&self) -> Option<u16> {
-        if self.verb.iter().all(u8::is_ascii_digit) {
-            parse_u32(self.verb).and_then(|n| u16::try_from(n).ok())
-        } else {
-            None
-        }
+        // `parse_u32` accepts digits only, and three of them fit a u16.
+        parse_u32(self.verb).and_then(|n| u16::try_from(n).ok())
     }
 }
 
@@ -189,26 +186,22 @@ pub fn parse_u32(s: &[u8]) -> Option<u32> {
     if s.is_empty() || s.len() > 10 {
         return None;
     }
-    if s.len() < 10 {
-        // Nine digits cannot overflow: no checked arithmetic (lengths and TrIDs are short).
-        let mut n: u32 = 0;
-        for &c in s {
-            let d = c.wrapping_sub(b'0');
-            if d > 9 {
-                return None;
-            }
-            n = n.wrapping_mul(10).wrapping_add(u32::from(d));
-        }
-        return Some(n);
-    }
+    // Nine digits cannot overflow: they are added without checked arithmetic (lengths and
+    // TrIDs are short); only a tenth digit is added with checks.
     let mut n: u32 = 0;
-    for &c in s {
-        if !c.is_ascii_digit() {
+    for &c in s.get(..9).unwrap_or(s) {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
             return None;
         }
-        n = n
-            .checked_mul(10)?
-            .checked_add(u32::from(c.wrapping_sub(b'0')))?;
+        n = n.wrapping_mul(10).wrapping_add(u32::from(d));
+    }
+    if let Some(&c) = s.get(9) {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(u32::from(d))?;
     }
     Some(n)
 }
