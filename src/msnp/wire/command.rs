@@ -50,15 +50,13 @@ impl ListKind {
         let &[k, b'L'] = t else {
             return None;
         };
-        let i = b"FABR".iter().position(|&c| c == k)?;
-        [
-            ListKind::Forward,
-            ListKind::Allow,
-            ListKind::Block,
-            ListKind::Reverse,
-        ]
-        .get(i)
-        .copied()
+        match k {
+            b'F' => Some(ListKind::Forward),
+            b'A' => Some(ListKind::Allow),
+            b'B' => Some(ListKind::Block),
+            b'R' => Some(ListKind::Reverse),
+            _ => None,
+        }
     }
 
     /// Return the wire token.
@@ -120,11 +118,12 @@ impl Status {
         }
         // One packed-key table instead of nine byte-string comparisons.
         let key = verb_key(t);
-        let named = STATUS_KEYS
-            .iter()
-            .position(|&k| k == key)
-            .and_then(|i| STATUS_NAMED.get(i).copied());
-        Some(named.unwrap_or(Status::Other([a, b, c])))
+        for (&k, &named) in STATUS_KEYS.iter().zip(STATUS_NAMED.iter()) {
+            if k == key {
+                return Some(named);
+            }
+        }
+        Some(Status::Other([a, b, c]))
     }
 
     /// Return the wire token.

@@ -219,19 +219,19 @@ pub fn parse_field_u32(s: &[u8]) -> Option<u32> {
 /// Split `line` before its last space-separated token: the bytes before it and the token
 /// (empty if the line has none). Trailing spaces belong to neither.
 pub(crate) fn split_last_token(line: &[u8]) -> (&[u8], &[u8]) {
-    let end = line
-        .iter()
-        .rposition(|&b| b != b' ')
-        .map_or(0, |e| e.saturating_add(1));
-    let trimmed = line.get(..end).unwrap_or(&[]);
-    let start = trimmed
-        .iter()
-        .rposition(|&b| b == b' ')
-        .map_or(0, |s| s.saturating_add(1));
-    (
-        trimmed.get(..start).unwrap_or(&[]),
-        trimmed.get(start..).unwrap_or(&[]),
-    )
+    let mut trimmed = line;
+    while let [rest @ .., b' '] = trimmed {
+        trimmed = rest;
+    }
+    // `before` keeps the separating space, like the bytes before the token on the line.
+    let mut before = trimmed;
+    while let [rest @ .., c] = before {
+        if *c == b' ' {
+            break;
+        }
+        before = rest;
+    }
+    (before, trimmed.get(before.len()..).unwrap_or(&[]))
 }
 
 /// Return the last space-separated token of `line` (empty if it has none).
