@@ -214,6 +214,15 @@ fn ns_connect_timeout_closes_and_retries_with_doubling_backoff() {
         "first retry after 20 s: {:?}",
         h.seen
     );
+    assert_eq!(
+        h.seen
+            .iter()
+            .filter(|s| matches!(s, Seen::Failed(_) | Seen::Lost(_)))
+            .count(),
+        1,
+        "the timeout is reported once: {:?}",
+        h.seen
+    );
     h.seen.clear();
     h.client.handle_timeout(ms(30_000));
     h.drain();
@@ -371,8 +380,17 @@ fn delegate_login_passportd_timeout_fails_the_sign_in() {
         h.seen
     );
     assert!(
-        h.seen.iter().any(|s| matches!(s, Seen::Lost(_))),
-        "and the NS sign-in fails: {:?}",
+        h.seen.contains(&Seen::Disconnect(ConnId::Ns)),
+        "and the NS sign-in ends (its socket closed): {:?}",
+        h.seen
+    );
+    assert_eq!(
+        h.seen
+            .iter()
+            .filter(|s| matches!(s, Seen::Failed(_) | Seen::Lost(_)))
+            .count(),
+        1,
+        "the UI hears of the failure once: {:?}",
         h.seen
     );
 }

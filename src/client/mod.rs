@@ -375,6 +375,10 @@ pub struct Client<'s> {
     first_sync_pending: bool,
     /// After a list sync: the next contact index to look at for a pending "added you".
     pending_adds: Option<usize>,
+    /// The facade already told the UI why this NS attempt ended (a `Failed` event): the
+    /// NS's own terminal event only closes the socket and drives the retry policy, so the UI
+    /// hears of one failure once.
+    ns_end_reported: bool,
     /// The last `poll_event` found nothing and nothing happened since: the next one returns
     /// `None` at once. Cleared by every input, command and timer call.
     quiet: bool,
@@ -459,6 +463,7 @@ impl<'s> Client<'s> {
             signed_out: false,
             first_sync_pending: false,
             pending_adds: None,
+            ns_end_reported: false,
             quiet: false,
             tx_idle: false,
             now,
@@ -564,6 +569,7 @@ impl<'s> Client<'s> {
         let host = core::str::from_utf8(buf.get(..*len).unwrap_or(&[]))
             .map_err(|_| ClientError::BadArgument)?;
         self.ns.start_at(now, host, *port)?;
+        self.ns_end_reported = false;
         self.link = Link::Connecting(now.saturating_add(self.connect_timeout));
         Ok(())
     }
@@ -728,6 +734,7 @@ impl<'s> Client<'s> {
                 self.wtvp_open = true;
                 if let Err(e) = w.handle_connected(now) {
                     self.push(Note::Failed(ClientFailure::Wtvp(e)));
+                    self.ns_end_reported |= self.login_pending;
                 }
             }
             ConnId::Sb(c) => self
@@ -760,6 +767,7 @@ impl<'s> Client<'s> {
                     Ok(n) => n,
                     Err(e) => {
                         self.push(Note::Failed(ClientFailure::Wtvp(e)));
+                        self.ns_end_reported |= self.login_pending;
                         bytes.len()
                     }
                 }
@@ -822,8 +830,10 @@ impl<'s> Client<'s> {
         }
         match self.link {
             Link::Connecting(deadline) if now >= deadline => {
-                self.push(Note::Disconnect(ConnId::Ns));
+                // The NS's own `LoginFailed` (closed while connecting) closes the socket and
+                // schedules the retry; the UI hears the timeout, once.
                 self.push(Note::Failed(ClientFailure::ConnectTimeout));
+                self.ns_end_reported = true;
                 self.ns.handle_closed(now);
             }
             Link::Retry(at) if now >= at => {
@@ -876,6 +886,69 @@ impl<'s> Client<'s> {
         Some((ConnId::Sb(t.conversation), t.len))
     }
 
+    /// Return the next bytes to send, in place, and the connection they are for (`None`:
+    /// nothing to send). A message part's head is assembled in `scratch` (see
+    /// [`Conversations::transmit_bytes`]; [`TRANSMIT_SCRATCH`](crate::msnp::sb::TRANSMIT_SCRATCH)
+    /// bytes hold the longest); everything else is lent straight from the sessions' own
+    /// buffers and the message pool. Report how many
+    /// were written with [`advance_transmit`](Self::advance_transmit) before any other call;
+    /// the rest is offered again. An alternative to [`poll_transmit`](Self::poll_transmit)
+    /// that needs no transmit buffer of the caller's.
+    pub fn transmit_bytes<'a>(&'a mut self, scratch: &'a mut [u8]) -> Option<(ConnId, &'a [u8])> {
+        if self.tx_idle {
+            return None;
+        }
+        let now = self.now;
+        self.pump(now);
+        let b = self.ns.transmit_bytes();
+        if !b.is_empty() {
+            return Some((ConnId::Ns, b));
+        }
+        if let Login::Wtvp(w) = &mut self.login {
+            let b = w.transmit_bytes();
+            if !b.is_empty() {
+                return Some((ConnId::Wtvp, b));
+            }
+        }
+        if let Some((c, b)) = self.convs.transmit_bytes(scratch) {
+            return Some((ConnId::Sb(c), b));
+        }
+        self.tx_idle = true;
+        None
+    }
+
+    /// Record that the first `n` bytes [`transmit_bytes`](Self::transmit_bytes) gave for
+    /// `conn` were written.
+    pub fn advance_transmit(&mut self, conn: ConnId, n: usize) {
+        if n == 0 {
+            return;
+        }
+        // A part written in mode U has its outcome now.
+        self.quiet = false;
+        match conn {
+            ConnId::Ns => self.ns.advance_transmit(n),
+            ConnId::Wtvp => {
+                if let Login::Wtvp(w) = &mut self.login {
+                    w.advance_transmit(n);
+                }
+            }
+            ConnId::Sb(c) => self.convs.advance_transmit(c, n),
+        }
+    }
+
+    /// Drop the bytes waiting for `conn` (the connection is gone; they can no longer be sent).
+    pub fn discard_transmit(&mut self, conn: ConnId) {
+        match conn {
+            ConnId::Ns => self.ns.advance_transmit(usize::MAX),
+            ConnId::Wtvp => {
+                if let Login::Wtvp(w) = &mut self.login {
+                    w.advance_transmit(usize::MAX);
+                }
+            }
+            ConnId::Sb(c) => self.convs.discard_transmit(c),
+        }
+    }
+
     /// Return when [`handle_timeout`](Self::handle_timeout) must be called next.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let login = match &self.login {
@@ -925,6 +998,12 @@ impl<'s> Client<'s> {
             });
         }
         if self.route_wtvp(now) {
+            if let Login::Wtvp(w) = &self.login {
+                if matches!(w.peek_event(), Some(WtvpEvent::SignInFailed(_))) {
+                    // Reported here: the sign-in's own failure must not be reported again.
+                    self.ns_end_reported |= self.login_pending;
+                }
+            }
             return match &mut self.login {
                 Login::Wtvp(w) => w.poll_event().and_then(|e| match e {
                     WtvpEvent::Connect { host, port } => Some(ClientEvent::Connect {
@@ -1184,8 +1263,9 @@ impl<'s> Client<'s> {
                     match r {
                         Ok(()) => self.login_pending = true,
                         Err(e) => {
-                            self.ns.login_answer_failed(now);
                             self.push(Note::Failed(ClientFailure::Login(e)));
+                            self.ns_end_reported = true;
+                            self.ns.login_answer_failed(now);
                         }
                     }
                 }
@@ -1214,7 +1294,16 @@ impl<'s> Client<'s> {
                     return true;
                 }
                 NsEvent::ConnectionLost { reason } | NsEvent::LoginFailed { reason } => {
+                    let reported = core::mem::take(&mut self.ns_end_reported);
+                    if reported {
+                        // Already reported as a `Failed` event: only close the socket.
+                        self.ns.skip_event();
+                        self.push(Note::Disconnect(ConnId::Ns));
+                    }
                     self.link_lost(now, reason);
+                    if reported {
+                        continue;
+                    }
                     return true;
                 }
                 _ => return true,
@@ -1299,19 +1388,21 @@ impl<'s> Client<'s> {
         };
         self.login_pending = false;
         if let Some(e) = failure {
-            self.ns.login_answer_failed(now);
-            if let Some(e) = e {
+            // A WTVP failure was reported where it happened; report the answer's failure
+            // only if nothing was said yet.
+            if let (Some(e), false) = (e, self.ns_end_reported) {
                 self.push(Note::Failed(ClientFailure::Login(e)));
+                self.ns_end_reported = true;
             }
+            self.ns.login_answer_failed(now);
         }
     }
 
+    #[inline(never)]
     fn tick(&mut self, now: Instant) {
         self.quiet = false;
         self.tx_idle = false;
-        if now > self.now {
-            self.now = now;
-        }
+        self.now.advance_to(now);
     }
 
     fn push(&mut self, note: Note) {

@@ -45,7 +45,7 @@ use crate::msnp::ns::{
 };
 use crate::msnp::sb::{
     CloseReason, ConversationId, ConversationSlot, FailReason, InviteFailure, MessageSlot, Outcome,
-    SbEvent,
+    SbEvent, TRANSMIT_SCRATCH,
 };
 use crate::msnp::wire::{escape, ListKind, Status};
 use crate::time::{Duration, Instant};
@@ -69,9 +69,12 @@ const MAX_MESSAGE_BYTES: u32 = 1 << 20;
 const MAX_LIMIT: u32 = 4096;
 /// Bytes reserved for the allocator's own bookkeeping and alignment slack.
 const ARENA_SLACK: usize = 512;
-/// Transmit chunk size: bytes handed to one `send` hook call (the sessions give partial
-/// chunks, so this bounds RAM, not what can be sent).
-const TX_CHUNK: usize = 1024;
+/// Bytes of `Inner::name`: a decoded friendly name or a message part's head, whichever is longer.
+const SCRATCH: usize = if crate::limits::MAX_FRIENDLY_NAME_ENCODED > TRANSMIT_SCRATCH {
+    crate::limits::MAX_FRIENDLY_NAME_ENCODED
+} else {
+    TRANSMIT_SCRATCH
+};
 /// Longest configuration string kept (server names, SSID, login URL).
 const MAX_CONFIG_STR: usize = 256;
 
@@ -441,9 +444,10 @@ struct Inner {
     transport: msgr_transport,
     /// Which connections (by raw number) the open hook started and nobody closed yet.
     open: &'static mut [bool],
-    tx: [u8; TX_CHUNK],
-    pending: Option<(ConnId, usize, usize)>,
-    name: [u8; crate::limits::MAX_FRIENDLY_NAME_ENCODED],
+    /// Scratch for a decoded friendly name handed out with an event, and for the head of a
+    /// message part while the send hook takes it: never both at once (events are converted
+    /// after flushing, and an event's strings are only valid until the next call).
+    name: [u8; SCRATCH],
     now: Instant,
     high_water: usize,
 }
@@ -909,8 +913,6 @@ unsafe fn init(
         core::mem::forget(client);
         core::ptr::addr_of_mut!((*inner).transport).write(transport);
         core::ptr::addr_of_mut!((*inner).open).write(open);
-        core::ptr::addr_of_mut!((*inner).tx).write_bytes(0, 1);
-        core::ptr::addr_of_mut!((*inner).pending).write(None);
         core::ptr::addr_of_mut!((*inner).name).write_bytes(0, 1);
         core::ptr::addr_of_mut!((*inner).now).write(Instant::ZERO);
         core::ptr::addr_of_mut!((*inner).high_water).write(high_water);
@@ -1028,9 +1030,7 @@ pub unsafe extern "C" fn msgr_client_closed(
     enter(client, |i| {
         i.tick(now_ms);
         let c = tri!(conn_arg(i, conn));
-        if i.pending.is_some_and(|(p, _, _)| p == c) {
-            i.pending = None;
-        }
+        i.client.discard_transmit(c);
         i.set_open(c, false);
         i.client.handle_closed(i.now, c);
         i.flush();
@@ -1849,11 +1849,10 @@ fn ns_error_result(e: NsError) -> MsgrResult {
 }
 
 impl Inner {
+    /// Advance the clock (out of line: every entry point calls it).
+    #[inline(never)]
     fn tick(&mut self, now_ms: u64) {
-        let now = Instant::from_millis(now_ms);
-        if now > self.now {
-            self.now = now;
-        }
+        self.now.advance_to(Instant::from_millis(now_ms));
     }
 
     /// Record whether `conn` is open as far as the hooks go; returns whether it was.
@@ -1868,9 +1867,7 @@ impl Inner {
     }
 
     fn hook_close(&mut self, conn: ConnId) {
-        if self.pending.is_some_and(|(p, _, _)| p == conn) {
-            self.pending = None;
-        }
+        self.client.discard_transmit(conn);
         // The NS reports a failed sign-in and then the lost connection: close the socket once.
         if !self.set_open(conn, false) {
             return;
@@ -1878,40 +1875,6 @@ impl Inner {
         if let Some(close) = self.transport.close {
             // SAFETY: a hook from the caller's msgr_transport, called with its own userdata.
             unsafe { close(self.transport.userdata, conn.to_raw()) };
-        }
-    }
-
-    /// Offer `len` bytes of `tx` from `off` to the send hook; returns whether all were taken.
-    fn offer(&mut self, conn: ConnId, off: usize, len: usize) -> bool {
-        let Some(send) = self.transport.send else {
-            return false;
-        };
-        let chunk = self.tx.get(off..off.saturating_add(len)).unwrap_or(&[]);
-        // SAFETY: a hook from the caller's msgr_transport; the buffer is valid for the call.
-        let n = unsafe {
-            send(
-                self.transport.userdata,
-                conn.to_raw(),
-                chunk.as_ptr(),
-                chunk.len(),
-            )
-        };
-        match usize::try_from(n) {
-            Ok(n) if n >= len => {
-                self.pending = None;
-                true
-            }
-            Ok(n) => {
-                self.pending = Some((conn, off.saturating_add(n), len - n));
-                false
-            }
-            Err(_) => {
-                // The connection failed under us.
-                self.pending = None;
-                self.client.handle_closed(self.now, conn);
-                self.hook_close(conn);
-                false
-            }
         }
     }
 
@@ -1927,25 +1890,42 @@ impl Inner {
     /// event polling).
     #[inline(always)]
     fn flush_inline(&mut self) {
-        if self.pending.is_some() || !self.client.is_tx_idle() {
+        if !self.client.is_tx_idle() {
             self.flush_queued();
         }
     }
 
-    /// The body of [`flush`](Self::flush), once something may be waiting.
+    /// The body of [`flush`](Self::flush), once something may be waiting: the send hook gets
+    /// the bytes in place (the sessions' buffers and the message pool; a message part's head
+    /// is assembled in the `name` scratch), and bytes it does not take stay where they are and
+    /// are offered again by the next flush.
     #[inline(never)]
     fn flush_queued(&mut self) {
-        if let Some((conn, off, len)) = self.pending {
-            if !self.offer(conn, off, len) {
-                return;
-            }
-        }
+        let Some(send) = self.transport.send else {
+            return;
+        };
         loop {
-            let Some((conn, n)) = self.client.poll_transmit(&mut self.tx) else {
+            let userdata = self.transport.userdata;
+            let Some((conn, chunk)) = self.client.transmit_bytes(&mut self.name) else {
                 return;
             };
-            if !self.offer(conn, 0, n) {
-                return;
+            let len = chunk.len();
+            // SAFETY: a hook from the caller's msgr_transport; the buffer is valid for the call.
+            let n = unsafe { send(userdata, conn.to_raw(), chunk.as_ptr(), len) };
+            match usize::try_from(n) {
+                Ok(n) => {
+                    self.client.advance_transmit(conn, n.min(len));
+                    if n < len {
+                        return;
+                    }
+                }
+                Err(_) => {
+                    // The connection failed under us.
+                    self.client.discard_transmit(conn);
+                    self.client.handle_closed(self.now, conn);
+                    self.hook_close(conn);
+                    return;
+                }
             }
         }
     }
@@ -1985,7 +1965,7 @@ impl Inner {
 
     /// Take events, acting on connection requests, until one is for the UI.
     fn next_event(&mut self) -> msgr_event {
-        if self.pending.is_none() && self.client.is_quiet() {
+        if self.client.is_tx_idle() && self.client.is_quiet() {
             // Nothing happened since the last empty poll, which flushed before returning.
             return msgr_event::NONE;
         }

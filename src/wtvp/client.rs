@@ -534,6 +534,18 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
     /// Copy pending bytes to write into `out`; returns how many (0 when nothing is pending).
     #[must_use]
     pub fn poll_transmit(&mut self, out: &mut [u8]) -> usize {
+        let src = self.transmit_bytes();
+        let n = src.len().min(out.len());
+        if let (Some(dst), Some(src)) = (out.get_mut(..n), src.get(..n)) {
+            dst.copy_from_slice(src);
+        }
+        self.advance_transmit(n);
+        n
+    }
+
+    /// Return the bytes waiting to be written, in place (empty when nothing is pending);
+    /// report how many were written with [`advance_transmit`](Self::advance_transmit).
+    pub fn transmit_bytes(&mut self) -> &[u8] {
         if self.tx_len == 0 && core::mem::take(&mut self.request_due) {
             if let Err(e) = self.queue_request() {
                 let le = match e {
@@ -541,16 +553,17 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
                     _ => LoginError::ServiceLogin,
                 };
                 self.abort(e, le);
-                return 0;
+                return &[];
             }
         }
-        let n = self.tx_len.min(out.len());
-        if let (Some(dst), Some(src)) = (out.get_mut(..n), self.tx.get(..n)) {
-            dst.copy_from_slice(src);
-        }
+        self.tx.get(..self.tx_len).unwrap_or(&[])
+    }
+
+    /// Drop the first `n` bytes of [`transmit_bytes`](Self::transmit_bytes) (they were written).
+    pub fn advance_transmit(&mut self, n: usize) {
+        let n = n.min(self.tx_len);
         self.tx.copy_within(n..self.tx_len, 0);
         self.tx_len -= n;
-        n
     }
 
     /// Take the next event.

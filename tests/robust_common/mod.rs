@@ -98,6 +98,18 @@ pub struct Seen {
     pub timeouts: u32,
     pub request_failed: u32,
     pub events: u64,
+    /// Terminal reports (`Failed`, `LoginFailed`, `ConnectionLost`) per NS attempt: the first
+    /// entry counts those before the first `Connect(Ns)`, each `Connect(Ns)` starts a new one.
+    pub ends_per_attempt: Vec<u32>,
+}
+
+impl Seen {
+    fn end_reported(&mut self) {
+        match self.ends_per_attempt.last_mut() {
+            Some(n) => *n += 1,
+            None => self.ends_per_attempt.push(1),
+        }
+    }
 }
 
 /// The simulated world around one client.
@@ -278,10 +290,16 @@ impl<'s> World<'s> {
                 let t = self.now;
                 match ev {
                     ClientEvent::Connect { conn, host, port } => {
+                        if conn == ConnId::Ns {
+                            self.seen.ends_per_attempt.push(0);
+                        }
                         self.seen.connects.push((conn, host.to_string(), port));
                         actions.push((conn, true, host.to_string(), port));
                     }
-                    ClientEvent::Failed(f) => self.seen.failed.push((t, format!("{f:?}"))),
+                    ClientEvent::Failed(f) => {
+                        self.seen.failed.push((t, format!("{f:?}")));
+                        self.seen.end_reported();
+                    }
                     ClientEvent::Ns(NsEvent::SignedIn { .. }) => self.seen.signed_in += 1,
                     ClientEvent::Ns(NsEvent::ListsSynced { .. }) => self.seen.synced += 1,
                     ClientEvent::Ns(NsEvent::Presence { .. }) => self.seen.presence += 1,
@@ -290,7 +308,10 @@ impl<'s> World<'s> {
                     ClientEvent::Ns(NsEvent::RequestFailed { .. }) => self.seen.request_failed += 1,
                     ClientEvent::Ns(
                         NsEvent::ConnectionLost { reason } | NsEvent::LoginFailed { reason },
-                    ) => self.seen.lost.push((t, format!("{reason:?}"))),
+                    ) => {
+                        self.seen.lost.push((t, format!("{reason:?}")));
+                        self.seen.end_reported();
+                    }
                     ClientEvent::Sb(SbEvent::Ready { .. }) => self.seen.sb_ready += 1,
                     ClientEvent::Sb(SbEvent::Closed { conversation, .. }) => {
                         *self.seen.sb_closed.entry(conversation).or_insert(0) += 1;
@@ -571,6 +592,13 @@ impl<'s> World<'s> {
 
     /// Check the invariants after [`run`](Self::run); `what` names the run in messages.
     pub fn finish(&mut self, what: &str) {
+        assert!(
+            self.seen.ends_per_attempt.iter().all(|&n| n <= 1),
+            "{what}: an NS attempt was reported ended more than once: {:?} (lost {:?}, failed {:?})",
+            self.seen.ends_per_attempt,
+            self.seen.lost,
+            self.seen.failed
+        );
         assert!(
             self.max_events_per_drain <= MAX_EVENTS_PER_DRAIN,
             "{what}: unbounded events"

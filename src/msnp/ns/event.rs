@@ -174,7 +174,8 @@ pub enum NsEvent<'a> {
         /// The verified flag (MSNP6+).
         verified: Option<bool>,
     },
-    /// The sign-in failed; the connection is being given up.
+    /// The sign-in failed; the connection is being given up (close it). The connection's only
+    /// terminal event: no `ConnectionLost` follows.
     LoginFailed {
         /// Why.
         reason: NsError,

@@ -454,7 +454,7 @@ impl<'s, const RX: usize, const TX: usize> NsSession<'s, RX, TX> {
     pub fn login_answer_failed(&mut self, now: Instant) {
         let _ = now;
         if self.core.phase == Phase::AwaitAnswer {
-            self.core.fail(NsError::LoginAnswerFailed, true);
+            self.core.fail(NsError::LoginAnswerFailed);
         }
     }
 
@@ -1101,7 +1101,7 @@ impl<'s, const RX: usize, const TX: usize> NsSession<'s, RX, TX> {
         let c = &mut self.core;
         match c.phase {
             Phase::Idle | Phase::Closed => {}
-            p if p.is_login() || p == Phase::Connecting => c.fail(NsError::Closed, false),
+            p if p.is_login() || p == Phase::Connecting => c.fail(NsError::Closed),
             _ => c.close(NsError::Closed),
         }
     }
@@ -1127,7 +1127,7 @@ impl<'s, const RX: usize, const TX: usize> NsSession<'s, RX, TX> {
             match c.timers.expire(now) {
                 Some(i) if i == Timer::Login as usize => {
                     if c.phase.is_login() {
-                        c.fail(NsError::Timeout, true);
+                        c.fail(NsError::Timeout);
                     }
                 }
                 Some(i) if i == Timer::Ping as usize => {
@@ -1150,13 +1150,26 @@ impl<'s, const RX: usize, const TX: usize> NsSession<'s, RX, TX> {
 
     /// Copy bytes to send into `out`; return how many (0: nothing to send).
     pub fn poll_transmit(&mut self, out: &mut [u8]) -> usize {
-        let c = &mut self.core;
-        let n = out.len().min(c.tx_len);
-        if n == 0 {
-            return 0;
-        }
-        if let (Some(d), Some(s)) = (out.get_mut(..n), c.tx.get(..n)) {
+        let n = out.len().min(self.core.tx_len);
+        if let (Some(d), Some(s)) = (out.get_mut(..n), self.core.tx.get(..n)) {
             d.copy_from_slice(s);
+        }
+        self.advance_transmit(n);
+        n
+    }
+
+    /// Return the bytes waiting to be sent, in place (empty: nothing to send); report how
+    /// many were written with [`advance_transmit`](Self::advance_transmit).
+    pub fn transmit_bytes(&self) -> &[u8] {
+        self.core.tx.get(..self.core.tx_len).unwrap_or(&[])
+    }
+
+    /// Drop the first `n` bytes of [`transmit_bytes`](Self::transmit_bytes) (they were sent).
+    pub fn advance_transmit(&mut self, n: usize) {
+        let c = &mut self.core;
+        let n = n.min(c.tx_len);
+        if n == 0 {
+            return;
         }
         c.tx.copy_within(n..c.tx_len, 0);
         let old = c.tx_len;
@@ -1164,7 +1177,6 @@ impl<'s, const RX: usize, const TX: usize> NsSession<'s, RX, TX> {
         if let Some(rest) = c.tx.get_mut(c.tx_len..old) {
             wipe(rest);
         }
-        n
     }
 
     /// Return the earliest deadline at which `handle_timeout` must be called.
@@ -1854,7 +1866,7 @@ impl<'s, const TX: usize> Core<'s, TX> {
             let _ = put(&mut buf, &mut w, &v.token());
         }
         if w == 0 {
-            self.fail(NsError::VersionRefused, false);
+            self.fail(NsError::VersionRefused);
             return;
         }
         if self.cfg.offer_cvr0 {
@@ -1867,7 +1879,7 @@ impl<'s, const TX: usize> Core<'s, TX> {
             dialects: Args::new(buf.get(..w).unwrap_or(&[])),
         };
         if self.login_step(now, &cmd).is_err() {
-            self.fail(NsError::Closed, false);
+            self.fail(NsError::Closed);
         }
     }
 
@@ -1894,7 +1906,7 @@ impl<'s, const TX: usize> Core<'s, TX> {
                 };
                 self.phase = Phase::AwaitCvr;
                 if self.login_step(now, &cmd).is_err() {
-                    self.fail(NsError::Closed, true);
+                    self.fail(NsError::Closed);
                 }
             }
             _ => self.after_cvr(now),
@@ -1916,7 +1928,7 @@ impl<'s, const TX: usize> Core<'s, TX> {
                 )
                 .is_err()
             {
-                self.fail(NsError::Closed, true);
+                self.fail(NsError::Closed);
             }
         } else {
             self.send_usr_i(now, b"TWN");
@@ -1927,7 +1939,7 @@ impl<'s, const TX: usize> Core<'s, TX> {
         self.phase = Phase::AwaitChallenge;
         let p = self.cfg.passport;
         if self.send_login(now, pkg, b"I", p.as_bytes()).is_err() {
-            self.fail(NsError::Closed, true);
+            self.fail(NsError::Closed);
         }
     }
 
@@ -1973,14 +1985,12 @@ impl<'s, const TX: usize> Core<'s, TX> {
         Ok(t)
     }
 
-    /// Give up the sign-in: report `LoginFailed` (and `ConnectionLost` when `lost`).
-    fn fail(&mut self, reason: NsError, lost: bool) {
+    /// Give up the sign-in: report `LoginFailed`, the one terminal event of this connection
+    /// (it also tells the caller to close the socket; no `ConnectionLost` follows).
+    fn fail(&mut self, reason: NsError) {
         msgr_info!("ns: sign-in failed ({})", reason.kind().as_str());
         self.push(Ev::LoginFailed(reason));
         self.close_quiet();
-        if lost {
-            self.push(Ev::ConnectionLost(reason));
-        }
     }
 
     fn close(&mut self, reason: NsError) {
@@ -2079,7 +2089,7 @@ impl<'s, const TX: usize> Core<'s, TX> {
     fn redirect(&mut self, address: &[u8]) {
         self.redirects = self.redirects.saturating_add(1);
         if self.redirects > self.cfg.max_redirects {
-            self.fail(NsError::RedirectLoop, true);
+            self.fail(NsError::RedirectLoop);
             return;
         }
         if address != b"0" {
@@ -2094,7 +2104,7 @@ impl<'s, const TX: usize> Core<'s, TX> {
                     self.port = port;
                 }
                 _ => {
-                    self.fail(NsError::Malformed, true);
+                    self.fail(NsError::Malformed);
                     return;
                 }
             }
@@ -2121,7 +2131,7 @@ impl<'s, const TX: usize> Core<'s, TX> {
                         self.push(Ev::VersionNegotiated(v.number()));
                         self.after_ver(now);
                     }
-                    None => self.fail(NsError::VersionRefused, true),
+                    None => self.fail(NsError::VersionRefused),
                 }
             }
             S::Cvr { trid, .. } if login_reply(trid) && self.phase == Phase::AwaitCvr => {
@@ -2131,7 +2141,7 @@ impl<'s, const TX: usize> Core<'s, TX> {
                 if packages.clone().any(|p| p == b"MD5") {
                     self.send_usr_i(now, b"MD5");
                 } else {
-                    self.fail(NsError::NoAuthPackage, true);
+                    self.fail(NsError::NoAuthPackage);
                 }
             }
             S::UsrAuth {
@@ -2146,7 +2156,7 @@ impl<'s, const TX: usize> Core<'s, TX> {
                     let pw = self.password.get(..self.password_len).unwrap_or(&[]);
                     let mut answer = md5_login_response(challenge, pw);
                     if self.send_login(now, b"MD5", b"S", &answer).is_err() {
-                        self.fail(NsError::Closed, true);
+                        self.fail(NsError::Closed);
                     }
                     wipe(&mut answer);
                 } else {
@@ -2192,7 +2202,7 @@ impl<'s, const TX: usize> Core<'s, TX> {
                     } else {
                         NsError::Server(code)
                     };
-                    self.fail(reason, true);
+                    self.fail(reason);
                 } else if let Some(p) = self.take_pending(t) {
                     if self.sync.trid == Some(t) {
                         self.sync.trid = None;
@@ -2513,7 +2523,7 @@ impl<'s, const TX: usize> Core<'s, TX> {
                     _ => NsError::Closed,
                 };
                 if self.phase.is_login() {
-                    self.fail(r, true);
+                    self.fail(r);
                 } else {
                     self.close(r);
                 }

@@ -35,10 +35,11 @@ use super::{
 use crate::limits::MAX_OUTGOING_MSG_PAYLOAD;
 use crate::msnp::wire::{AckMode, ServerErrorCode, TrId};
 use crate::time::Instant;
+pub use session::PART_HEAD_CAP as TRANSMIT_SCRATCH;
 
 /// Longest `X-MMS-IM-Format` value: `FN=` and a 32-byte font name %-encoded (96), then the
 /// effects, colour, charset and pitch fields.
-const FORMAT_VALUE_CAP: usize = 160;
+pub(crate) const FORMAT_VALUE_CAP: usize = 160;
 
 /// Hold one conversation (its switchboard connection and buffers); the caller provides these.
 pub struct ConversationSlot {
@@ -335,9 +336,7 @@ impl<'s> Conversations<'s> {
     }
 
     fn tick(&mut self, now: Instant) {
-        if now > self.now {
-            self.now = now;
-        }
+        self.now.advance_to(now);
     }
 
     fn get(&self, conv: ConversationId) -> Result<&Session, SbError> {
@@ -842,6 +841,45 @@ impl<'s> Conversations<'s> {
             });
         }
         None
+    }
+
+    /// Return the next bytes to write, in place, and the conversation whose socket gets them
+    /// (`None`: nothing to send): commands from a conversation's command buffer, a message
+    /// part's head (its `MSG` line and text headers, assembled in `scratch`) or its body (in
+    /// the message pool). A scratch of [`TRANSMIT_SCRATCH`] bytes takes the longest head in
+    /// one piece (a shorter one hands it out in several; an empty one sends no parts). Report
+    /// how many were written with [`advance_transmit`](Self::advance_transmit) before anything
+    /// else is called; the rest is offered again.
+    pub fn transmit_bytes<'a>(
+        &'a mut self,
+        scratch: &'a mut [u8],
+    ) -> Option<(ConversationId, &'a [u8])> {
+        let msgs = &mut *self.msgs;
+        let i = self.slots.iter_mut().position(|slot| {
+            slot.session.as_mut().is_some_and(|s| {
+                s.st.flush(msgs);
+                s.st.prepare_tx(msgs)
+            })
+        })?;
+        let s = self.slots.get(i)?.session.as_ref()?;
+        let bytes = s.st.lend_tx(scratch, self.msgs, self.pool);
+        (!bytes.is_empty()).then_some((s.st.id, bytes))
+    }
+
+    /// Drop the command bytes waiting for `conv` (its connection is gone); a part being
+    /// written is settled when the conversation closes.
+    pub fn discard_transmit(&mut self, conv: ConversationId) {
+        if let Ok((s, _)) = self.parts(conv) {
+            s.st.discard_tx();
+        }
+    }
+
+    /// Record that the first `n` bytes [`transmit_bytes`](Self::transmit_bytes) gave for
+    /// `conv` were written (a part written whole in mode U has its outcome now).
+    pub fn advance_transmit(&mut self, conv: ConversationId, n: usize) {
+        if let Ok((s, mut cx)) = self.parts(conv) {
+            s.st.advance_tx(n, &mut cx);
+        }
     }
 
     /// Return the next event, or `None` when there is nothing to report.

@@ -52,7 +52,7 @@ pub mod conversations;
 pub mod message;
 pub mod session;
 
-pub use conversations::{ConversationSlot, Conversations, MessageSlot, Transmit};
+pub use conversations::{ConversationSlot, Conversations, MessageSlot, Transmit, TRANSMIT_SCRATCH};
 pub use message::{Effects, TextFormat};
 
 use crate::error::ErrorKind;

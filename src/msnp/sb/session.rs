@@ -42,6 +42,13 @@ pub const MAX_MSG_LINE: usize =
 /// payload a switchboard relays (1664 bytes). A larger `MSG` is skipped unread and reported as
 /// [`super::SbEvent::MessageSkipped`]; the conversation goes on.
 pub const RX_CAP: usize = MAX_MSG_LINE + MAX_OUTGOING_MSG_PAYLOAD;
+/// Scratch a caller lends for writing: the longest head of a message part (its `MSG` line,
+/// at most 32 bytes, and the text headers with the longest format value), assembled there.
+pub const PART_HEAD_CAP: usize = 32
+    + message::TEXT_PREFIX.len()
+    + message::FORMAT_HEADER.len()
+    + super::conversations::FORMAT_VALUE_CAP
+    + 4;
 /// Command buffer of one switchboard connection (`USR`/`ANS`, `CAL`, `OUT`, a typing
 /// notification or an invitation decline; message parts are written from the pool).
 pub const TX_CAP: usize = 512;
@@ -685,96 +692,159 @@ impl State {
     }
 
     /// Write waiting bytes into `out`: commands queued before the scheduled part, the part's
-    /// `MSG` line and payload (from the pool), then later commands. Returns the bytes written.
-    /// A part whose bytes are all out starts its delivery timer.
+    /// `MSG` line and payload (from the pool), then later commands; each call stops after one
+    /// of these three. Returns the bytes written. A part whose bytes are all out starts its
+    /// delivery timer.
     pub(crate) fn emit(&mut self, out: &mut [u8], cx: &mut Ctx<'_>) -> usize {
-        loop {
-            let ctl_first = match self.scheduled {
-                Some(p) if p.sent == 0 => usize::from(p.at),
-                Some(_) => 0,
-                None => self.tx_len(),
-            };
-            if ctl_first > 0 {
-                let n = ctl_first.min(out.len());
-                let start = usize::from(self.tx_start);
-                if let (Some(d), Some(s)) = (
-                    out.get_mut(..n),
-                    self.tx.get(start..start.saturating_add(n)),
-                ) {
-                    d.copy_from_slice(s);
-                }
-                let n16 = u16::try_from(n).unwrap_or(0);
-                self.tx_start = self.tx_start.saturating_add(n16).min(self.tx_end);
-                if self.tx_start == self.tx_end {
-                    self.tx_start = 0;
-                    self.tx_end = 0;
-                }
-                if let Some(p) = self.scheduled.as_mut() {
-                    p.at = p.at.saturating_sub(n16);
-                }
-                return n;
+        let mut scratch = [0u8; PART_HEAD_CAP];
+        let mut n = 0usize;
+        while self.prepare_tx(&mut cx.msgs) {
+            let part = self.part_next();
+            let src = self.lend_tx(&mut scratch, &cx.msgs, cx.pool);
+            let dst = out.get_mut(n..).unwrap_or(&mut []);
+            let k = src.len().min(dst.len());
+            if let (Some(d), Some(s)) = (dst.get_mut(..k), src.get(..k)) {
+                d.copy_from_slice(s);
             }
-            let Some(p) = self.scheduled else {
-                return 0;
-            };
+            let whole = k == src.len() && k > 0;
+            self.advance_tx(k, cx);
+            n = n.saturating_add(k);
+            // A part's head and body go out together; commands go alone.
+            if !part || !whole || self.scheduled.is_none() {
+                break;
+            }
+        }
+        n
+    }
+
+    /// Command bytes to write before anything else (those queued ahead of the scheduled part,
+    /// or all of them when no part is being written).
+    fn commands_first(&self) -> usize {
+        match self.scheduled {
+            Some(p) if p.sent == 0 => usize::from(p.at),
+            Some(_) => 0,
+            None => self.tx_len(),
+        }
+    }
+
+    /// Query whether the next bytes [`lend_tx`](Self::lend_tx) gives are the scheduled part's.
+    fn part_next(&self) -> bool {
+        self.scheduled.is_some() && self.commands_first() == 0
+    }
+
+    /// Get ready to write: drop a scheduled part that was settled before any of it went out
+    /// (freeing its slot); returns whether bytes are waiting.
+    pub(crate) fn prepare_tx(&mut self, msgs: &mut [MessageSlot]) -> bool {
+        while let Some(p) = self.scheduled {
+            if self.commands_first() > 0 {
+                return true;
+            }
             let i = usize::from(p.slot);
-            let Some(slot) = cx.msgs.get(i) else {
-                self.scheduled = None;
-                continue;
+            let state = msgs.get(i).filter(|s| s.conv == self.id).map(|s| s.state);
+            let live = match state {
+                Some(PartState::InTx(t)) => t == p.trid,
+                Some(PartState::Dropped) => true,
+                _ => false,
             };
-            let live = slot.conv == self.id
-                && match slot.state {
-                    PartState::InTx(t) => t == p.trid,
-                    PartState::Dropped => true,
-                    _ => false,
-                };
-            if !live || (p.sent == 0 && slot.state == PartState::Dropped) {
-                // Settled before any byte went out: never sent.
-                if live {
-                    if let Some(s) = cx.msgs.get_mut(i) {
-                        s.state = PartState::Free;
-                        s.len = 0;
-                    }
-                }
-                self.scheduled = None;
-                continue;
+            let unsent_drop = p.sent == 0 && state == Some(PartState::Dropped);
+            if live && !unsent_drop {
+                return true;
             }
-            let off = usize::try_from(slot.off).unwrap_or(usize::MAX);
-            let record = cx
-                .pool
-                .get(off..off.saturating_add(usize::from(slot.len)))
-                .unwrap_or(&[]);
-            // A pool record is the format value (length-prefixed) and the body; the payload is
-            // the fixed text headers around them.
-            let (fmt, body) = match record.split_first() {
-                Some((&l, rest)) => rest.split_at_checked(usize::from(l)).unwrap_or((&[], rest)),
-                None => (&[][..], &[][..]),
-            };
-            let (fh, fe): (&[u8], &[u8]) = if fmt.is_empty() {
-                (&[], &[])
-            } else {
-                (message::FORMAT_HEADER, b"\r\n")
-            };
-            let segs = [message::TEXT_PREFIX, fh, fmt, fe, b"\r\n", body];
-            let plen = segs.iter().map(|s| s.len()).sum::<usize>();
-            let mut line = [0u8; 32];
-            let ll = msg_line(&mut line, p.trid, slot.ack, plen);
-            let head = line.get(..ll).unwrap_or(&[]);
-            let total = ll.saturating_add(plen);
-            let from = usize::from(p.sent);
-            let [s0, s1, s2, s3, s4, s5] = segs;
-            let n = copy_from(&[head, s0, s1, s2, s3, s4, s5], from, out);
-            let sent = from.saturating_add(n);
-            if sent < total {
-                if let Some(s) = self.scheduled.as_mut() {
-                    s.sent = u16::try_from(sent).unwrap_or(u16::MAX);
+            // Settled before any byte went out: never sent.
+            if live {
+                if let Some(s) = msgs.get_mut(i) {
+                    s.state = PartState::Free;
+                    s.len = 0;
                 }
-                return n;
             }
             self.scheduled = None;
-            part_written(&mut cx.msgs, i, cx.now, cx.cfg);
-            return n;
         }
+        self.tx_end > self.tx_start
+    }
+
+    /// Return the next bytes to write (call [`prepare_tx`](Self::prepare_tx) first): commands
+    /// from the command buffer, the scheduled part's head (its `MSG` line and text headers,
+    /// assembled in `scratch`) or its body (in the pool). Report what was written with
+    /// [`advance_tx`](Self::advance_tx).
+    pub(crate) fn lend_tx<'a>(
+        &'a self,
+        scratch: &'a mut [u8],
+        msgs: &[MessageSlot],
+        pool: &'a [u8],
+    ) -> &'a [u8] {
+        let ctl = self.commands_first();
+        if ctl > 0 {
+            let start = usize::from(self.tx_start);
+            return self.tx.get(start..start.saturating_add(ctl)).unwrap_or(&[]);
+        }
+        let Some(p) = self.scheduled else {
+            return &[];
+        };
+        let (fmt, body, ack, plen) = part_record(p, msgs, pool);
+        let mut line = [0u8; 32];
+        let ll = msg_line(&mut line, p.trid, ack, plen);
+        let (fh, fe): (&[u8], &[u8]) = if fmt.is_empty() {
+            (&[], &[])
+        } else {
+            (message::FORMAT_HEADER, b"\r\n")
+        };
+        let head = line.get(..ll).unwrap_or(&[]);
+        let segs = [head, message::TEXT_PREFIX, fh, fmt, fe, b"\r\n", body];
+        let from = usize::from(p.sent);
+        let head_len = ll.saturating_add(plen).saturating_sub(body.len());
+        if from < head_len {
+            // The head, and as much of the body as fits behind it: a short message goes out
+            // in one piece.
+            let n = copy_from(&segs, from, scratch);
+            return scratch.get(..n).unwrap_or(&[]);
+        }
+        body.get(from.saturating_sub(head_len)..).unwrap_or(&[])
+    }
+
+    /// Forget the command bytes not yet written (the connection is gone).
+    pub(crate) fn discard_tx(&mut self) {
+        self.tx_start = 0;
+        self.tx_end = 0;
+        if let Some(p) = self.scheduled.as_mut() {
+            p.at = 0;
+        }
+    }
+
+    /// Record that the first `n` bytes [`lend_tx`](Self::lend_tx) gave were written. A part
+    /// whose bytes are all out starts its delivery timer.
+    pub(crate) fn advance_tx(&mut self, n: usize, cx: &mut Ctx<'_>) {
+        if n == 0 {
+            return;
+        }
+        let ctl = self.commands_first();
+        if ctl > 0 {
+            let n16 = u16::try_from(n.min(ctl)).unwrap_or(0);
+            self.tx_start = self.tx_start.saturating_add(n16).min(self.tx_end);
+            if self.tx_start == self.tx_end {
+                self.tx_start = 0;
+                self.tx_end = 0;
+            }
+            if let Some(p) = self.scheduled.as_mut() {
+                p.at = p.at.saturating_sub(n16);
+            }
+            return;
+        }
+        let Some(p) = self.scheduled else {
+            return;
+        };
+        let (_, _, ack, plen) = part_record(p, &cx.msgs, cx.pool);
+        // The `MSG` line: "MSG", the TrID, the mode, the length, separators and CRLF.
+        let line = 4 + digits(p.trid.get() as usize) + 1 + ack.token().len() + 1 + digits(plen) + 2;
+        let total = line.saturating_add(plen);
+        let sent = usize::from(p.sent).saturating_add(n);
+        if sent < total {
+            if let Some(s) = self.scheduled.as_mut() {
+                s.sent = u16::try_from(sent).unwrap_or(u16::MAX);
+            }
+            return;
+        }
+        self.scheduled = None;
+        part_written(&mut cx.msgs, usize::from(p.slot), cx.now, cx.cfg);
     }
 
     /// Handle the TCP connection coming up: send `USR` or `ANS`.
@@ -1369,6 +1439,47 @@ fn decimal(mut v: u32, buf: &mut [u8; 10]) -> &[u8] {
         }
     }
     buf.get(i..).unwrap_or(&[])
+}
+
+/// The scheduled part's record: its format value and body (a pool record is the format value,
+/// length-prefixed, then the body), its ack mode, and its payload length (the fixed text
+/// headers around them).
+fn part_record<'p>(
+    p: Scheduled,
+    msgs: &[MessageSlot],
+    pool: &'p [u8],
+) -> (&'p [u8], &'p [u8], AckMode, usize) {
+    let (record, ack) = match msgs.get(usize::from(p.slot)) {
+        Some(slot) => {
+            let off = usize::try_from(slot.off).unwrap_or(usize::MAX);
+            let r = pool
+                .get(off..off.saturating_add(usize::from(slot.len)))
+                .unwrap_or(&[]);
+            (r, slot.ack)
+        }
+        None => (&[][..], AckMode::Unacknowledged),
+    };
+    let (fmt, body) = match record.split_first() {
+        Some((&l, rest)) => rest.split_at_checked(usize::from(l)).unwrap_or((&[], rest)),
+        None => (&[][..], &[][..]),
+    };
+    let fmt_lines = if fmt.is_empty() {
+        0
+    } else {
+        message::FORMAT_HEADER.len() + fmt.len() + 2
+    };
+    let plen = message::TEXT_PREFIX.len() + fmt_lines + 2 + body.len();
+    (fmt, body, ack, plen)
+}
+
+/// Return the number of decimal digits of `v`.
+fn digits(mut v: usize) -> usize {
+    let mut n = 1;
+    while v >= 10 {
+        v /= 10;
+        n += 1;
+    }
+    n
 }
 
 /// Copy the concatenation of `segs`, from byte `from` on, into `out`; return the bytes copied.
