@@ -928,7 +928,11 @@ impl<'s> Conversations<'s> {
                 found = Some((i, Kind::Session));
                 break;
             }
-            if let Some(m) = report_of(&cx.msgs, id) {
+            // The slots are searched only while some part waits to be reported.
+            if let Some(m) = (*cx.msgs.reports > 0)
+                .then(|| report_of(&cx.msgs, id))
+                .flatten()
+            {
                 found = Some((i, Kind::Message(m)));
                 break;
             }
