@@ -146,6 +146,46 @@ impl Default for MessageSlot {
     }
 }
 
+/// The message-part slots, with a count of those in [`PartState::Report`] kept where parts
+/// enter that state ([`MsgSlots::report`]) and leave it (`take_event`), so that `is_last` does
+/// not scan every slot on every poll. Reads and other state changes go through the slice.
+pub(crate) struct MsgSlots<'a> {
+    slots: &'a mut [MessageSlot],
+    reports: &'a mut usize,
+}
+
+impl<'a> MsgSlots<'a> {
+    /// Borrow `slots` and their report count.
+    pub(crate) fn new(slots: &'a mut [MessageSlot], reports: &'a mut usize) -> Self {
+        MsgSlots { slots, reports }
+    }
+
+    /// Put part `i` in `PartState::Report(outcome)`, counting it.
+    #[inline]
+    pub(crate) fn report(&mut self, i: usize, outcome: Outcome) {
+        if let Some(s) = self.slots.get_mut(i) {
+            if !matches!(s.state, PartState::Report(_)) {
+                // At most one per slot: cannot overflow.
+                *self.reports = self.reports.wrapping_add(1);
+            }
+            s.state = PartState::Report(outcome);
+        }
+    }
+}
+
+impl core::ops::Deref for MsgSlots<'_> {
+    type Target = [MessageSlot];
+    fn deref(&self) -> &[MessageSlot] {
+        self.slots
+    }
+}
+
+impl core::ops::DerefMut for MsgSlots<'_> {
+    fn deref_mut(&mut self) -> &mut [MessageSlot] {
+        self.slots
+    }
+}
+
 /// Say which conversation the bytes written by [`Conversations::poll_transmit`] belong to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[must_use]
@@ -169,6 +209,8 @@ pub struct Conversations<'s> {
     sb_requests: bool,
     /// The last text format sent, its `X-MMS-IM-Format` value and the value's length.
     fmt_cache: (Option<TextFormat>, [u8; FORMAT_VALUE_CAP], usize),
+    /// How many message slots are in `PartState::Report` (see [`MsgSlots`]).
+    reports: usize,
     /// `poll_event` processed buffered frames (which may have written replies) since the last
     /// `take_processed`.
     processed: bool,
@@ -215,6 +257,7 @@ impl<'s> Conversations<'s> {
             pool_top: 0,
             sb_requests: false,
             fmt_cache: (None, [0; FORMAT_VALUE_CAP], 0),
+            reports: 0,
             processed: false,
             next_message: 1,
             now: Instant::ZERO,
@@ -292,6 +335,8 @@ impl<'s> Conversations<'s> {
         Ok(self.get(conv)?.st.usable())
     }
 
+    // Out of line: every conversation entry point calls it (ROM).
+    #[inline(never)]
     fn tick(&mut self, now: Instant) {
         self.now.advance_to(now);
     }
@@ -320,7 +365,7 @@ impl<'s> Conversations<'s> {
                 s,
                 Ctx {
                     now: self.now,
-                    msgs: &mut *self.msgs,
+                    msgs: MsgSlots::new(&mut *self.msgs, &mut self.reports),
                     pool: &*self.pool,
                     cfg: &self.cfg,
                     me: self.me.as_bytes(),
@@ -403,7 +448,9 @@ impl<'s> Conversations<'s> {
         if s.st.phase != Phase::AwaitSwitchboard {
             return Err(SbError::WrongState);
         }
-        s.st.finish(CloseReason::SetupFailed(code), cx.msgs);
+        // Only the slots, not the whole context, go through memory.
+        let mut msgs = cx.msgs;
+        s.st.finish(CloseReason::SetupFailed(code), &mut msgs);
         Ok(())
     }
 
@@ -572,7 +619,7 @@ impl<'s> Conversations<'s> {
         self.next_message = self.next_message.checked_add(1).unwrap_or(1);
         let (s, cx) = self.parts(conv)?;
         s.st.maybe_queued = true;
-        s.st.flush(cx.msgs);
+        s.st.flush(cx.msgs.slots);
         Ok(id)
     }
 
@@ -682,13 +729,8 @@ impl<'s> Conversations<'s> {
         if s.st.closed.is_some() || matches!(s.st.phase, Phase::Leaving(_)) {
             return Err(SbError::Closed);
         }
-        s.st.leave(
-            now,
-            CloseReason::Left,
-            FailReason::Cancelled,
-            cx.msgs,
-            cx.cfg,
-        );
+        let mut msgs = cx.msgs;
+        s.st.leave(now, CloseReason::Left, FailReason::Cancelled, &mut msgs, cx.cfg);
         Ok(())
     }
 
@@ -745,7 +787,7 @@ impl<'s> Conversations<'s> {
         if s.st.is_connected() {
             s.handle_closed(reason, &mut cx);
         } else {
-            s.st.finish(reason, cx.msgs);
+            s.st.finish(reason, &mut cx.msgs);
         }
         Ok(())
     }
@@ -753,10 +795,11 @@ impl<'s> Conversations<'s> {
     /// Fire every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.tick(now);
-        message_timeouts(self.msgs, now);
+        let mut msgs = MsgSlots::new(&mut *self.msgs, &mut self.reports);
+        message_timeouts(&mut msgs, now);
         for slot in self.slots.iter_mut() {
             if let Some(s) = slot.session.as_mut() {
-                s.st.handle_timeout(now, self.msgs, &self.cfg);
+                s.st.handle_timeout(now, &mut msgs, &self.cfg);
             }
         }
     }
@@ -777,7 +820,7 @@ impl<'s> Conversations<'s> {
         }
         let mut cx = Ctx {
             now: self.now,
-            msgs: &mut *self.msgs,
+            msgs: MsgSlots::new(&mut *self.msgs, &mut self.reports),
             pool: &*self.pool,
             cfg: &self.cfg,
             me: self.me.as_bytes(),
@@ -786,7 +829,7 @@ impl<'s> Conversations<'s> {
             let Some(s) = slot.session.as_mut() else {
                 continue;
             };
-            s.st.flush(cx.msgs);
+            s.st.flush(&mut cx.msgs);
             if !s.st.has_tx() {
                 continue;
             }
@@ -869,7 +912,7 @@ impl<'s> Conversations<'s> {
         let mut found = None;
         let mut cx = Ctx {
             now: self.now,
-            msgs: &mut *self.msgs,
+            msgs: MsgSlots::new(&mut *self.msgs, &mut self.reports),
             pool: &*self.pool,
             cfg: &self.cfg,
             me: self.me.as_bytes(),
@@ -887,7 +930,11 @@ impl<'s> Conversations<'s> {
                 found = Some((i, Kind::Session));
                 break;
             }
-            if let Some(m) = report_of(cx.msgs, id) {
+            // The slots are searched only while some part waits to be reported.
+            if let Some(m) = (*cx.msgs.reports > 0)
+                .then(|| report_of(&cx.msgs, id))
+                .flatten()
+            {
                 found = Some((i, Kind::Message(m)));
                 break;
             }
@@ -906,11 +953,14 @@ impl<'s> Conversations<'s> {
         let Found(at, Kind::Session) = found else {
             return false;
         };
-        if self
-            .msgs
-            .iter()
-            .any(|m| matches!(m.state, PartState::Report(_)))
-        {
+        debug_assert_eq!(
+            self.reports,
+            self.msgs
+                .iter()
+                .filter(|m| matches!(m.state, PartState::Report(_)))
+                .count()
+        );
+        if self.reports > 0 {
             return false;
         }
         self.slots.iter().enumerate().all(|(i, slot)| {
@@ -935,6 +985,7 @@ impl<'s> Conversations<'s> {
                 };
                 slot.state = PartState::Free;
                 slot.len = 0;
+                self.reports = self.reports.saturating_sub(1);
                 Some(SbEvent::Outcome {
                     conversation: slot.conv,
                     message: slot.id,

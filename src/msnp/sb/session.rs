@@ -21,7 +21,7 @@
 //! *scheduled* (it gets its TrID and a place among the commands) and its `MSG` line and payload
 //! are written straight from the message pool into the caller's transmit buffer.
 
-use super::conversations::{MessageSlot, PartState};
+use super::conversations::{MessageSlot, MsgSlots, PartState};
 use super::message::{self, Incoming};
 use super::{
     CloseReason, ConversationId, FailReason, InviteFailure, Outcome, SbConfig, SbError, TimeoutKind,
@@ -352,7 +352,7 @@ pub(crate) struct Session {
 /// What `process` needs besides the session: the shared outgoing messages and the setup.
 pub(crate) struct Ctx<'a> {
     pub now: Instant,
-    pub msgs: &'a mut [MessageSlot],
+    pub msgs: MsgSlots<'a>,
     pub pool: &'a [u8],
     pub cfg: &'a SbConfig,
     pub me: &'a [u8],
@@ -513,7 +513,7 @@ impl Session {
             match rx.next_frame() {
                 None => {
                     if let Some(reason) = st.eof.take() {
-                        st.finish(reason, cx.msgs);
+                        st.finish(reason, &mut cx.msgs);
                     }
                     break;
                 }
@@ -532,7 +532,7 @@ impl Session {
                 Some(Err(FrameError::BadPayloadLength)) => {
                     msgr_warn!("sb: payload length unreadable, closing");
                     st.eof = None;
-                    st.finish(CloseReason::Protocol, cx.msgs);
+                    st.finish(CloseReason::Protocol, &mut cx.msgs);
                 }
                 Some(Err(FrameError::PayloadTooLong { len })) => {
                     msgr_warn!("sb: MSG of {} bytes skipped", len);
@@ -698,9 +698,9 @@ impl State {
     pub(crate) fn emit(&mut self, out: &mut [u8], cx: &mut Ctx<'_>) -> usize {
         let mut scratch = [0u8; PART_HEAD_CAP];
         let mut n = 0usize;
-        while self.prepare_tx(cx.msgs) {
+        while self.prepare_tx(&mut cx.msgs) {
             let part = self.part_next();
-            let src = self.lend_tx(&mut scratch, cx.msgs, cx.pool);
+            let src = self.lend_tx(&mut scratch, &cx.msgs, cx.pool);
             let dst = out.get_mut(n..).unwrap_or(&mut []);
             let k = src.len().min(dst.len());
             if let (Some(d), Some(s)) = (dst.get_mut(..k), src.get(..k)) {
@@ -832,7 +832,7 @@ impl State {
         let Some(p) = self.scheduled else {
             return;
         };
-        let (_, _, ack, plen) = part_record(p, cx.msgs, cx.pool);
+        let (_, _, ack, plen) = part_record(p, &cx.msgs, cx.pool);
         // The `MSG` line: "MSG", the TrID, the mode, the length, separators and CRLF.
         let line = 4 + digits(p.trid.get() as usize) + 1 + ack.token().len() + 1 + digits(plen) + 2;
         let total = line.saturating_add(plen);
@@ -844,7 +844,7 @@ impl State {
             return;
         }
         self.scheduled = None;
-        part_written(cx.msgs, usize::from(p.slot), cx.now, cx.cfg);
+        part_written(&mut cx.msgs, usize::from(p.slot), cx.now, cx.cfg);
     }
 
     /// Handle the TCP connection coming up: send `USR` or `ANS`.
@@ -958,7 +958,7 @@ impl State {
         now: Instant,
         reason: CloseReason,
         queued: FailReason,
-        msgs: &mut [MessageSlot],
+        msgs: &mut MsgSlots<'_>,
         cfg: &SbConfig,
     ) {
         fail_where(msgs, self.id, queued, |s| s == PartState::Queued);
@@ -977,7 +977,7 @@ impl State {
     }
 
     /// End the conversation and settle every message that has no outcome yet.
-    pub(crate) fn finish(&mut self, reason: CloseReason, msgs: &mut [MessageSlot]) {
+    pub(crate) fn finish(&mut self, reason: CloseReason, msgs: &mut MsgSlots<'_>) {
         if self.closed.is_some() {
             return;
         }
@@ -1082,7 +1082,7 @@ impl State {
     pub(crate) fn handle_timeout(
         &mut self,
         now: Instant,
-        msgs: &mut [MessageSlot],
+        msgs: &mut MsgSlots<'_>,
         cfg: &SbConfig,
     ) {
         if self.closed.is_some() {
@@ -1218,7 +1218,7 @@ impl State {
                 self.connect_deadline = None;
                 self.open_deadline = None;
                 self.report_ready = true;
-                self.flush(cx.msgs);
+                self.flush(&mut cx.msgs);
             }
             S::Cal { .. } => {
                 msgr_debug!("sb: CAL ringing");
@@ -1240,7 +1240,7 @@ impl State {
                     handle: Span::of(frame, handle),
                     name: Span::of(frame, name),
                 });
-                self.flush(cx.msgs);
+                self.flush(&mut cx.msgs);
             }
             S::Bye { handle, rest } => {
                 let was = self.roster_count();
@@ -1255,7 +1255,7 @@ impl State {
                         now,
                         CloseReason::Empty,
                         FailReason::SwitchboardClosed,
-                        cx.msgs,
+                        &mut cx.msgs,
                         cx.cfg,
                     );
                 }
@@ -1265,21 +1265,21 @@ impl State {
                 name,
                 payload,
             } => self.on_msg(frame, sender, name, payload, cx.cfg),
-            S::Ack { trid, .. } => on_ack(cx.msgs, self.id, trid),
+            S::Ack { trid, .. } => on_ack(&mut cx.msgs, self.id, trid),
             S::Nak { trid, .. } => {
-                on_fail(cx.msgs, self.id, trid, FailReason::Nak);
+                on_fail(&mut cx.msgs, self.id, trid, FailReason::Nak);
             }
             S::Error {
                 code,
                 trid: Some(trid),
                 ..
-            } => self.on_error(code, trid, cx.msgs),
-            S::Out { .. } => self.finish(CloseReason::ConnectionLost, cx.msgs),
+            } => self.on_error(code, trid, &mut cx.msgs),
+            S::Out { .. } => self.finish(CloseReason::ConnectionLost, &mut cx.msgs),
             _ => msgr_debug!("sb: line ignored"),
         }
     }
 
-    fn on_error(&mut self, code: ServerErrorCode, trid: TrId, msgs: &mut [MessageSlot]) {
+    fn on_error(&mut self, code: ServerErrorCode, trid: TrId, msgs: &mut MsgSlots<'_>) {
         if matches!(self.phase, Phase::Authenticating(t) | Phase::Answering(t) if t == trid) {
             msgr_warn!("sb: switchboard refused us ({})", code.code());
             self.finish(CloseReason::Refused(code), msgs);
@@ -1510,7 +1510,7 @@ fn copy_from(segs: &[&[u8]], from: usize, out: &mut [u8]) -> usize {
 /// A failure settles the whole message at once (its other parts are dropped: a part being
 /// written is finished first, so the stream stays framed); a success settles it when no other
 /// part is still under way.
-pub(crate) fn resolve(msgs: &mut [MessageSlot], i: usize, outcome: Outcome) {
+pub(crate) fn resolve(msgs: &mut MsgSlots<'_>, i: usize, outcome: Outcome) {
     let Some(slot) = msgs.get(i) else { return };
     let (conv, id) = (slot.conv, slot.id);
     let siblings = |s: &MessageSlot| {
@@ -1536,8 +1536,8 @@ pub(crate) fn resolve(msgs: &mut [MessageSlot], i: usize, outcome: Outcome) {
                     drop(s);
                 }
             }
+            msgs.report(i, outcome);
             if let Some(s) = msgs.get_mut(i) {
-                s.state = PartState::Report(outcome);
                 s.len = 0;
             }
         }
@@ -1554,9 +1554,7 @@ pub(crate) fn resolve(msgs: &mut [MessageSlot], i: usize, outcome: Outcome) {
                         drop(s);
                     }
                 }
-                if let Some(s) = msgs.get_mut(i) {
-                    s.state = PartState::Report(outcome);
-                }
+                msgs.report(i, outcome);
             }
         }
     }
@@ -1570,14 +1568,14 @@ fn find_trid(msgs: &[MessageSlot], conv: ConversationId, trid: TrId) -> Option<u
     })
 }
 
-fn on_ack(msgs: &mut [MessageSlot], conv: ConversationId, trid: TrId) {
+fn on_ack(msgs: &mut MsgSlots<'_>, conv: ConversationId, trid: TrId) {
     if let Some(i) = find_trid(msgs, conv, trid) {
         resolve(msgs, i, Outcome::Delivered);
     }
 }
 
 /// Fail the part sent with `trid`; return whether there was one.
-fn on_fail(msgs: &mut [MessageSlot], conv: ConversationId, trid: TrId, why: FailReason) -> bool {
+fn on_fail(msgs: &mut MsgSlots<'_>, conv: ConversationId, trid: TrId, why: FailReason) -> bool {
     match find_trid(msgs, conv, trid) {
         Some(i) => {
             resolve(msgs, i, Outcome::Failed(why));
@@ -1589,7 +1587,7 @@ fn on_fail(msgs: &mut [MessageSlot], conv: ConversationId, trid: TrId, why: Fail
 
 /// Fail every part of `conv` whose state matches.
 pub(crate) fn fail_where(
-    msgs: &mut [MessageSlot],
+    msgs: &mut MsgSlots<'_>,
     conv: ConversationId,
     why: FailReason,
     pred: impl Fn(PartState) -> bool,
@@ -1603,7 +1601,7 @@ pub(crate) fn fail_where(
 
 /// Start the delivery timer of part `i`, whose bytes were all just handed out; its payload
 /// leaves the pool.
-fn part_written(msgs: &mut [MessageSlot], i: usize, now: Instant, cfg: &SbConfig) {
+fn part_written(msgs: &mut MsgSlots<'_>, i: usize, now: Instant, cfg: &SbConfig) {
     let Some(s) = msgs.get_mut(i) else { return };
     s.len = 0;
     match s.state {
@@ -1620,7 +1618,7 @@ fn part_written(msgs: &mut [MessageSlot], i: usize, now: Instant, cfg: &SbConfig
 }
 
 /// Settle parts whose ack timeout or NAK window has passed.
-pub(crate) fn message_timeouts(msgs: &mut [MessageSlot], now: Instant) {
+pub(crate) fn message_timeouts(msgs: &mut MsgSlots<'_>, now: Instant) {
     for i in 0..msgs.len() {
         match msgs.get(i).map(|s| s.state) {
             Some(PartState::AwaitAck(_, d)) if d <= now => {

@@ -50,15 +50,13 @@ impl ListKind {
         let &[k, b'L'] = t else {
             return None;
         };
-        let i = b"FABR".iter().position(|&c| c == k)?;
-        [
-            ListKind::Forward,
-            ListKind::Allow,
-            ListKind::Block,
-            ListKind::Reverse,
-        ]
-        .get(i)
-        .copied()
+        match k {
+            b'F' => Some(ListKind::Forward),
+            b'A' => Some(ListKind::Allow),
+            b'B' => Some(ListKind::Block),
+            b'R' => Some(ListKind::Reverse),
+            _ => None,
+        }
     }
 
     /// Return the wire token.
@@ -120,11 +118,12 @@ impl Status {
         }
         // One packed-key table instead of nine byte-string comparisons.
         let key = verb_key(t);
-        let named = STATUS_KEYS
-            .iter()
-            .position(|&k| k == key)
-            .and_then(|i| STATUS_NAMED.get(i).copied());
-        Some(named.unwrap_or(Status::Other([a, b, c])))
+        for (&k, &named) in STATUS_KEYS.iter().zip(STATUS_NAMED.iter()) {
+            if k == key {
+                return Some(named);
+            }
+        }
+        Some(Status::Other([a, b, c]))
     }
 
     /// Return the wire token.
@@ -1578,6 +1577,10 @@ fn write_stamped<'w, 'b>(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 #[allow(missing_docs)] // Fields are the wire fields named in each variant's doc line, in order.
+// Declared layout (tag, then the fields in order): the TrID, first in every variant that has
+// one, sits at one offset, and the tag indexes the verb table, so `write` reads both without a
+// per-variant branch (smaller on the box).
+#[repr(C, u8)]
 pub enum ClientCommand<'a> {
     /// `VER trid dialect… [CVR0]`.
     Ver { trid: TrId, dialects: Args<'a> },
@@ -1774,11 +1777,12 @@ fn is_auth_package(t: &[u8]) -> bool {
     matches!(t, b"MD5" | b"TWN" | b"CTP" | b"SSO")
 }
 
-/// The verbs of [`ClientCommand`], in the order of its `verb` method.
-const CLIENT_VERBS: [[u8; 3]; 30] = [
-    *b"VER", *b"INF", *b"CVR", *b"USR", *b"XFR", *b"OUT", *b"SYN", *b"LST", *b"LSG", *b"GTC",
-    *b"BLP", *b"PRP", *b"ADD", *b"REM", *b"ADG", *b"RMG", *b"REG", *b"REA", *b"CHG", *b"PNG",
-    *b"QRY", *b"IMS", *b"URL", *b"SND", *b"SDC", *b"FND", *b"PAG", *b"MSG", *b"CAL", *b"ANS",
+/// The verbs of [`ClientCommand`], in the order of its variants (of its `verb` method).
+const CLIENT_VERBS: [[u8; 3]; 31] = [
+    *b"VER", *b"INF", *b"CVR", *b"USR", *b"USR", *b"XFR", *b"OUT", *b"SYN", *b"LST", *b"LSG",
+    *b"GTC", *b"BLP", *b"PRP", *b"ADD", *b"REM", *b"ADG", *b"RMG", *b"REG", *b"REA", *b"CHG",
+    *b"PNG", *b"QRY", *b"IMS", *b"URL", *b"SND", *b"SDC", *b"FND", *b"PAG", *b"MSG", *b"CAL",
+    *b"ANS",
 ];
 
 impl<'a> ClientCommand<'a> {
@@ -2050,39 +2054,44 @@ impl<'a> ClientCommand<'a> {
     /// Return the verb.
     fn verb(&self) -> &'a [u8] {
         use ClientCommand as C;
-        // An index into one table (the match compiles to a lookup) rather than a pointer per arm.
+        // An index into one table in variant order (the match reduces to the tag) rather than
+        // a pointer per arm.
+        if let C::Unknown { verb, .. } = *self {
+            return verb;
+        }
         let i = match *self {
-            C::Unknown { verb, .. } => return verb,
             C::Ver { .. } => 0,
             C::Inf { .. } => 1,
             C::Cvr { .. } => 2,
-            C::UsrAuth { .. } | C::UsrSb { .. } => 3,
-            C::Xfr { .. } => 4,
-            C::Out { .. } => 5,
-            C::Syn { .. } => 6,
-            C::Lst { .. } => 7,
-            C::Lsg { .. } => 8,
-            C::Gtc { .. } => 9,
-            C::Blp { .. } => 10,
-            C::Prp { .. } => 11,
-            C::Add { .. } => 12,
-            C::Rem { .. } => 13,
-            C::Adg { .. } => 14,
-            C::Rmg { .. } => 15,
-            C::Reg { .. } => 16,
-            C::Rea { .. } => 17,
-            C::Chg { .. } => 18,
-            C::Png { .. } => 19,
-            C::Qry { .. } => 20,
-            C::Ims { .. } => 21,
-            C::Url { .. } => 22,
-            C::Snd { .. } => 23,
-            C::Sdc { .. } => 24,
-            C::Fnd { .. } => 25,
-            C::Pag { .. } => 26,
-            C::Msg { .. } => 27,
-            C::Cal { .. } => 28,
-            C::Ans { .. } => 29,
+            C::UsrAuth { .. } => 3,
+            C::UsrSb { .. } => 4,
+            C::Xfr { .. } => 5,
+            C::Out { .. } => 6,
+            C::Syn { .. } => 7,
+            C::Lst { .. } => 8,
+            C::Lsg { .. } => 9,
+            C::Gtc { .. } => 10,
+            C::Blp { .. } => 11,
+            C::Prp { .. } => 12,
+            C::Add { .. } => 13,
+            C::Rem { .. } => 14,
+            C::Adg { .. } => 15,
+            C::Rmg { .. } => 16,
+            C::Reg { .. } => 17,
+            C::Rea { .. } => 18,
+            C::Chg { .. } => 19,
+            C::Png { .. } => 20,
+            C::Qry { .. } => 21,
+            C::Ims { .. } => 22,
+            C::Url { .. } => 23,
+            C::Snd { .. } => 24,
+            C::Sdc { .. } => 25,
+            C::Fnd { .. } => 26,
+            C::Pag { .. } => 27,
+            C::Msg { .. } => 28,
+            C::Cal { .. } => 29,
+            C::Ans { .. } => 30,
+            C::Unknown { .. } => 31,
         };
         CLIENT_VERBS.get(i).map_or(&[][..], |v| &v[..])
     }

@@ -27,18 +27,17 @@ pub fn encode(input: &str, out: &mut [u8]) -> Result<usize, WireError> {
     let mut n = 0usize;
     for b in input.bytes() {
         let hex = |d: u8| HEX.get(usize::from(d & 0xf)).copied().unwrap_or(b'0');
-        let esc = [b'%', hex(b >> 4), hex(b)];
-        let piece = if needs_escape(b) {
-            &esc[..]
+        // n <= out.len(): the sums cannot overflow.
+        if needs_escape(b) {
+            let Some([p, h, l]) = out.get_mut(n..n.wrapping_add(3)) else {
+                return Err(WireError::BufferTooSmall);
+            };
+            (*p, *h, *l) = (b'%', hex(b >> 4), hex(b));
+            n = n.wrapping_add(3);
         } else {
-            core::slice::from_ref(&b)
-        };
-        let end = n.saturating_add(piece.len());
-        let dst = out.get_mut(n..end).ok_or(WireError::BufferTooSmall)?;
-        for (d, s) in dst.iter_mut().zip(piece) {
-            *d = *s;
+            *out.get_mut(n).ok_or(WireError::BufferTooSmall)? = b;
+            n = n.wrapping_add(1);
         }
-        n = end;
     }
     Ok(n)
 }

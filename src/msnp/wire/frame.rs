@@ -193,19 +193,16 @@ impl Core {
         }
         let data = buf.get(self.start..self.start.checked_add(self.consumed)?)?;
         let lf = memchr::memchr(b'\n', data)?;
-        let raw = data.get(..lf)?;
-        let (line, bare_lf) = match raw.split_last() {
-            Some((b'\r', l)) => (l, false),
-            _ => (raw, true),
+        let Some((raw, [_, after @ ..])) = data.split_at_checked(lf) else {
+            return None;
         };
-        let payload = if self.is_payload_line(line) {
-            Some(data.get(lf.checked_add(1)?..)?)
-        } else {
-            None
+        let (line, bare_lf) = match raw {
+            [line @ .., b'\r'] => (line, false),
+            _ => (raw, true),
         };
         Some(Frame {
             line,
-            payload,
+            payload: self.is_payload_line(line).then_some(after),
             bare_lf,
         })
     }
@@ -220,7 +217,8 @@ impl Core {
                     let avail = self.end.saturating_sub(self.start);
                     let k = usize::try_from(rem).unwrap_or(usize::MAX).min(avail);
                     self.start = self.start.saturating_add(k);
-                    let left = rem.saturating_sub(u32::try_from(k).unwrap_or(u32::MAX));
+                    // k <= rem, so it fits a u32 and the difference cannot wrap.
+                    let left = rem.wrapping_sub(k as u32);
                     if left > 0 {
                         self.state = State::SkipPayload(left);
                         self.release();
@@ -232,7 +230,8 @@ impl Core {
                     let data = buf.get(self.start..self.end).unwrap_or(&[]);
                     match memchr::memchr(b'\n', data) {
                         Some(lf) => {
-                            self.start = self.start.saturating_add(lf).saturating_add(1);
+                            // lf < data.len(): no overflow.
+                            self.start = self.start.wrapping_add(lf).wrapping_add(1);
                             self.state = State::Normal;
                         }
                         None => {
@@ -245,7 +244,8 @@ impl Core {
             }
         }
         let data = buf.get(self.start..self.end).unwrap_or(&[]);
-        let Some(lf) = memchr::memchr(b'\n', data) else {
+        let split = memchr::memchr(b'\n', data).and_then(|lf| data.split_at_checked(lf));
+        let Some((raw, [_, after @ ..])) = split else {
             if data.len() >= buf.len() {
                 self.state = State::SkipLine;
                 self.start = self.end;
@@ -254,12 +254,12 @@ impl Core {
             }
             return None;
         };
-        let raw = data.get(..lf).unwrap_or(&[]);
-        let (line, bare_lf) = match raw.split_last() {
-            Some((b'\r', l)) => (l, false),
+        let (line, bare_lf) = match raw {
+            [line @ .., b'\r'] => (line, false),
             _ => (raw, true),
         };
-        let line_len = lf.saturating_add(1);
+        // The line and its LF: shorter than the buffer, no overflow.
+        let line_len = raw.len().wrapping_add(1);
         if !self.is_payload_line(line) {
             self.consumed = line_len;
             return Some(Ok(Frame {
@@ -274,27 +274,20 @@ impl Core {
             self.state = State::Failed;
             return Some(Err(FrameError::BadPayloadLength));
         };
-        let total = usize::try_from(len)
-            .ok()
-            .and_then(|l| l.checked_add(line_len));
-        match total {
-            Some(t) if t <= buf.len() => match data.get(line_len..t) {
-                Some(payload) => {
-                    self.consumed = t;
-                    Some(Ok(Frame {
-                        line,
-                        payload: Some(payload),
-                        bare_lf,
-                    }))
-                }
-                None => None,
-            },
-            _ => {
-                self.start = self.start.saturating_add(line_len);
-                self.state = State::SkipPayload(len);
-                Some(Err(FrameError::PayloadTooLong { len }))
-            }
+        // Line, LF and payload must fit the buffer (line_len <= data.len() <= buf.len()).
+        let n = usize::try_from(len).unwrap_or(usize::MAX);
+        if n > buf.len().wrapping_sub(line_len) {
+            self.start = self.start.wrapping_add(line_len);
+            self.state = State::SkipPayload(len);
+            return Some(Err(FrameError::PayloadTooLong { len }));
         }
+        let payload = after.get(..n)?;
+        self.consumed = line_len.wrapping_add(n);
+        Some(Ok(Frame {
+            line,
+            payload: Some(payload),
+            bare_lf,
+        }))
     }
 }
 

@@ -175,11 +175,8 @@ impl<'a> Line<'a> {
 
     /// Return the numeric error code if the verb is three digits.
     pub fn error_code(&self) -> Option<u16> {
-        if self.verb.iter().all(u8::is_ascii_digit) {
-            parse_u32(self.verb).and_then(|n| u16::try_from(n).ok())
-        } else {
-            None
-        }
+        // `parse_u32` accepts digits only, and three of them fit a u16.
+        parse_u32(self.verb).and_then(|n| u16::try_from(n).ok())
     }
 }
 
@@ -189,26 +186,22 @@ pub fn parse_u32(s: &[u8]) -> Option<u32> {
     if s.is_empty() || s.len() > 10 {
         return None;
     }
-    if s.len() < 10 {
-        // Nine digits cannot overflow: no checked arithmetic (lengths and TrIDs are short).
-        let mut n: u32 = 0;
-        for &c in s {
-            let d = c.wrapping_sub(b'0');
-            if d > 9 {
-                return None;
-            }
-            n = n.wrapping_mul(10).wrapping_add(u32::from(d));
-        }
-        return Some(n);
-    }
+    // Nine digits cannot overflow: they are added without checked arithmetic (lengths and
+    // TrIDs are short); only a tenth digit is added with checks.
     let mut n: u32 = 0;
-    for &c in s {
-        if !c.is_ascii_digit() {
+    for &c in s.get(..9).unwrap_or(s) {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
             return None;
         }
-        n = n
-            .checked_mul(10)?
-            .checked_add(u32::from(c.wrapping_sub(b'0')))?;
+        n = n.wrapping_mul(10).wrapping_add(u32::from(d));
+    }
+    if let Some(&c) = s.get(9) {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(u32::from(d))?;
     }
     Some(n)
 }
@@ -226,19 +219,19 @@ pub fn parse_field_u32(s: &[u8]) -> Option<u32> {
 /// Split `line` before its last space-separated token: the bytes before it and the token
 /// (empty if the line has none). Trailing spaces belong to neither.
 pub(crate) fn split_last_token(line: &[u8]) -> (&[u8], &[u8]) {
-    let end = line
-        .iter()
-        .rposition(|&b| b != b' ')
-        .map_or(0, |e| e.saturating_add(1));
-    let trimmed = line.get(..end).unwrap_or(&[]);
-    let start = trimmed
-        .iter()
-        .rposition(|&b| b == b' ')
-        .map_or(0, |s| s.saturating_add(1));
-    (
-        trimmed.get(..start).unwrap_or(&[]),
-        trimmed.get(start..).unwrap_or(&[]),
-    )
+    let mut trimmed = line;
+    while let [rest @ .., b' '] = trimmed {
+        trimmed = rest;
+    }
+    // `before` keeps the separating space, like the bytes before the token on the line.
+    let mut before = trimmed;
+    while let [rest @ .., c] = before {
+        if *c == b' ' {
+            break;
+        }
+        before = rest;
+    }
+    (before, trimmed.get(before.len()..).unwrap_or(&[]))
 }
 
 /// Return the last space-separated token of `line` (empty if it has none).

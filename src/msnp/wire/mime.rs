@@ -46,26 +46,31 @@ impl<'a> MimeMessage<'a> {
         for v in values.iter_mut() {
             *v = None;
         }
-        let mut start = 0usize;
-        loop {
-            let rest = payload.get(start..).unwrap_or(&[]);
-            let lf = memchr::memchr(b'\n', rest);
-            let raw = rest.get(..lf.unwrap_or(rest.len())).unwrap_or(&[]);
-            let line = raw.strip_suffix(b"\r").unwrap_or(raw);
-            let Some(lf) = lf else {
-                record(line, names, values);
-                break;
+        let mut rest = payload;
+        while let Some(lf) = memchr::memchr(b'\n', rest) {
+            let (raw, after) = match rest.split_at_checked(lf) {
+                Some((raw, [_, after @ ..])) => (raw, after),
+                _ => break,
             };
-            let next = start.saturating_add(lf).saturating_add(1);
+            let line = match raw {
+                [line @ .., b'\r'] => line,
+                _ => raw,
+            };
             if line.is_empty() {
+                let head = payload.len().saturating_sub(rest.len());
                 return MimeMessage {
-                    headers: payload.get(..start).unwrap_or(&[]),
-                    body: payload.get(next..).unwrap_or(&[]),
+                    headers: payload.get(..head).unwrap_or(&[]),
+                    body: after,
                 };
             }
             record(line, names, values);
-            start = next;
+            rest = after;
         }
+        let line = match rest {
+            [line @ .., b'\r'] => line,
+            _ => rest,
+        };
+        record(line, names, values);
         MimeMessage {
             headers: payload,
             body: &[],
