@@ -730,7 +730,13 @@ impl<'s> Conversations<'s> {
             return Err(SbError::Closed);
         }
         let mut msgs = cx.msgs;
-        s.st.leave(now, CloseReason::Left, FailReason::Cancelled, &mut msgs, cx.cfg);
+        s.st.leave(
+            now,
+            CloseReason::Left,
+            FailReason::Cancelled,
+            &mut msgs,
+            cx.cfg,
+        );
         Ok(())
     }
 

@@ -1079,12 +1079,7 @@ impl State {
     }
 
     /// Fire every expired timer of this conversation.
-    pub(crate) fn handle_timeout(
-        &mut self,
-        now: Instant,
-        msgs: &mut MsgSlots<'_>,
-        cfg: &SbConfig,
-    ) {
+    pub(crate) fn handle_timeout(&mut self, now: Instant, msgs: &mut MsgSlots<'_>, cfg: &SbConfig) {
         if self.closed.is_some() {
             return;
         }

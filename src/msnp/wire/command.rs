@@ -1576,7 +1576,8 @@ fn write_stamped<'w, 'b>(
 /// A command a client sends (NS or SB), as a typed view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-#[allow(missing_docs)] // Fields are the wire fields named in each variant's doc line, in order.
+#[allow(missing_docs)]
+// Fields are the wire fields named in each variant's doc line, in order.
 // Declared layout (tag, then the fields in order): the TrID, first in every variant that has
 // one, sits at one offset, and the tag indexes the verb table, so `write` reads both without a
 // per-variant branch (smaller on the box).
