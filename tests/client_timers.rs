@@ -135,6 +135,14 @@ impl<'s> Harness<'s> {
     }
 }
 
+/// How many of the events tell the UI a sign-in attempt ended (`Failed`, `LoginFailed`,
+/// `ConnectionLost`).
+fn terminal_reports(seen: &[Seen]) -> usize {
+    seen.iter()
+        .filter(|s| matches!(s, Seen::Failed(_) | Seen::Lost(_)))
+        .count()
+}
+
 macro_rules! client {
     ($h:ident, $cfg:expr) => {
         let mut contacts = vec![Contact::EMPTY; 8];
@@ -215,10 +223,7 @@ fn ns_connect_timeout_closes_and_retries_with_doubling_backoff() {
         h.seen
     );
     assert_eq!(
-        h.seen
-            .iter()
-            .filter(|s| matches!(s, Seen::Failed(_) | Seen::Lost(_)))
-            .count(),
+        terminal_reports(&h.seen),
         1,
         "the timeout is reported once: {:?}",
         h.seen
@@ -385,10 +390,7 @@ fn delegate_login_passportd_timeout_fails_the_sign_in() {
         h.seen
     );
     assert_eq!(
-        h.seen
-            .iter()
-            .filter(|s| matches!(s, Seen::Failed(_) | Seen::Lost(_)))
-            .count(),
+        terminal_reports(&h.seen),
         1,
         "the UI hears of the failure once: {:?}",
         h.seen

@@ -1354,10 +1354,8 @@ mod tests {
         assert_eq!(c.poll_event(), None);
     }
 
-    /// The server→client RC4 stream runs on over a skipped body: stage two's body (not kept)
-    /// and then a fetched body on the same SECURE connection decrypt as one stream.
-    #[test]
-    fn rc4_stream_continues_across_a_skipped_body() {
+    /// A signed-in client whose stage-two request is on the wire, its answer not yet begun.
+    fn stage_two_sent() -> WtvpClient<'static, 1024, 1024> {
         let mut c = signed_in();
         c.signed_in = false;
         assert_eq!(c.set_url(b"wtv-head-waiter:/login-stage-two?"), Ok(()));
@@ -1366,6 +1364,14 @@ mod tests {
             Ok(())
         );
         connect_and_send(&mut c);
+        c
+    }
+
+    /// The server→client RC4 stream runs on over a skipped body: stage two's body (not kept)
+    /// and then a fetched body on the same SECURE connection decrypt as one stream.
+    #[test]
+    fn rc4_stream_continues_across_a_skipped_body() {
+        let mut c = stage_two_sent();
         let mut server = SecureStreams::new(&[1; 16], &[2; 16], c.incarnation);
         let mut skipped = [b's'; 1500];
         server.apply_s2c(&mut skipped);
@@ -1398,14 +1404,7 @@ mod tests {
     /// A stage two that fails after its head began leaves no half-built configuration.
     #[test]
     fn failed_stage_two_leaves_no_configuration() {
-        let mut c = signed_in();
-        c.signed_in = false;
-        assert_eq!(c.set_url(b"wtv-head-waiter:/login-stage-two?"), Ok(()));
-        assert_eq!(
-            c.open_service(Instant::ZERO, "wtv-head-waiter", Step::StageTwo),
-            Ok(())
-        );
-        connect_and_send(&mut c);
+        let mut c = stage_two_sent();
         let head = b"200 OK\nwtv-messenger-authorized: 1\nwtv-user-name: a\n";
         assert_eq!(c.handle_input(Instant::ZERO, head), Ok(head.len()));
         assert!(c.config().is_none());
