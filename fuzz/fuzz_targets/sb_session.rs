@@ -12,7 +12,8 @@ fuzz_target!(|data: &[u8]| {
     let mut slots = [ConversationSlot::EMPTY];
     let mut msgs = [MessageSlot::EMPTY, MessageSlot::EMPTY, MessageSlot::EMPTY];
     let mut pool = [0u8; 4096];
-    let mut c = Conversations::new(SbConfig::default(), b"tv@example.com", &mut slots, &mut msgs, &mut pool).unwrap();
+    let mut large = [0u8; msntv_messenger::msnp::sb::session::RX_CAP];
+    let mut c = Conversations::new(SbConfig::default(), b"tv@example.com", &mut slots, &mut msgs, &mut pool, &mut large).unwrap();
     let mut now = Instant::ZERO;
     let conv = c.open(now, Some(b"bob@example.com")).unwrap();
     let _ = c.switchboard_ready(now, conv, b"127.0.0.1:1864", b"k");

@@ -938,6 +938,7 @@ mod tests {
             (0..2).map(|_| ConversationSlot::default()).collect();
         let mut msgs: Vec<MessageSlot> = (0..2).map(|_| MessageSlot::default()).collect();
         let mut pool = vec![0u8; 4096];
+        let mut large = vec![0u8; msntv_messenger::msnp::sb::session::RX_CAP];
         let ns = NsConfig::new("127.0.0.1", 1, "me@example.com");
         let client = Client::new(
             ClientConfig::new(ns, LoginMode::Password(b"pw")),
@@ -948,6 +949,7 @@ mod tests {
                 conversations: &mut convs,
                 messages: &mut msgs,
                 message_bytes: &mut pool,
+                large_frame: &mut large,
             },
             Instant::ZERO,
         )
