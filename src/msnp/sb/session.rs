@@ -598,9 +598,10 @@ impl Session {
         if self.lent == 0 {
             return;
         }
-        if !self.rx.move_to(l.buf, &mut self.small) {
-            // Only a closed session can have more left than its own buffer holds, and it
-            // reads nothing more.
+        // Nothing is left to move: the holder took no byte beyond its frame, and that frame is
+        // handed out (released by the next reader call) unless the session closed, when the
+        // rest is dropped.
+        if self.st.closed.is_some() {
             self.rx = FrameCore::new(Direction::ServerToClient);
         }
         self.lent = 0;

@@ -173,10 +173,8 @@ impl FrameCore {
     /// last); false, and nothing moved, when they do not fit `to`. Later calls take `to`.
     pub fn move_to(&mut self, from: &[u8], to: &mut [u8]) -> bool {
         self.release();
-        let (Some(src), Some(dst)) = (
-            from.get(self.start..self.end),
-            to.get_mut(..self.end.saturating_sub(self.start)),
-        ) else {
+        let src = from.get(self.start..self.end).unwrap_or(&[]);
+        let Some(dst) = to.get_mut(..src.len()) else {
             return false;
         };
         dst.copy_from_slice(src);
@@ -664,6 +662,52 @@ mod tests {
             frames(&mut r, b"\r\n\nPNG\r\n", 1),
             vec![ok(b"", None), ok(b"", None), ok(b"PNG", None)]
         );
+    }
+
+    #[test]
+    fn test_frame_core_waits_for_room_then_moves() {
+        let input = b"MSG a b 20\r\n0123456789abcdefghijQNG\r\n";
+        let mut small = [0u8; 16];
+        let mut big = [0u8; 40];
+        let mut r = FrameCore::new(Direction::ServerToClient);
+        assert_eq!(r.push(&mut small, input), 16);
+        // The frame (32 bytes) fits a 40-byte buffer but not this one: wait, do not skip.
+        assert!(r.next_frame(&small, big.len()).is_none());
+        assert_eq!(r.needed(), 32);
+        assert!(r.move_to(&small, &mut big));
+        assert!(r.next_frame(&big, big.len()).is_none());
+        assert_eq!(r.needed(), 0);
+        assert_eq!(r.push(&mut big, &input[16..32]), 16);
+        let f = r.next_frame(&big, big.len()).unwrap().unwrap();
+        assert_eq!(
+            (f.line, f.payload),
+            (&b"MSG a b 20"[..], Some(&b"0123456789abcdefghij"[..]))
+        );
+        assert_eq!(r.current_bytes(&big), &input[..32]);
+        // Nothing else buffered: back to the small buffer.
+        assert!(r.move_to(&big, &mut small));
+        assert_eq!(r.buffered(), 0);
+        assert_eq!(r.push(&mut small, &input[32..]), 5);
+        let f = r.next_frame(&small, big.len()).unwrap().unwrap();
+        assert_eq!(f.line, b"QNG");
+    }
+
+    #[test]
+    fn test_frame_core_skips_a_frame_longer_than_room() {
+        let mut small = [0u8; 16];
+        let mut r = FrameCore::new(Direction::ServerToClient);
+        r.push(&mut small, b"MSG a b 50\r\n");
+        assert_eq!(
+            r.next_frame(&small, 40),
+            Some(Err(FrameError::PayloadTooLong { len: 50 }))
+        );
+        assert_eq!(r.needed(), 0);
+        // A buffer too small for the bytes it should take refuses them.
+        let mut r = FrameCore::new(Direction::ServerToClient);
+        r.push(&mut small, b"MSG a b 20\r\n0123");
+        assert!(r.next_frame(&small, 40).is_none());
+        assert!(!r.move_to(&small, &mut [0u8; 8]));
+        assert_eq!(r.buffered(), 16);
     }
 
     #[test]
