@@ -123,7 +123,7 @@ fn offer(
 
 #[test]
 fn the_session_buffer_holds_the_longest_line_and_the_shared_one_the_longest_msg() {
-    assert!(SESSION_RX_CAP < RX_CAP);
+    const { assert!(SESSION_RX_CAP < RX_CAP) };
     let (mut c, ids) = ready(1);
     // A JOI with a 129-byte handle and a 387-byte name fits the session's own buffer.
     let handle = format!("{}@x.com", "h".repeat(123));
@@ -245,8 +245,10 @@ fn conversation_closed_while_holding_the_shared_buffer_releases_it() {
 
 #[test]
 fn holder_closed_by_a_timeout_with_its_event_pending_keeps_the_buffer_until_polled() {
-    let mut cfg = SbConfig::default();
-    cfg.leave_timeout = msntv_messenger::Duration::from_millis(10);
+    let cfg = SbConfig {
+        leave_timeout: msntv_messenger::Duration::from_millis(10),
+        ..SbConfig::default()
+    };
     let (mut c, ids) = ready(2);
     c.set_config(cfg);
     let (a, b) = (ids[0], ids[1]);

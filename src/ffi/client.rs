@@ -288,9 +288,10 @@ pub enum MsgrEventKind {
     /// or phone number was left empty (`passport` empty and `status` the group id for a
     /// group's name).
     ListFull = 28,
-    /// The server sent a frame too big for the receive buffer; it was skipped (`code`: its
-    /// payload length) and the session goes on (`conversation` set when it was a switchboard's
-    /// `MSG`).
+    /// The server sent a frame too big for the receive buffer (for a switchboard's `MSG`, the
+    /// large-frame buffer the conversations share: 2,192 bytes, the longest `MSG` line plus the
+    /// 1,664-byte payload limit); it was skipped (`code`: its payload length) and the session
+    /// goes on (`conversation` set when it was a switchboard's `MSG`).
     FrameSkipped = 29,
 }
 
