@@ -202,8 +202,10 @@ fn shared_buffer_goes_back_once_the_event_is_polled() {
         }
         other => panic!("expected A's message, got {other:?}"),
     }
-    assert_eq!(c.large_frame_holder(), Some(a), "lent until the next call");
-    // The next poll gives it back (and B, retried there, takes it over).
+    // Handed out: A needs the buffer no more, but keeps it until the next call, which gives
+    // it back (B, retried there, takes it over).
+    assert_eq!(c.large_frame_holder(), None);
+    assert!(c.input_paused(b), "B has not been retried yet");
     assert!(c.poll_event().is_none());
     assert_eq!(c.large_frame_holder(), Some(b));
     assert!(!c.input_paused(b));

@@ -1036,9 +1036,8 @@ pub unsafe extern "C" fn msgr_client_received(
 pub unsafe extern "C" fn msgr_client_input_paused(client: *mut msgr_client, conn: u32) -> bool {
     let mut paused = false;
     let _ = enter(client, |i| {
-        if let Some(c) = i.client.conn_from_raw(conn) {
-            paused = i.client.input_paused(c);
-        }
+        let c = tri!(conn_arg(i, conn));
+        paused = i.client.input_paused(c);
         MsgrResult::Ok
     });
     paused

@@ -469,11 +469,13 @@ impl<'s> Conversations<'s> {
         self.get(conv).is_ok_and(Session::is_waiting)
     }
 
-    /// Return the conversation whose frame is in the shared large-frame buffer, if any (it may
-    /// be given back at the next call that reads input).
+    /// Return the conversation that needs the shared large-frame buffer now (a frame of it is
+    /// being received there, or an event not yet handed out borrows it), if any. A holder
+    /// that no longer needs it gives it back at the next call that reads input.
     pub fn large_frame_holder(&self) -> Option<ConversationId> {
         let h = usize::from(self.holder?);
-        Some(self.slots.get(h)?.session.as_ref()?.st.id)
+        let s = self.slots.get(h)?.session.as_ref()?;
+        s.needs_shared().then_some(s.st.id)
     }
 
     fn alloc(&mut self) -> Result<ConversationId, SbError> {
@@ -897,9 +899,6 @@ impl<'s> Conversations<'s> {
             s.handle_closed(reason, &mut cx, &mut l);
         } else {
             s.st.finish(reason, &mut cx.msgs);
-        }
-        if s.is_lent() && !s.needs_shared() {
-            s.give_back(&mut l);
         }
         Ok(())
     }
