@@ -579,11 +579,13 @@ impl Session {
     /// holds it; return whether it did.
     fn borrow(&mut self, l: &mut Lender<'_>) -> bool {
         let need = self.rx.needed();
+        if need == 0 || self.lent > 0 || l.holder.is_some() {
+            return false;
+        }
         let Ok(me) = u16::try_from(self.st.id.index()) else {
             return false;
         };
-        if need == 0 || self.lent > 0 || l.holder.is_some() || !self.rx.move_to(&self.small, l.buf)
-        {
+        if !self.rx.move_to(&self.small, l.buf) {
             return false;
         }
         msgr_debug!("sb: {}-byte frame moves to the shared buffer", need);
@@ -665,7 +667,7 @@ impl Session {
             }
             // No complete frame: the head frame may go on in the shared buffer, else more
             // input (or the shared buffer) is needed, or the input ended.
-            if self.st.eof.is_none() && self.borrow(l) {
+            if self.st.eof.is_none() && self.rx.needed() > 0 && self.borrow(l) {
                 continue;
             }
             if let Some(reason) = self.st.eof.take() {
