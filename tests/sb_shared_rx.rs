@@ -136,11 +136,11 @@ fn the_session_buffer_holds_the_longest_line_and_the_shared_one_the_longest_msg(
     }
     assert_eq!(c.large_frame_holder(), None);
     // The largest MSG a switchboard relays (1664 payload bytes) fits the shared buffer.
-    let mut pending = msg(&vec![b'z'; 1664 - 62]);
+    let mut pending = msg(&vec![b'z'; 1664 - PREFIX.len()]);
     while !pending.is_empty() {
         assert!(offer(&mut c, ids[0], &mut pending, &mut log) > 0);
     }
-    assert_eq!(log.texts(ids[0]), vec![vec![b'z'; 1664 - 62]]);
+    assert_eq!(log.texts(ids[0]), vec![vec![b'z'; 1664 - PREFIX.len()]]);
     assert!(log.skipped.is_empty());
 }
 
