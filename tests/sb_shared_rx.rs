@@ -383,6 +383,77 @@ fn two_large_msgs_interleaved_byte_by_byte_are_both_delivered() {
     assert!(log.skipped.is_empty());
 }
 
+#[test]
+fn the_shared_buffer_is_lent_in_the_order_conversations_were_refused_it() {
+    // A and B each have three large messages, D one. The caller serves each connection for as
+    // long as it takes bytes (as the box UI's `service_conn` does), in the order A, B, D.
+    // Served by slot order alone, A and B would hand the buffer to each other and D would
+    // wait for all six; in turn, D's comes third.
+    let (mut c, ids) = ready(3);
+    let (a, b, d) = (ids[0], ids[1], ids[2]);
+    let la: Vec<Vec<u8>> = (0..3).map(|i| body_for(1500, b'a' + i)).collect();
+    let lb: Vec<Vec<u8>> = (0..3).map(|i| body_for(1450, b'k' + i)).collect();
+    let ld = body_for(1400, b'z');
+    let mut pa: Vec<u8> = la.iter().flat_map(|t| msg(t)).collect();
+    let mut pb: Vec<u8> = lb.iter().flat_map(|t| msg(t)).collect();
+    let mut pd = msg(&ld);
+    let mut log = Log::default();
+    // A's first frame arrives in part: A holds the buffer when B and D are first offered.
+    let rest = pa.split_off(1000);
+    offer(&mut c, a, &mut pa, &mut log);
+    pa = rest;
+    assert_eq!(c.large_frame_holder(), Some(a));
+    offer(&mut c, b, &mut pb, &mut log);
+    offer(&mut c, d, &mut pd, &mut log);
+    assert!(c.input_paused(b) && c.input_paused(d));
+    let mut passes = 0;
+    while !(pa.is_empty() && pb.is_empty() && pd.is_empty()) {
+        passes += 1;
+        assert!(passes < 50, "no progress");
+        for (conv, p) in [(a, &mut pa), (b, &mut pb), (d, &mut pd)] {
+            while !p.is_empty() && offer(&mut c, conv, p, &mut log) > 0 {}
+        }
+    }
+    let order: Vec<ConversationId> = log.messages.iter().map(|(conv, _)| *conv).collect();
+    assert_eq!(order[..3], [a, b, d], "D is served third: {order:?}");
+    assert_eq!(log.texts(a), la);
+    assert_eq!(log.texts(b), lb);
+    assert_eq!(log.texts(d), vec![ld]);
+    assert_eq!(c.large_frame_holder(), None);
+}
+
+#[test]
+fn a_waiting_conversation_that_closes_gives_up_its_turn() {
+    let (mut c, ids) = ready(3);
+    let (a, b, d) = (ids[0], ids[1], ids[2]);
+    let mut log = Log::default();
+    // A holds the buffer with half a frame; B is refused first, then D.
+    let mut pa = msg(&body_for(1500, b'a'));
+    let mut tail = pa.split_off(1000);
+    offer(&mut c, a, &mut pa, &mut log);
+    assert_eq!(c.large_frame_holder(), Some(a));
+    let mut pb = msg(&body_for(1400, b'b'));
+    offer(&mut c, b, &mut pb, &mut log);
+    let mut pd = msg(&body_for(1400, b'd'));
+    offer(&mut c, d, &mut pd, &mut log);
+    assert!(c.input_paused(b) && c.input_paused(d));
+    // B's connection closes while it waits; A finishes; D, next in line, gets the buffer.
+    c.handle_closed(NOW, b).expect("closed");
+    drain(&mut c, &mut log);
+    offer(&mut c, a, &mut tail, &mut log);
+    assert!(tail.is_empty());
+    let mut passes = 0;
+    while !pd.is_empty() {
+        passes += 1;
+        assert!(passes < 10, "D never got the buffer");
+        offer(&mut c, d, &mut pd, &mut log);
+    }
+    assert_eq!(log.texts(d), vec![body_for(1400, b'd')]);
+    assert_eq!(log.texts(a), vec![body_for(1500, b'a')]);
+    assert!(log.texts(b).is_empty());
+    assert_eq!(c.large_frame_holder(), None);
+}
+
 fn stream() -> impl Strategy<Value = (Vec<u8>, Vec<Vec<u8>>)> {
     proptest::collection::vec(
         prop_oneof![

@@ -41,15 +41,16 @@
 //! connection; it must keep feeding the other connections meanwhile. Then nothing is lost and
 //! nothing deadlocks: the holder needs only its own bytes. The coupling is real, though: while
 //! one conversation's large message arrives slowly (or its server stalls in the middle of
-//! one), a large message on another conversation, and everything behind it there, waits; and a
-//! conversation receiving one large message after another can keep the buffer for as long as
-//! they arrive. Small frames of the other conversations are not held up unless they queue
-//! behind a waiting large one.
+//! one), a large message on another conversation, and everything behind it there, waits. The
+//! buffer is lent in turn: conversations refused it get it in the order they were first
+//! refused, so one receiving large message after large message cannot keep it from the
+//! others, whatever order the caller feeds them in. Small frames of the other conversations
+//! are not held up unless they queue behind a waiting large one.
 
 use super::message::{self, TextFormat};
 use super::session::{
     self, invite_failure, message_deadline, message_timeouts, Ctx, FrameEvent, Lender, Phase,
-    Session,
+    Session, WaitQueue,
 };
 use super::{
     CloseReason, ConversationId, FailReason, MessageId, Outcome, SbConfig, SbError, SbEvent,
@@ -229,6 +230,8 @@ pub struct Conversations<'s> {
     large: &'s mut [u8],
     /// The slot of the session holding `large`.
     holder: Option<u16>,
+    /// The order in which sessions refused `large` get it.
+    queue: WaitQueue,
     /// End of the last payload written to the pool (compacted when a new one does not fit).
     pool_top: usize,
     /// A conversation may wait for `take_switchboard_request` (cleared when none does).
@@ -287,6 +290,7 @@ impl<'s> Conversations<'s> {
             pool,
             large: large_frame,
             holder: None,
+            queue: WaitQueue { last: 0, turn: 0 },
             pool_top: 0,
             sb_requests: false,
             fmt_cache: (None, [0; FORMAT_VALUE_CAP], 0),
@@ -432,6 +436,7 @@ impl<'s> Conversations<'s> {
                 Lender {
                     buf: &mut *self.large,
                     holder: &mut self.holder,
+                    queue: &mut self.queue,
                 },
             )),
             _ => Err(SbError::UnknownConversation),
@@ -441,11 +446,23 @@ impl<'s> Conversations<'s> {
     /// Take the shared large-frame buffer back from its holder once nothing borrows it (the
     /// frame was handled and its event handed out, or the conversation closed): called on
     /// entry to the calls that read input, when no event of an earlier call can be alive.
+    /// The queue's turn is re-read from the waiting sessions whenever someone may be waiting.
     fn settle_shared(&mut self) {
+        if self.queue.turn != 0 {
+            self.queue.turn = self
+                .slots
+                .iter()
+                .filter_map(|s| s.session.as_ref())
+                .map(Session::wait_ticket)
+                .filter(|&t| t != 0)
+                .min()
+                .unwrap_or(0);
+        }
         let Some(h) = self.holder else { return };
         let mut l = Lender {
             buf: &mut *self.large,
             holder: &mut self.holder,
+            queue: &mut self.queue,
         };
         match self
             .slots
@@ -462,8 +479,8 @@ impl<'s> Conversations<'s> {
     }
 
     /// Query whether `conv` refuses input for now: its next frame needs the shared
-    /// large-frame buffer, which another conversation held at the last try (see the module
-    /// doc). Keep its unread bytes and the connection, and offer them again after draining
+    /// large-frame buffer, which another conversation held (or was owed first) at the last try
+    /// (see the module doc). Keep its unread bytes and the connection, and offer them again after draining
     /// events. `false` for an unknown conversation.
     pub fn input_paused(&self, conv: ConversationId) -> bool {
         self.get(conv).is_ok_and(Session::is_waiting)
@@ -1025,6 +1042,7 @@ impl<'s> Conversations<'s> {
         let mut l = Lender {
             buf: &mut *self.large,
             holder: &mut self.holder,
+            queue: &mut self.queue,
         };
         let mut cx = Ctx {
             now: self.now,

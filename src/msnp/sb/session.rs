@@ -373,13 +373,28 @@ pub(crate) struct Session {
     /// Length of the frame being finished in the shared large-frame buffer, which then holds
     /// this session's bytes (0: they are in `small`).
     lent: usize,
+    /// Place in the queue for the shared buffer while refused it (0: not queued).
+    ticket: u32,
     pub st: State,
 }
 
-/// The large-frame buffer shared by all sessions, and the slot of the session holding it.
+/// The large-frame buffer shared by all sessions, the slot of the session holding it, and
+/// the queue of sessions refused it.
 pub(crate) struct Lender<'a> {
     pub buf: &'a mut [u8],
     pub holder: &'a mut Option<u16>,
+    pub queue: &'a mut WaitQueue,
+}
+
+/// Sessions refused the shared buffer are served in the order they were first refused: each
+/// gets a ticket, and the buffer goes only to the lowest ticket still waiting.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct WaitQueue {
+    /// The last ticket handed out.
+    pub last: u32,
+    /// The lowest ticket of a session still waiting (0: nobody waits), kept by
+    /// [`super::Conversations`].
+    pub turn: u32,
 }
 
 /// What `process` needs besides the session: the shared outgoing messages and the setup.
@@ -397,6 +412,7 @@ impl Session {
             rx: FrameCore::new(Direction::ServerToClient),
             small: [0; SESSION_RX_CAP],
             lent: 0,
+            ticket: 0,
             st: State {
                 id,
                 role,
@@ -563,6 +579,16 @@ impl Session {
         self.lent == 0 && self.rx.needed() > 0 && self.st.closed.is_none()
     }
 
+    /// Return this session's place in the queue for the shared buffer while it waits (0: not
+    /// queued).
+    pub(crate) fn wait_ticket(&self) -> u32 {
+        if self.is_waiting() {
+            self.ticket
+        } else {
+            0
+        }
+    }
+
     /// Query whether this session's bytes are in the shared large-frame buffer.
     pub(crate) fn is_lent(&self) -> bool {
         self.lent > 0
@@ -577,9 +603,25 @@ impl Session {
 
     /// Move the head frame's buffered bytes to the shared buffer if it needs it and nobody
     /// holds it; return whether it did.
+    ///
+    /// Fair between sessions: one refused gets a ticket, and the buffer goes to the lowest
+    /// ticket still waiting, so a session receiving large message after large message cannot
+    /// keep it from the others, whatever order the caller feeds them in.
     fn borrow(&mut self, l: &mut Lender<'_>) -> bool {
         let need = self.rx.needed();
-        if need == 0 || self.lent > 0 || l.holder.is_some() {
+        if need == 0 || self.lent > 0 {
+            return false;
+        }
+        if l.holder.is_some() || (l.queue.turn != 0 && self.ticket != l.queue.turn) {
+            if self.ticket == 0 {
+                // 2^32 refusals wrap the counter (years of large messages); order is then
+                // briefly unfair, never stuck: `turn` is re-read from the waiting sessions.
+                l.queue.last = l.queue.last.wrapping_add(1).max(1);
+                self.ticket = l.queue.last;
+                if l.queue.turn == 0 {
+                    l.queue.turn = self.ticket;
+                }
+            }
             return false;
         }
         let Ok(me) = u16::try_from(self.st.id.index()) else {
@@ -591,6 +633,12 @@ impl Session {
         msgr_debug!("sb: {}-byte frame moves to the shared buffer", need);
         self.lent = need;
         *l.holder = Some(me);
+        if self.ticket != 0 {
+            self.ticket = 0;
+            // The next in line is found at the next reader call (none waits before then:
+            // the buffer is held).
+            l.queue.turn = u32::MAX;
+        }
         true
     }
 
