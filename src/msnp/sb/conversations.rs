@@ -447,7 +447,17 @@ impl<'s> Conversations<'s> {
     /// frame was handled and its event handed out, or the conversation closed): called on
     /// entry to the calls that read input, when no event of an earlier call can be alive.
     /// The queue's turn is re-read from the waiting sessions whenever someone may be waiting.
+    // The common case (nobody holds or waits for the buffer) is one test, inlined into the
+    // receive path; the rest stays out of line.
+    #[inline(always)]
     fn settle_shared(&mut self) {
+        if self.queue.turn != 0 || self.holder.is_some() {
+            self.settle_shared_slow();
+        }
+    }
+
+    #[inline(never)]
+    fn settle_shared_slow(&mut self) {
         if self.queue.turn != 0 {
             self.queue.turn = self
                 .slots
