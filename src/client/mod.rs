@@ -423,6 +423,9 @@ impl<'s> Client<'s> {
             large_frame,
         )?;
         let mut ns = NsSession::new(cfg.ns, contacts, groups, names);
+        // The NS frames long payloads (the login profile, mail notices) in the buffer the
+        // conversations share.
+        ns.set_large_frame_room(convs.large_frame_capacity());
         let (login, service_server) = match cfg.login {
             LoginMode::Password(pw) => {
                 ns.set_password(pw)?;
@@ -756,14 +759,15 @@ impl<'s> Client<'s> {
         Ok(())
     }
 
-    /// Query whether `conn` refuses input for now: a switchboard connection whose next frame
-    /// waits for the shared large-frame buffer, which another conversation holds (see
-    /// [`Conversations::input_paused`]). Keep its unread bytes and the connection open, and
-    /// offer them again after draining events.
+    /// Query whether `conn` refuses input for now: the NS or a switchboard connection whose
+    /// next frame waits for the shared large-frame buffer, which another connection holds (or
+    /// was owed first; see [`Conversations::input_paused`]). Keep its unread bytes and the
+    /// connection open, and offer them again after draining events.
     pub fn input_paused(&self, conn: ConnId) -> bool {
         match conn {
+            ConnId::Ns => self.ns.wants_large_frame(),
             ConnId::Sb(c) => self.convs.input_paused(c),
-            _ => false,
+            ConnId::Wtvp => false,
         }
     }
 
@@ -778,8 +782,7 @@ impl<'s> Client<'s> {
         let tx_idle = self.tx_idle;
         self.tick(now);
         let taken = match conn {
-            // A failed NS reports why through its events; its input is dropped.
-            ConnId::Ns => self.ns.handle_input(now, bytes).unwrap_or(bytes.len()),
+            ConnId::Ns => self.ns_input(now, bytes),
             ConnId::Wtvp => {
                 let Login::Wtvp(w) = &mut self.login else {
                     return Err(ClientError::UnknownConnection);
@@ -794,6 +797,7 @@ impl<'s> Client<'s> {
                 }
             }
             ConnId::Sb(c) => {
+                self.settle_large_frame();
                 let n = self
                     .convs
                     .handle_input(now, c, bytes)
@@ -820,6 +824,8 @@ impl<'s> Client<'s> {
                 if !matches!(self.link, Link::Idle) {
                     self.ns.handle_closed(now);
                 }
+                // Holding the shared buffer or waiting for it, the NS lets it go.
+                self.settle_large_frame();
             }
             ConnId::Wtvp => {
                 if let Login::Wtvp(w) = &mut self.login {
@@ -832,6 +838,7 @@ impl<'s> Client<'s> {
                 self.wtvp_open = false;
             }
             ConnId::Sb(c) => {
+                self.settle_large_frame();
                 let _ = self.convs.handle_closed(now, c);
             }
         }
@@ -1089,6 +1096,7 @@ impl<'s> Client<'s> {
             return self.poll_event();
         }
         self.pump(now);
+        self.settle_large_frame();
         let found = self.convs.find_event();
         if self.convs.take_processed() {
             self.tx_idle = false;
@@ -1117,6 +1125,53 @@ impl<'s> Client<'s> {
     }
 
     // ----- routing -----
+
+    /// Feed NS bytes, lending it the shared large-frame buffer for a frame longer than its
+    /// own buffer when the conversations do not hold it and nobody waits for it first (else
+    /// the NS takes no more input: [`input_paused`](Self::input_paused)).
+    fn ns_input(&mut self, now: Instant, bytes: &[u8]) -> usize {
+        let mut taken = 0usize;
+        loop {
+            let lent = self.settle_large_frame();
+            let rest = bytes.get(taken..).unwrap_or(&[]);
+            // A failed NS reports why through its events; its input is dropped.
+            let n = match self.ns.handle_input(now, rest) {
+                Ok(n) => n.min(rest.len()),
+                Err(_) => return bytes.len(),
+            };
+            taken = taken.saturating_add(n);
+            if self.ns.wants_large_frame() {
+                let Some(buf) = self.convs.lend_large_frame() else {
+                    return taken;
+                };
+                if let Err(buf) = self.ns.lend_large_frame(buf) {
+                    self.convs.return_large_frame(buf);
+                    return taken;
+                }
+                continue;
+            }
+            // The lent buffer holds a frame already handled and nothing needs it: it goes back
+            // at the top of the loop, and input goes on in the NS's own buffer.
+            if lent && taken < bytes.len() && !self.ns.needs_large_frame() {
+                continue;
+            }
+            return taken;
+        }
+    }
+
+    /// Give the shared large-frame buffer back from the NS once nothing of it needs it, and
+    /// withdraw the NS's place in the queue once it no longer waits; return whether the NS
+    /// still holds the buffer.
+    #[inline(always)]
+    fn settle_large_frame(&mut self) -> bool {
+        if let Some(buf) = self.ns.take_back_large_frame() {
+            self.convs.return_large_frame(buf);
+        }
+        if !self.ns.wants_large_frame() {
+            self.convs.withdraw_large_frame_wait();
+        }
+        self.ns.holds_large_frame()
+    }
 
     /// Handle WTVP events the caller never sees; `true` when the next one is for the caller.
     fn route_wtvp(&mut self, now: Instant) -> bool {

@@ -60,6 +60,10 @@ use crate::msnp::wire::{AckMode, ServerErrorCode, TrId};
 use crate::time::Instant;
 pub use session::PART_HEAD_CAP as TRANSMIT_SCRATCH;
 
+/// The holder of the shared large-frame buffer while it is lent outside the conversations
+/// (a slot index never reaches it: there are at most `u16::MAX` slots).
+const OUTSIDE: u16 = u16::MAX;
+
 /// Longest `X-MMS-IM-Format` value: `FN=` and a 32-byte font name %-encoded (96), then the
 /// effects, colour, charset and pitch fields.
 pub(crate) const FORMAT_VALUE_CAP: usize = 160;
@@ -228,10 +232,15 @@ pub struct Conversations<'s> {
     pool: &'s mut [u8],
     /// The large-frame buffer lent to one session at a time (see the module doc).
     large: &'s mut [u8],
-    /// The slot of the session holding `large`.
+    /// The size of `large` (which is empty while lent outside, see
+    /// [`lend_large_frame`](Self::lend_large_frame)).
+    large_cap: usize,
+    /// The slot of the session holding `large` ([`OUTSIDE`]: lent outside).
     holder: Option<u16>,
     /// The order in which sessions refused `large` get it.
     queue: WaitQueue,
+    /// The ticket of the outside borrower while refused `large` (0: it does not wait).
+    outside_ticket: u32,
     /// End of the last payload written to the pool (compacted when a new one does not fit).
     pool_top: usize,
     /// A conversation may wait for `take_switchboard_request` (cleared when none does).
@@ -288,9 +297,11 @@ impl<'s> Conversations<'s> {
             slots,
             msgs,
             pool,
+            large_cap: large_frame.len(),
             large: large_frame,
             holder: None,
             queue: WaitQueue { last: 0, turn: 0 },
+            outside_ticket: 0,
             pool_top: 0,
             sb_requests: false,
             fmt_cache: (None, [0; FORMAT_VALUE_CAP], 0),
@@ -435,6 +446,7 @@ impl<'s> Conversations<'s> {
                 ),
                 Lender {
                     buf: &mut *self.large,
+                    room: self.large_cap,
                     holder: &mut self.holder,
                     queue: &mut self.queue,
                 },
@@ -464,13 +476,19 @@ impl<'s> Conversations<'s> {
                 .iter()
                 .filter_map(|s| s.session.as_ref())
                 .map(Session::wait_ticket)
+                .chain(core::iter::once(self.outside_ticket))
                 .filter(|&t| t != 0)
                 .min()
                 .unwrap_or(0);
         }
         let Some(h) = self.holder else { return };
+        if h == OUTSIDE {
+            // Only its borrower gives it back (`return_large_frame`).
+            return;
+        }
         let mut l = Lender {
             buf: &mut *self.large,
+            room: self.large_cap,
             holder: &mut self.holder,
             queue: &mut self.queue,
         };
@@ -486,6 +504,58 @@ impl<'s> Conversations<'s> {
             }
             _ => *l.holder = None,
         }
+    }
+
+    /// Lend the shared large-frame buffer to the one borrower outside the conversations (the
+    /// notification session, for its long frames), if nobody holds it and nobody refused it
+    /// earlier waits for it. Refused, the borrower gets a place in the same queue as the
+    /// conversations: ask again (at the latest when its connection is next fed) until it is
+    /// lent, or [`withdraw_large_frame_wait`](Self::withdraw_large_frame_wait). While it is
+    /// out, conversations that need it wait; [`return_large_frame`](Self::return_large_frame)
+    /// gives it back.
+    pub(crate) fn lend_large_frame(&mut self) -> Option<&'s mut [u8]> {
+        self.settle_shared();
+        let q = &mut self.queue;
+        if self.holder.is_some() || (q.turn != 0 && self.outside_ticket != q.turn) {
+            if self.outside_ticket == 0 {
+                // Wrapping as in `Session::borrow`: briefly unfair, never stuck.
+                q.last = q.last.wrapping_add(1).max(1);
+                self.outside_ticket = q.last;
+                if q.turn == 0 {
+                    q.turn = self.outside_ticket;
+                }
+            }
+            return None;
+        }
+        if self.outside_ticket != 0 {
+            self.outside_ticket = 0;
+            // The next in line is found at the next reader call.
+            q.turn = u32::MAX;
+        }
+        self.holder = Some(OUTSIDE);
+        Some(core::mem::take(&mut self.large))
+    }
+
+    /// Take the shared large-frame buffer back from the outside borrower (the buffer
+    /// [`lend_large_frame`](Self::lend_large_frame) gave; anything else is ignored).
+    pub(crate) fn return_large_frame(&mut self, buf: &'s mut [u8]) {
+        if self.holder == Some(OUTSIDE) && buf.len() == self.large_cap {
+            self.large = buf;
+            self.holder = None;
+        }
+    }
+
+    /// Forget the outside borrower's place in the queue (it no longer waits: its connection
+    /// closed or was reset).
+    #[inline(always)]
+    pub(crate) fn withdraw_large_frame_wait(&mut self) {
+        // The queue's turn is re-read from the waiting sessions at the next reader call.
+        self.outside_ticket = 0;
+    }
+
+    /// Return the size of the shared large-frame buffer.
+    pub(crate) fn large_frame_capacity(&self) -> usize {
+        self.large_cap
     }
 
     /// Query whether `conv` refuses input for now: its next frame needs the shared
@@ -1051,6 +1121,7 @@ impl<'s> Conversations<'s> {
         let mut found = None;
         let mut l = Lender {
             buf: &mut *self.large,
+            room: self.large_cap,
             holder: &mut self.holder,
             queue: &mut self.queue,
         };

@@ -381,7 +381,10 @@ pub(crate) struct Session {
 /// The large-frame buffer shared by all sessions, the slot of the session holding it, and
 /// the queue of sessions refused it.
 pub(crate) struct Lender<'a> {
+    /// The buffer (empty while it is lent outside the conversations).
     pub buf: &'a mut [u8],
+    /// Its size: the longest frame that waits for it instead of being skipped.
+    pub room: usize,
     pub holder: &'a mut Option<u16>,
     pub queue: &'a mut WaitQueue,
 }
@@ -680,7 +683,7 @@ impl Session {
                 ..
             } = &mut *self;
             let buf: &[u8] = if *lent > 0 { &*l.buf } else { &small[..] };
-            match rx.next_frame(buf, l.buf.len()) {
+            match rx.next_frame(buf, l.room) {
                 None => {}
                 // Bound by reference: a frame moved out of the returned value is copied whole
                 // (a `memcpy` call on the box).
