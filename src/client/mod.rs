@@ -771,6 +771,16 @@ impl<'s> Client<'s> {
         }
     }
 
+    /// Return the connection that needs the shared large-frame buffer now (a long frame of it
+    /// is being received there, or an event not yet handed out borrows it), if any: while
+    /// other connections are paused ([`input_paused`](Self::input_paused)), they wait for it.
+    pub fn large_frame_holder(&self) -> Option<ConnId> {
+        if self.ns.needs_large_frame() {
+            return Some(ConnId::Ns);
+        }
+        self.convs.large_frame_holder().map(ConnId::Sb)
+    }
+
     /// Feed bytes received on `conn`; returns how many were taken (feed the rest again after
     /// draining events, even when no new bytes arrive: see [`input_paused`](Self::input_paused)).
     pub fn handle_input(
@@ -1132,7 +1142,7 @@ impl<'s> Client<'s> {
     fn ns_input(&mut self, now: Instant, bytes: &[u8]) -> usize {
         let mut taken = 0usize;
         loop {
-            let lent = self.settle_large_frame();
+            let held = self.settle_large_frame();
             let rest = bytes.get(taken..).unwrap_or(&[]);
             // A failed NS reports why through its events; its input is dropped.
             let n = match self.ns.handle_input(now, rest) {
@@ -1141,36 +1151,51 @@ impl<'s> Client<'s> {
             };
             taken = taken.saturating_add(n);
             if self.ns.wants_large_frame() {
-                let Some(buf) = self.convs.lend_large_frame() else {
-                    return taken;
-                };
-                if let Err(buf) = self.ns.lend_large_frame(buf) {
-                    self.convs.return_large_frame(buf);
-                    return taken;
+                if self.lend_ns_large_frame() {
+                    continue;
                 }
-                continue;
+                return taken;
             }
             // The lent buffer holds a frame already handled and nothing needs it: it goes back
             // at the top of the loop, and input goes on in the NS's own buffer.
-            if lent && taken < bytes.len() && !self.ns.needs_large_frame() {
+            if held && taken < bytes.len() && !self.ns.needs_large_frame() {
                 continue;
             }
             return taken;
         }
     }
 
-    /// Give the shared large-frame buffer back from the NS once nothing of it needs it, and
-    /// withdraw the NS's place in the queue once it no longer waits; return whether the NS
-    /// still holds the buffer.
+    /// Give the shared large-frame buffer back from the NS once nothing of it needs it, lend
+    /// it to the NS when its head frame waits for it and its turn has come (as a waiting
+    /// conversation gets it when polled), and withdraw the NS's place in the queue once it no
+    /// longer waits; return whether the NS holds the buffer.
     #[inline(always)]
     fn settle_large_frame(&mut self) -> bool {
         if let Some(buf) = self.ns.take_back_large_frame() {
             self.convs.return_large_frame(buf);
         }
-        if !self.ns.wants_large_frame() {
+        if self.ns.wants_large_frame() {
+            self.lend_ns_large_frame();
+        } else {
             self.convs.withdraw_large_frame_wait();
         }
         self.ns.holds_large_frame()
+    }
+
+    /// Lend the NS the shared large-frame buffer if the conversations let it go; return
+    /// whether they did (refused, the NS keeps its place in their queue).
+    #[inline(never)]
+    fn lend_ns_large_frame(&mut self) -> bool {
+        let Some(buf) = self.convs.lend_large_frame() else {
+            return false;
+        };
+        match self.ns.lend_large_frame(buf) {
+            Ok(()) => true,
+            Err(buf) => {
+                self.convs.return_large_frame(buf);
+                false
+            }
+        }
     }
 
     /// Handle WTVP events the caller never sees; `true` when the next one is for the caller.
