@@ -176,9 +176,10 @@ pub struct ClientStorage<'s> {
     /// The message pool: payloads of parts not yet written to their switchboard (a part takes
     /// its payload's length, at most 1664 bytes; the box default is 2048).
     pub message_bytes: &'s mut [u8],
-    /// The large-frame buffer the conversations share for received messages longer than their
-    /// own buffers ([`crate::msnp::sb::session::RX_CAP`] bytes take the largest a switchboard
-    /// relays; see [`Conversations`] on the back-pressure it implies).
+    /// The large-frame buffer the conversations and the notification session share for
+    /// received frames longer than their own buffers ([`crate::msnp::sb::session::RX_CAP`]
+    /// bytes take the largest `MSG` a switchboard relays and the NS's login profile; see
+    /// [`Client::input_paused`] and [`Conversations`] on the back-pressure it implies).
     pub large_frame: &'s mut [u8],
 }
 

@@ -46,6 +46,12 @@
 //! refused, so one receiving large message after large message cannot keep it from the
 //! others, whatever order the caller feeds them in. Small frames of the other conversations
 //! are not held up unless they queue behind a waiting large one.
+//!
+//! One borrower outside the conversations takes part in the same queue: the
+//! [`Client`](crate::client::Client) lends the buffer to its notification session for the
+//! NS's long frames (the login profile `MSG`, mail notices) through crate-internal calls;
+//! while the NS holds it, [`large_frame_holder`](Conversations::large_frame_holder) is `None`
+//! and conversations that need it wait as they would for one of their own.
 
 use super::message::{self, TextFormat};
 use super::session::{

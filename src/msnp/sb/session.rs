@@ -22,8 +22,9 @@
 //! [`super::Conversations`] shares between all sessions ([`Lender`]): the session moves its
 //! buffered bytes there, takes exactly the rest of that frame, and gives the buffer back once
 //! the frame has been handled and the event borrowing it handed out. While another session
-//! holds the buffer, a session whose next frame needs it takes no more input (back-pressure)
-//! until the holder gives it back; the holder only needs its own bytes to finish.
+//! (or the notification session it is lent to outside the conversations) holds the buffer, a
+//! session whose next frame needs it takes no more input (back-pressure) until the holder
+//! gives it back; the holder only needs its own bytes to finish.
 //!
 //! # Transmit
 //!
