@@ -1170,8 +1170,20 @@ impl<'s> Client<'s> {
     /// it to the NS when its head frame waits for it and its turn has come (as a waiting
     /// conversation gets it when polled), and withdraw the NS's place in the queue once it no
     /// longer waits; return whether the NS holds the buffer.
+    // The common case (the NS neither holds nor waits for the buffer) is one inlined test.
     #[inline(always)]
     fn settle_large_frame(&mut self) -> bool {
+        if self.ns.holds_large_frame()
+            || self.ns.wants_large_frame()
+            || self.convs.outside_waits()
+        {
+            return self.settle_large_frame_slow();
+        }
+        false
+    }
+
+    #[inline(never)]
+    fn settle_large_frame_slow(&mut self) -> bool {
         if let Some(buf) = self.ns.take_back_large_frame() {
             self.convs.return_large_frame(buf);
         }

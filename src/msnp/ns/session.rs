@@ -538,7 +538,6 @@ impl<'s, const RX: usize, const TX: usize> NsSession<'s, RX, TX> {
     /// closed connection is dropped.
     ///
     /// [`needs_large_frame`]: Self::needs_large_frame
-    #[inline(always)]
     pub(crate) fn take_back_large_frame(&mut self) -> Option<&'s mut [u8]> {
         if self.reader.large.is_none() || self.needs_large_frame() {
             return None;

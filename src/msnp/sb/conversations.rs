@@ -559,6 +559,12 @@ impl<'s> Conversations<'s> {
         self.outside_ticket = 0;
     }
 
+    /// Query whether the outside borrower waits for the shared large-frame buffer.
+    #[inline(always)]
+    pub(crate) fn outside_waits(&self) -> bool {
+        self.outside_ticket != 0
+    }
+
     /// Return the size of the shared large-frame buffer.
     pub(crate) fn large_frame_capacity(&self) -> usize {
         self.large_cap
