@@ -1170,13 +1170,12 @@ impl<'s> Client<'s> {
     /// it to the NS when its head frame waits for it and its turn has come (as a waiting
     /// conversation gets it when polled), and withdraw the NS's place in the queue once it no
     /// longer waits; return whether the NS holds the buffer.
-    // The common case (the NS neither holds nor waits for the buffer) is one inlined test.
+    // The common case (the NS neither holds nor waits for the buffer) is two inlined tests:
+    // an NS that wants the buffer holds it or has a place in the queue (`ns_input` asks as
+    // soon as it wants it).
     #[inline(always)]
     fn settle_large_frame(&mut self) -> bool {
-        if self.ns.holds_large_frame()
-            || self.ns.wants_large_frame()
-            || self.convs.outside_waits()
-        {
+        if self.ns.holds_large_frame() || self.convs.outside_waits() {
             return self.settle_large_frame_slow();
         }
         false
