@@ -403,3 +403,42 @@ fn profile_msgs_byte_by_byte_alongside_long_switchboard_messages_lose_nothing() 
     assert_eq!(h.log.sb_texts, vec![(conv, body); 3]);
     assert_eq!(h.log.skipped, 0);
 }
+
+#[test]
+fn a_waiting_ns_takes_the_buffer_when_its_turn_comes_even_before_more_bytes() {
+    let profile = recorded_profile();
+    let mut h = H::new();
+    h.sign_in();
+    let a = h.conversation(1);
+    let b = h.conversation(2);
+    let (sa, sb) = (ConnId::Sb(a), ConnId::Sb(b));
+    let (big_a, body_a) = sb_msg(1800, b'H');
+    let mut pa = big_a.clone();
+    let mut head: Vec<u8> = pa.drain(..900).collect();
+    assert_eq!(h.offer(sa, &mut head), 900);
+    // The NS takes the profile's line, then waits: the NS is first in line.
+    let mut ns_pending = profile.clone();
+    let k = h.offer(ConnId::Ns, &mut ns_pending);
+    assert!(k > 0 && !ns_pending.is_empty());
+    assert!(h.client.input_paused(ConnId::Ns));
+    // A finishes; the NS's turn has come, and it takes the buffer when the client is polled,
+    // without being fed: B's long message, queued after it, waits.
+    while !pa.is_empty() {
+        assert!(h.offer(sa, &mut pa) > 0);
+    }
+    h.drain();
+    assert_eq!(h.client.large_frame_holder(), Some(ConnId::Ns));
+    assert!(!h.client.input_paused(ConnId::Ns));
+    let (big_b, body_b) = sb_msg(1700, b'I');
+    let mut pb = big_b.clone();
+    h.offer(sb, &mut pb);
+    assert!(h.client.input_paused(sb));
+    while !ns_pending.is_empty() {
+        assert!(h.offer(ConnId::Ns, &mut ns_pending) > 0);
+    }
+    while !pb.is_empty() {
+        assert!(h.offer(sb, &mut pb) > 0);
+    }
+    assert_eq!(h.log.profile.len(), 1);
+    assert_eq!(h.log.sb_texts, vec![(a, body_a), (b, body_b)]);
+}
