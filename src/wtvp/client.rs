@@ -37,8 +37,10 @@ pub const SERVICE_POOL: usize = 512;
 pub const SERVICE_NAME_CAP: usize = 32;
 /// Capacity of a service host.
 pub const SERVICE_HOST_CAP: usize = 64;
-/// Capacity of a request URL: the longest is the messengerlogin request, a login URL at its cap,
-/// `?` and a challenge at its limit (128 + 1 + 512 = 641 bytes).
+/// Longest request URL: the longest is the messengerlogin request, a login URL at its cap,
+/// `?` and a challenge at its limit (128 + 1 + 512 = 641 bytes). The URL of an encrypted
+/// request waits in the unused end of the receive buffer until its SECURE ON block has been
+/// taken, so a client whose `RX` is shorter refuses longer URLs with a typed error.
 pub const URL_CAP: usize = super::headwaiter::URL_CAP + 1 + login::MAX_CHALLENGE_LEN;
 /// Default limit for each box-login step.
 pub const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(60);
@@ -229,13 +231,58 @@ enum Conn {
     Open,
 }
 
+/// A queued event; a failure's error waits in [`WtvpClient::failure`], so a queue slot stays
+/// a few bytes instead of the size of a [`ClientError`] (which carries a server message).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Pending {
     Connect,
     Disconnect,
     SignedIn,
-    SignInFailed(ClientError),
+    SignInFailed,
     Fetched(u16),
+}
+
+/// Where the next `Connect` goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target<'id> {
+    /// The first `wtv-1800` address, borrowed from the caller of [`WtvpClient::sign_in`].
+    Given(&'id str, u16),
+    /// A service from the service table, by position (the table cannot change before the
+    /// connection opens: it is only learned from input on an open connection).
+    Service(usize),
+}
+
+/// Where the URL of the next `GET` is kept until its request is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Url {
+    /// A sign-in step's fixed URL.
+    Fixed(&'static [u8]),
+    /// A URL of this many bytes parked at the end of `rx`: nothing is received between a
+    /// request and its response, so the buffer is free until the request has been written.
+    Parked(usize),
+}
+
+/// Return the bytes of `url` (a parked one from the end of `rx`).
+fn url_bytes(url: Url, rx: &[u8]) -> &[u8] {
+    match url {
+        Url::Fixed(u) => u,
+        Url::Parked(n) => rx.get(rx.len().saturating_sub(n)..).unwrap_or(&[]),
+    }
+}
+
+/// Park the concatenation of `parts` at the end of `rx`; `None` when it does not fit.
+fn park_url(rx: &mut [u8], parts: &[&[u8]]) -> Option<Url> {
+    let total = parts
+        .iter()
+        .try_fold(0usize, |n, p| n.checked_add(p.len()))
+        .filter(|&n| n <= URL_CAP)?;
+    let mut at = rx.len().checked_sub(total)?;
+    for p in parts {
+        let end = at.checked_add(p.len())?;
+        rx.get_mut(at..end)?.copy_from_slice(p);
+        at = end;
+    }
+    Some(Url::Parked(total))
 }
 
 /// Which part of a response is arriving.
@@ -317,9 +364,8 @@ pub struct WtvpClient<'id, const RX: usize, const TX: usize> {
     conn: Conn,
     conn_service: Option<usize>,
     secure: Option<SecureStreams>,
-    target: (Text<64>, u16),
-    url: [u8; URL_CAP],
-    url_len: usize,
+    target: Target<'id>,
+    url: Url,
     deadline: Option<Instant>,
     /// One partial head line while a head arrives, then the body (see [`Part`]).
     rx: [u8; RX],
@@ -334,6 +380,8 @@ pub struct WtvpClient<'id, const RX: usize, const TX: usize> {
     /// space after the response. Valid until the next request; empty when there is none.
     body: (usize, usize),
     events: [Option<Pending>; 4],
+    /// The error of the last failed sign-in step, reported by the queued `SignInFailed`.
+    failure: ClientError,
     answer: AnswerState,
     signed_in: bool,
 }
@@ -359,9 +407,8 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
             conn: Conn::None,
             conn_service: None,
             secure: None,
-            target: (Text::empty(), 0),
-            url: [0; URL_CAP],
-            url_len: 0,
+            target: Target::Given("", 0),
+            url: Url::Fixed(b""),
             deadline: None,
             rx: [0; RX],
             rx_len: 0,
@@ -371,6 +418,7 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
             request_due: false,
             body: (0, 0),
             events: [None; 4],
+            failure: ClientError::State,
             answer: AnswerState::None,
             signed_in: false,
         }
@@ -409,7 +457,10 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
     ///
     /// A client that already holds a DES key (after a refused attempt) goes straight to the
     /// head-waiter, whose challenge is then encrypted under the newest key.
-    pub fn sign_in(&mut self, now: Instant, host: &str, port: u16) -> Result<(), ClientError> {
+    ///
+    /// `host` must be printable text of at most [`SERVICE_HOST_CAP`] bytes; it is borrowed, not
+    /// copied, and reported back in [`WtvpEvent::Connect`].
+    pub fn sign_in(&mut self, now: Instant, host: &'id str, port: u16) -> Result<(), ClientError> {
         if self.step != Step::Idle {
             return Err(ClientError::State);
         }
@@ -417,31 +468,31 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
         if self.key.is_some() && self.service("wtv-head-waiter").is_some() {
             self.open_service(now, "wtv-head-waiter", Step::Challenge)
         } else {
-            let h = Text::new(host.as_bytes()).ok_or(ClientError::NoService)?;
-            self.set_url(b"wtv-1800:/preregister?scriptless-visit-reason=10&0")?;
-            self.open(now, h, port, None, Step::Preregister);
+            let h = host.as_bytes();
+            if h.len() > SERVICE_HOST_CAP || !super::message::field_ok(h) {
+                return Err(ClientError::NoService);
+            }
+            self.url = Url::Fixed(b"wtv-1800:/preregister?scriptless-visit-reason=10&0");
+            self.open(now, Target::Given(host, port), Step::Preregister);
             Ok(())
         }
     }
 
     /// Fetch any service URL over SECURE ON (after sign-in); ends with [`WtvpEvent::Fetched`].
+    ///
+    /// A URL longer than [`URL_CAP`] or than the receive buffer is refused with
+    /// [`ClientError::Capacity`].
     pub fn fetch(&mut self, now: Instant, url: &[u8]) -> Result<(), ClientError> {
         if !self.signed_in || self.step != Step::Idle {
             return Err(ClientError::State);
         }
-        self.set_url(url)?;
+        self.forget_body();
+        self.url = park_url(&mut self.rx, &[url]).ok_or(ClientError::Capacity)?;
         self.secure_request(now, Step::Fetch)
     }
 
-    fn set_url(&mut self, url: &[u8]) -> Result<(), ClientError> {
-        let u = self.url.get_mut(..url.len()).ok_or(ClientError::Capacity)?;
-        u.copy_from_slice(url);
-        self.url_len = url.len();
-        Ok(())
-    }
-
     fn url(&self) -> &[u8] {
-        self.url.get(..self.url_len).unwrap_or(&[])
+        url_bytes(self.url, &self.rx)
     }
 
     fn service(&self, name: &str) -> Option<usize> {
@@ -459,28 +510,24 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
 
     fn open_service(&mut self, now: Instant, name: &str, step: Step) -> Result<(), ClientError> {
         let i = self.service(name).ok_or(ClientError::NoService)?;
-        let (host, port) = self.service_address(i)?;
         if step == Step::Challenge {
-            self.set_url(b"wtv-head-waiter:/login?")?;
+            self.url = Url::Fixed(b"wtv-head-waiter:/login?");
         }
-        self.open(now, host, port, Some(i), step);
+        self.open(now, Target::Service(i), step);
         Ok(())
     }
 
-    fn service_address(&self, i: usize) -> Result<(Text<SERVICE_HOST_CAP>, u16), ClientError> {
-        let s = self.services.get(i).ok_or(ClientError::NoService)?;
-        let host = Text::new(s.host).ok_or(ClientError::NoService)?;
-        Ok((host, s.port))
-    }
-
-    fn open(&mut self, now: Instant, host: Text<64>, port: u16, svc: Option<usize>, step: Step) {
+    fn open(&mut self, now: Instant, target: Target<'id>, step: Step) {
         if self.conn != Conn::None {
             self.push(Pending::Disconnect);
         }
         self.reset_conn();
-        self.target = (host, port);
+        self.target = target;
         self.conn = Conn::Connecting;
-        self.conn_service = svc;
+        self.conn_service = match target {
+            Target::Service(i) => Some(i),
+            Target::Given(..) => None,
+        };
         self.step = step;
         self.deadline = Some(now + self.step_timeout(step));
         self.push(Pending::Connect);
@@ -508,16 +555,16 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
         }
     }
 
+    /// Send the request for `self.url` (parked after [`forget_body`](Self::forget_body)) over
+    /// SECURE ON: on the open connection to its service, else on a new one.
     fn secure_request(&mut self, now: Instant, step: Step) -> Result<(), ClientError> {
-        self.forget_body();
         let svc = self.service_of_url().ok_or(ClientError::NoService)?;
         self.step = step;
         self.deadline = Some(now + self.step_timeout(step));
         if self.conn == Conn::Open && self.conn_service == Some(svc) && self.secure.is_some() {
             return self.queue_request();
         }
-        let (host, port) = self.service_address(svc)?;
-        self.open(now, host, port, Some(svc), step);
+        self.open(now, Target::Service(svc), step);
         Ok(())
     }
 
@@ -543,7 +590,7 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
     /// Append one request to the transmit buffer; returns where it starts and its length.
     fn queue(&mut self, req: Req<'_>) -> Result<(usize, usize), ClientError> {
         let start = self.tx_len;
-        let url = self.url.get(..self.url_len).unwrap_or(&[]);
+        let url = url_bytes(self.url, &self.rx);
         let mut w = Writer::new(self.tx.get_mut(start..).unwrap_or(&mut []));
         write_request(&mut w, &self.id, url, self.incarnation, req)
             .map_err(ClientError::Malformed)?;
@@ -576,6 +623,12 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
 
     fn queue_request(&mut self) -> Result<(), ClientError> {
         let (start, n) = self.queue(Req::Encrypted)?;
+        // The parked URL (it may carry a password) is not needed any more.
+        if let Url::Parked(len) = core::mem::replace(&mut self.url, Url::Fixed(b"")) {
+            if let Some(u) = self.rx.get_mut(RX.saturating_sub(len)..) {
+                wipe(u);
+            }
+        }
         let s = self.secure.as_mut().ok_or(ClientError::State)?;
         s.apply_c2s(self.tx.get_mut(start..start + n).unwrap_or(&mut []));
         self.reset_rx();
@@ -647,13 +700,19 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
 
     fn event_of(&self, p: Pending) -> WtvpEvent<'_> {
         match p {
-            Pending::Connect => WtvpEvent::Connect {
-                host: self.target.0.as_str(),
-                port: self.target.1,
-            },
+            Pending::Connect => {
+                let (host, port) = match self.target {
+                    Target::Given(host, port) => (host, port),
+                    Target::Service(i) => self.services.get(i).map_or(("", 0), |s| {
+                        // Hosts are printable ASCII (checked when learned).
+                        (core::str::from_utf8(s.host).unwrap_or(""), s.port)
+                    }),
+                };
+                WtvpEvent::Connect { host, port }
+            }
             Pending::Disconnect => WtvpEvent::Disconnect,
             Pending::SignedIn => WtvpEvent::SignedIn,
-            Pending::SignInFailed(e) => WtvpEvent::SignInFailed(e),
+            Pending::SignInFailed => WtvpEvent::SignInFailed(self.failure),
             Pending::Fetched(s) => WtvpEvent::Fetched(s),
         }
     }
@@ -684,7 +743,10 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
             Step::Login(_) => self.answer = AnswerState::Failed(le),
             Step::Fetch => self.push(Pending::Fetched(0)),
             Step::Idle => {}
-            _ => self.push(Pending::SignInFailed(e)),
+            _ => {
+                self.failure = e;
+                self.push(Pending::SignInFailed);
+            }
         }
         self.step = Step::Idle;
         self.deadline = None;
@@ -712,11 +774,21 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
     }
 
     /// Feed bytes received on the current connection; returns how many were taken (all of them).
+    ///
+    /// Bytes that arrive before the step's request has been written (after a SECURE ON block,
+    /// before its `GET`) answer nothing and fail the step with
+    /// [`MessageError::Unsolicited`].
     pub fn handle_input(&mut self, now: Instant, bytes: &[u8]) -> Result<usize, ClientError> {
         if self.conn != Conn::Open || self.step == Step::Idle {
             return Err(ClientError::State);
         }
-        match self.take_input(now, bytes) {
+        let result = if self.request_due && !bytes.is_empty() {
+            let e = MessageError::Unsolicited;
+            Err((ClientError::Malformed(e), LoginError::Malformed(e)))
+        } else {
+            self.take_input(now, bytes)
+        };
+        match result {
             Ok(()) => Ok(bytes.len()),
             Err((e, le)) => {
                 self.abort(e, le);
@@ -912,8 +984,7 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
                 self.session_keys = Some((s.session_key1, s.session_key2));
                 let mut resp = *resp;
                 self.incoming.reset();
-                self.set_url(b"wtv-head-waiter:/ValidateLogin?initial_login=true")
-                    .map_err(|e| (e, LoginError::ServiceLogin))?;
+                self.url = Url::Fixed(b"wtv-head-waiter:/ValidateLogin?initial_login=true");
                 self.step = Step::Validate;
                 self.deadline = Some(now + DEFAULT_STEP_TIMEOUT);
                 let r = self.queue_plain(Some(&resp));
@@ -924,8 +995,7 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
                 if self.ticket.is_none() {
                     return Err(missing("wtv-ticket"));
                 }
-                self.set_url(b"wtv-head-waiter:/login-stage-two?")
-                    .map_err(|e| (e, LoginError::ServiceLogin))?;
+                self.url = Url::Fixed(b"wtv-head-waiter:/login-stage-two?");
                 self.step = Step::Idle;
                 self.open_service(now, "wtv-head-waiter", Step::StageTwo)
                     .map_err(|e| (e, LoginError::ServiceLogin))?;
@@ -1157,23 +1227,18 @@ impl<const RX: usize, const TX: usize> LoginTransport for WtvpClient<'_, RX, TX>
             return Err(LoginError::State);
         }
         let mode = login::check_challenge(challenge)?;
-        let login_url = self
+        if self.config.is_none() {
+            return Err(LoginError::State);
+        }
+        self.forget_body();
+        let lu = self
             .config
             .as_ref()
-            .map(|c| c.login_url)
-            .ok_or(LoginError::State)?;
-        let lu = login_url.as_bytes();
-        let total = lu
-            .len()
-            .checked_add(1 + challenge.len())
-            .ok_or(LoginError::BadChallenge)?;
-        let u = self.url.get_mut(..total).ok_or(LoginError::BadChallenge)?;
-        let (a, rest) = u.split_at_mut(lu.len());
-        a.copy_from_slice(lu);
-        let (q, c) = rest.split_at_mut(1);
-        q.copy_from_slice(b"?");
-        c.copy_from_slice(challenge);
-        self.url_len = total;
+            .map_or(&[][..], |c| c.login_url.as_bytes());
+        // Within URL_CAP by the caps of both parts; a receive buffer too short for it (never
+        // the facade's) refuses it like an over-long challenge.
+        self.url =
+            park_url(&mut self.rx, &[lu, b"?", challenge]).ok_or(LoginError::BadChallenge)?;
         self.answer = AnswerState::None;
         msgr_debug!("wtvp: login answer requested (built-in client)");
         self.secure_request(now, Step::Login(mode))
@@ -1358,7 +1423,7 @@ mod tests {
     fn stage_two_sent() -> WtvpClient<'static, 1024, 1024> {
         let mut c = signed_in();
         c.signed_in = false;
-        assert_eq!(c.set_url(b"wtv-head-waiter:/login-stage-two?"), Ok(()));
+        c.url = Url::Fixed(b"wtv-head-waiter:/login-stage-two?");
         assert_eq!(
             c.open_service(Instant::ZERO, "wtv-head-waiter", Step::StageTwo),
             Ok(())
@@ -1500,27 +1565,54 @@ mod tests {
         assert!(len(prereg, plain(true, None)).is_ok());
     }
 
-    /// A login URL at its cap with a challenge at its limit fits the request URL; one byte
-    /// more of challenge is refused as a bad challenge, never cut.
+    /// A login URL at its cap with a challenge at its limit fits the request URL: it waits in
+    /// the receive buffer while SECURE ON is sent, then goes out whole in the encrypted `GET`.
+    /// One byte more of challenge is refused as a bad challenge, never cut.
     #[test]
     fn longest_login_url_and_challenge_fit_the_url() {
-        let mut c: WtvpClient<'static, 512, 1024> = WtvpClient::new(ID);
+        type Facade = WtvpClient<'static, { crate::client::WTVP_RX }, { crate::client::WTVP_TX }>;
+        let mut c: Facade = WtvpClient::new(ID);
         let mut url = b"wtv-passport:/".to_vec();
         url.resize(super::super::headwaiter::URL_CAP, b'l');
         let mut cfg = MessengerConfig::default();
         cfg.login_url = Text::new(&url).expect("login URL at its cap");
         c.config = Some(cfg);
         c.signed_in = true;
+        c.session_keys = Some(([1; 16], [2; 16]));
+        c.ticket = Text::new(b"VGlja2V0");
         assert!(c.services.set(b"wtv-passport", b"10.0.0.1", 1654));
         let challenge = [b'7'; login::MAX_CHALLENGE_LEN];
         assert_eq!(c.request_answer(Instant::ZERO, &challenge), Ok(()));
-        assert_eq!(c.url_len, URL_CAP);
+        assert_eq!(c.url, Url::Parked(URL_CAP));
         assert_eq!(c.url().get(url.len() + 1..), Some(&challenge[..]));
         assert!(matches!(
             c.poll_event(),
             Some(WtvpEvent::Connect { port: 1654, .. })
         ));
-        let mut d: WtvpClient<'static, 512, 1024> = WtvpClient::new(ID);
+        assert_eq!(c.handle_connected(Instant::ZERO), Ok(()));
+        let mut sent = Vec::new();
+        let mut out = [0u8; 300];
+        loop {
+            let n = c.poll_transmit(&mut out);
+            if n == 0 {
+                break;
+            }
+            sent.extend_from_slice(&out[..n]);
+        }
+        let get_at = sent
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("SECURE ON")
+            + 4;
+        let mut get = sent[get_at..].to_vec();
+        SecureStreams::new(&[1; 16], &[2; 16], c.incarnation).apply_c2s(&mut get);
+        let mut expected = b"GET ".to_vec();
+        expected.extend_from_slice(&url);
+        expected.push(b'?');
+        expected.extend_from_slice(&challenge);
+        expected.extend_from_slice(b"\r\nwtv-request-type: primary\r\n\r\n");
+        assert_eq!(get, expected);
+        let mut d: Facade = WtvpClient::new(ID);
         d.config = c.config.clone();
         d.signed_in = true;
         let longer = [b'7'; login::MAX_CHALLENGE_LEN + 1];
@@ -1528,5 +1620,47 @@ mod tests {
             d.request_answer(Instant::ZERO, &longer),
             Err(LoginError::BadChallenge)
         );
+    }
+
+    /// A client whose receive buffer cannot hold a URL refuses it with a typed error.
+    #[test]
+    fn url_longer_than_the_receive_buffer_is_refused() {
+        let mut c: WtvpClient<'static, 64, 1024> = WtvpClient::new(ID);
+        c.signed_in = true;
+        assert!(c.services.set(b"wtv-head-waiter", b"10.0.0.2", 1601));
+        let mut url = b"wtv-head-waiter:/".to_vec();
+        url.resize(65, b'u');
+        assert_eq!(c.fetch(Instant::ZERO, &url), Err(ClientError::Capacity));
+        assert_eq!(c.fetch(Instant::ZERO, &url[..64]), Ok(()));
+        assert_eq!(c.url(), &url[..64]);
+        let too_long = [b'u'; URL_CAP + 1];
+        let mut d: WtvpClient<'static, 1024, 1024> = WtvpClient::new(ID);
+        d.signed_in = true;
+        assert_eq!(
+            d.fetch(Instant::ZERO, &too_long),
+            Err(ClientError::Capacity)
+        );
+    }
+
+    /// Server bytes that arrive after SECURE ON but before the encrypted request answer
+    /// nothing: the step fails with a typed error and the connection is dropped.
+    #[test]
+    fn bytes_before_the_encrypted_request_are_refused() {
+        let mut c = signed_in();
+        assert_eq!(c.fetch(Instant::ZERO, b"wtv-head-waiter:/x"), Ok(()));
+        assert!(matches!(
+            c.poll_event(),
+            Some(WtvpEvent::Connect { port: 1601, .. })
+        ));
+        assert_eq!(c.handle_connected(Instant::ZERO), Ok(()));
+        assert_eq!(c.handle_input(Instant::ZERO, b""), Ok(0));
+        let e = ClientError::Malformed(MessageError::Unsolicited);
+        assert_eq!(c.handle_input(Instant::ZERO, b"200 OK\r\n"), Err(e));
+        assert_eq!(e.kind(), crate::ErrorKind::Unexpected);
+        assert_eq!(c.poll_event(), Some(WtvpEvent::Fetched(0)));
+        assert_eq!(c.poll_event(), Some(WtvpEvent::Disconnect));
+        assert_eq!(c.poll_timeout(), None);
+        let mut out = [0u8; 64];
+        assert_eq!(c.poll_transmit(&mut out), 0);
     }
 }
