@@ -970,7 +970,8 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
                     return Err(missing("wtv-initial-key"));
                 };
                 self.key = Some(key.map_err(chal_err)?);
-                self.step = Step::Idle;
+                // The step stays until the next one opens, so a missing head-waiter fails
+                // the attempt with `SignInFailed` like any other step failure.
                 self.open_service(now, "wtv-head-waiter", Step::Challenge)
                     .map_err(|e| (e, LoginError::ServiceLogin))?;
             }
@@ -996,7 +997,7 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
                     return Err(missing("wtv-ticket"));
                 }
                 self.url = Url::Fixed(b"wtv-head-waiter:/login-stage-two?");
-                self.step = Step::Idle;
+                // As after preregister: the step stays until stage two opens.
                 self.open_service(now, "wtv-head-waiter", Step::StageTwo)
                     .map_err(|e| (e, LoginError::ServiceLogin))?;
             }
@@ -1369,6 +1370,42 @@ mod tests {
             );
             assert_eq!(c.key, Some([0, 1, 2, 3, 4, 5, 6, 7]));
         }
+    }
+
+    /// A sign-in step whose response leaves no head-waiter to go on to (here a
+    /// `wtv-service: reset` with nothing after it) ends the attempt with one `SignInFailed`
+    /// and no timer, and the box can sign in again (found by the `wtvp_client` fuzz target:
+    /// the attempt used to end silently, leaving the facade waiting for the service forever).
+    #[test]
+    fn step_without_a_head_waiter_to_go_on_to_fails_the_attempt() {
+        // After preregister.
+        let mut c = preregistering();
+        let resp = b"200 OK\nwtv-initial-key: AAECAwQFBgc=\nwtv-service: reset\n\n";
+        assert_eq!(
+            c.handle_input(Instant::ZERO, resp),
+            Err(ClientError::NoService)
+        );
+        assert_eq!(failure(&mut c), Some(ClientError::NoService));
+        assert_eq!(c.poll_timeout(), None);
+        assert_eq!(c.sign_in(Instant::ZERO, "10.0.0.1", 1615), Ok(()));
+        // After ValidateLogin.
+        let mut c = signed_in();
+        c.signed_in = false;
+        c.url = Url::Fixed(b"wtv-head-waiter:/ValidateLogin?initial_login=true");
+        assert_eq!(
+            c.open_service(Instant::ZERO, "wtv-head-waiter", Step::Validate),
+            Ok(())
+        );
+        assert!(matches!(c.poll_event(), Some(WtvpEvent::Connect { .. })));
+        c.conn = Conn::Open;
+        let resp = b"200 OK\nwtv-ticket: VGlja2V0\nwtv-service: reset\n\n";
+        assert_eq!(
+            c.handle_input(Instant::ZERO, resp),
+            Err(ClientError::NoService)
+        );
+        assert_eq!(failure_of(&mut c), Some(ClientError::NoService));
+        assert_eq!(c.poll_timeout(), None);
+        assert_eq!(c.sign_in(Instant::ZERO, "10.0.0.1", 1615), Ok(()));
     }
 
     /// Bytes after a complete response are refused (the client never pipelines).
