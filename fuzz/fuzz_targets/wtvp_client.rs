@@ -42,7 +42,8 @@ struct Open {
 /// An event copied out of the client (events borrow it).
 enum Ev {
     Connect,
-    Terminal,
+    /// `SignedIn` (true) or `SignInFailed` (false).
+    Terminal(bool),
     Fetched,
     Other,
 }
@@ -66,7 +67,8 @@ impl Harness {
                     assert!(host.len() <= SERVICE_HOST_CAP, "connect host of {} bytes", host.len());
                     Some(Ev::Connect)
                 }
-                Some(WtvpEvent::SignedIn | WtvpEvent::SignInFailed(_)) => Some(Ev::Terminal),
+                Some(WtvpEvent::SignedIn) => Some(Ev::Terminal(true)),
+                Some(WtvpEvent::SignInFailed(_)) => Some(Ev::Terminal(false)),
                 Some(WtvpEvent::Fetched(_)) => Some(Ev::Fetched),
                 Some(WtvpEvent::Disconnect) => Some(Ev::Other),
                 None => None,
@@ -79,10 +81,11 @@ impl Harness {
                         let _ = self.c.handle_connected(self.now);
                     }
                 }
-                Some(Ev::Terminal) => {
+                Some(Ev::Terminal(ok)) => {
                     assert!(self.open.attempt, "a sign-in end without an attempt (or a second one)");
                     self.open.attempt = false;
-                    assert_eq!(self.c.config().is_some(), self.c.is_signed_in());
+                    assert_eq!(self.c.is_signed_in(), ok);
+                    assert!(!ok || self.c.config().is_some(), "signed in without a configuration");
                 }
                 Some(Ev::Fetched) => {
                     assert!(self.open.fetch, "Fetched without a fetch (or a second one)");
@@ -94,7 +97,11 @@ impl Harness {
                     let pending = self.c.transmit_bytes().len();
                     assert!(pending <= WTVP_TX, "{pending} bytes pending");
                     if pending == 0 {
-                        break;
+                        // Writing may have failed the step: its event comes next.
+                        if self.c.peek_event().is_none() {
+                            break;
+                        }
+                        continue;
                     }
                     self.c.advance_transmit(self.piece.min(pending));
                 }

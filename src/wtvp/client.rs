@@ -481,10 +481,14 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
     /// Fetch any service URL over SECURE ON (after sign-in); ends with [`WtvpEvent::Fetched`].
     ///
     /// A URL longer than [`URL_CAP`] or than the receive buffer is refused with
-    /// [`ClientError::Capacity`].
+    /// [`ClientError::Capacity`], one with bytes a request line cannot carry (CR, LF, NUL,
+    /// non-ASCII) with [`MessageError::BadField`], before anything is sent.
     pub fn fetch(&mut self, now: Instant, url: &[u8]) -> Result<(), ClientError> {
         if !self.signed_in || self.step != Step::Idle {
             return Err(ClientError::State);
+        }
+        if !super::message::field_ok(url) {
+            return Err(ClientError::Malformed(MessageError::BadField));
         }
         self.forget_body();
         self.url = park_url(&mut self.rx, &[url]).ok_or(ClientError::Capacity)?;
@@ -1677,6 +1681,21 @@ mod tests {
             d.fetch(Instant::ZERO, &too_long),
             Err(ClientError::Capacity)
         );
+    }
+
+    /// A URL a request line cannot carry is refused by `fetch` itself (found by the
+    /// `wtvp_client` fuzz target: it used to be accepted and fail when the request was
+    /// written, as a `Fetched(0)` after the connection had been opened).
+    #[test]
+    fn fetch_of_a_url_with_a_line_break_is_refused_at_once() {
+        let mut c = signed_in();
+        assert_eq!(
+            c.fetch(Instant::ZERO, b"wtv-head-waiter:/x\r\nEvil: 1"),
+            Err(ClientError::Malformed(MessageError::BadField))
+        );
+        assert_eq!(c.poll_event(), None);
+        assert_eq!(c.poll_timeout(), None);
+        assert_eq!(c.fetch(Instant::ZERO, b"wtv-head-waiter:/x"), Ok(()));
     }
 
     /// Server bytes that arrive after SECURE ON but before the encrypted request answer
