@@ -770,7 +770,11 @@ impl<'s> Client<'s> {
                 match w.handle_input(now, bytes) {
                     Ok(n) => n,
                     Err(e) => {
-                        self.push(Note::Failed(ClientFailure::Wtvp(e)));
+                        // A failed sign-in step reports itself (`SignInFailed`, routed as
+                        // `Failed`); reporting its error here too told the UI twice.
+                        if self.link != Link::AwaitService || e == WtvpError::State {
+                            self.push(Note::Failed(ClientFailure::Wtvp(e)));
+                        }
                         self.ns_end_reported |= self.login_pending;
                         bytes.len()
                     }
