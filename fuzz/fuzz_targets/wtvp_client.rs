@@ -1,4 +1,4 @@
-//! Drive the built-in WTVP client (`WtvpClient` at the facade's buffer sizes) through sign-ins
+//! Drive the built-in WTVP client (`WtvpClient` at the facade's buffer size) through sign-ins
 //! with server bytes, connection closes, refused connects, clock jumps and requests chosen by
 //! the input. Connection requests are answered at once (or refused, when the input asked for
 //! it); pending bytes are taken after every operation in pieces of an input-chosen size.
@@ -12,11 +12,11 @@
 //! Asserted: no panic; a sign-in terminal event (`SignedIn`/`SignInFailed`) only ends an
 //! attempt that `sign_in` started, so at most one per attempt; while an attempt, a fetch or a
 //! login answer is under way a timer is pending, and none is once it has ended; an early timer
-//! call changes nothing; the pending transmit bytes fit `WTVP_TX`, a fetched body `WTVP_RX`,
-//! a `Connect` host its cap.
+//! call changes nothing; the pending transmit bytes fit `WTVP_TX` (the largest request), a
+//! fetched body the buffer, a `Connect` host its cap.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use msntv_messenger::client::{WTVP_RX, WTVP_TX};
+use msntv_messenger::client::{WTVP_BUF, WTVP_TX};
 use msntv_messenger::wtvp::client::{BoxIdentity, WtvpClient, WtvpEvent, SERVICE_HOST_CAP};
 use msntv_messenger::wtvp::login::LoginTransport;
 use msntv_messenger::{Duration, Instant};
@@ -49,7 +49,7 @@ enum Ev {
 }
 
 struct Harness {
-    c: Box<WtvpClient<'static, WTVP_RX, WTVP_TX>>,
+    c: Box<WtvpClient<'static, WTVP_BUF>>,
     now: Instant,
     refuse_connect: bool,
     piece: usize,
@@ -90,7 +90,7 @@ impl Harness {
                 Some(Ev::Fetched) => {
                     assert!(self.open.fetch, "Fetched without a fetch (or a second one)");
                     self.open.fetch = false;
-                    assert!(self.c.fetched_body().len() <= WTVP_RX);
+                    assert!(self.c.fetched_body().len() <= WTVP_BUF);
                 }
                 Some(Ev::Other) => {}
                 None => {

@@ -39,8 +39,8 @@ pub const SERVICE_NAME_CAP: usize = 32;
 pub const SERVICE_HOST_CAP: usize = 64;
 /// Longest request URL: the longest is the messengerlogin request, a login URL at its cap,
 /// `?` and a challenge at its limit (128 + 1 + 512 = 641 bytes). The URL of an encrypted
-/// request waits in the unused end of the receive buffer until its SECURE ON block has been
-/// taken, so a client whose `RX` is shorter refuses longer URLs with a typed error.
+/// request waits at the end of the client's buffer until its SECURE ON block has been taken,
+/// so a client whose buffer is shorter refuses longer URLs with a typed error.
 pub const URL_CAP: usize = super::headwaiter::URL_CAP + 1 + login::MAX_CHALLENGE_LEN;
 /// Default limit for each box-login step.
 pub const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(60);
@@ -257,29 +257,30 @@ enum Target<'id> {
 enum Url {
     /// A sign-in step's fixed URL.
     Fixed(&'static [u8]),
-    /// A URL of this many bytes parked at the end of `rx`: nothing is received between a
-    /// request and its response, so the buffer is free until the request has been written.
+    /// A URL of this many bytes parked at the end of `buf`: nothing is received between a
+    /// request and its response, so the end of the buffer is free until the request has
+    /// been written.
     Parked(usize),
 }
 
-/// Return the bytes of `url` (a parked one from the end of `rx`).
-fn url_bytes(url: Url, rx: &[u8]) -> &[u8] {
+/// Return the bytes of `url` (a parked one from the end of `buf`).
+fn url_bytes(url: Url, buf: &[u8]) -> &[u8] {
     match url {
         Url::Fixed(u) => u,
-        Url::Parked(n) => rx.get(rx.len().saturating_sub(n)..).unwrap_or(&[]),
+        Url::Parked(n) => buf.get(buf.len().saturating_sub(n)..).unwrap_or(&[]),
     }
 }
 
-/// Park the concatenation of `parts` at the end of `rx`; `None` when it does not fit.
-fn park_url(rx: &mut [u8], parts: &[&[u8]]) -> Option<Url> {
+/// Park the concatenation of `parts` at the end of `buf`; `None` when it does not fit.
+fn park_url(buf: &mut [u8], parts: &[&[u8]]) -> Option<Url> {
     let total = parts
         .iter()
         .try_fold(0usize, |n, p| n.checked_add(p.len()))
         .filter(|&n| n <= URL_CAP)?;
-    let mut at = rx.len().checked_sub(total)?;
+    let mut at = buf.len().checked_sub(total)?;
     for p in parts {
         let end = at.checked_add(p.len())?;
-        rx.get_mut(at..end)?.copy_from_slice(p);
+        buf.get_mut(at..end)?.copy_from_slice(p);
         at = end;
     }
     Some(Url::Parked(total))
@@ -351,8 +352,15 @@ enum AnswerState {
     Failed(LoginError),
 }
 
-/// The built-in WTVP client; `RX` and `TX` are the receive and transmit buffer sizes.
-pub struct WtvpClient<'id, const RX: usize, const TX: usize> {
+/// The built-in WTVP client; `N` is the size of its one buffer.
+///
+/// WTVP is strictly request/response, so one buffer serves both ways: a request is written
+/// into it and taken by the caller, then the response is received into it. It must hold the
+/// largest request plus, while a new SECURE connection sends its SECURE ON block, the URL of
+/// the encrypted request that follows (parked at its end), and a response's longest head line
+/// or kept body (see [`Part`]). Bytes that arrive while a request is still pending answer
+/// nothing and fail the step ([`MessageError::Unsolicited`]).
+pub struct WtvpClient<'id, const N: usize> {
     id: BoxIdentity<'id>,
     services: Services,
     key: Option<[u8; 8]>,
@@ -367,15 +375,16 @@ pub struct WtvpClient<'id, const RX: usize, const TX: usize> {
     target: Target<'id>,
     url: Url,
     deadline: Option<Instant>,
-    /// One partial head line while a head arrives, then the body (see [`Part`]).
-    rx: [u8; RX],
+    /// The pending request (`tx_len` bytes from the start; a parked URL at the end), or, once
+    /// it has been taken, one partial head line while a head arrives, then the body (see
+    /// [`Part`]).
+    buf: [u8; N],
     rx_len: usize,
     incoming: Incoming,
-    tx: [u8; TX],
     tx_len: usize,
     /// The encrypted request is to be queued when the SECURE ON block has been taken.
     request_due: bool,
-    /// Where the plain body of the last response lies in `rx` (start, length): a plain body
+    /// Where the plain body of the last response lies in `buf` (start, length): a plain body
     /// stays where it arrived (RC4 is undone in place), an LZPF body is expanded into the free
     /// space after the response. Valid until the next request; empty when there is none.
     body: (usize, usize),
@@ -386,13 +395,13 @@ pub struct WtvpClient<'id, const RX: usize, const TX: usize> {
     signed_in: bool,
 }
 
-impl<const RX: usize, const TX: usize> Drop for WtvpClient<'_, RX, TX> {
+impl<const N: usize> Drop for WtvpClient<'_, N> {
     fn drop(&mut self) {
         self.wipe_secrets();
     }
 }
 
-impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
+impl<'id, const N: usize> WtvpClient<'id, N> {
     /// Make a client for one box.
     pub fn new(id: BoxIdentity<'id>) -> Self {
         WtvpClient {
@@ -410,10 +419,9 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
             target: Target::Given("", 0),
             url: Url::Fixed(b""),
             deadline: None,
-            rx: [0; RX],
+            buf: [0; N],
             rx_len: 0,
             incoming: Incoming::new(),
-            tx: [0; TX],
             tx_len: 0,
             request_due: false,
             body: (0, 0),
@@ -432,8 +440,7 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
             wipe(a);
             wipe(b);
         }
-        wipe(&mut self.tx);
-        wipe(&mut self.rx);
+        wipe(&mut self.buf);
         self.incoming.reset();
     }
 
@@ -491,12 +498,12 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
             return Err(ClientError::Malformed(MessageError::BadField));
         }
         self.forget_body();
-        self.url = park_url(&mut self.rx, &[url]).ok_or(ClientError::Capacity)?;
+        self.url = park_url(&mut self.buf, &[url]).ok_or(ClientError::Capacity)?;
         self.secure_request(now, Step::Fetch)
     }
 
     fn url(&self) -> &[u8] {
-        url_bytes(self.url, &self.rx)
+        url_bytes(self.url, &self.buf)
     }
 
     fn service(&self, name: &str) -> Option<usize> {
@@ -591,11 +598,20 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
         }
     }
 
-    /// Append one request to the transmit buffer; returns where it starts and its length.
+    /// Append one request to the pending bytes (in front of a parked URL); returns where it
+    /// starts and its length.
     fn queue(&mut self, req: Req<'_>) -> Result<(usize, usize), ClientError> {
         let start = self.tx_len;
-        let url = url_bytes(self.url, &self.rx);
-        let mut w = Writer::new(self.tx.get_mut(start..).unwrap_or(&mut []));
+        let parked = match self.url {
+            Url::Parked(n) => n,
+            Url::Fixed(_) => 0,
+        };
+        let (free, parked_url) = self.buf.split_at_mut(N.saturating_sub(parked));
+        let url = match self.url {
+            Url::Fixed(u) => u,
+            Url::Parked(_) => &*parked_url,
+        };
+        let mut w = Writer::new(free.get_mut(start..).unwrap_or(&mut []));
         write_request(&mut w, &self.id, url, self.incarnation, req)
             .map_err(ClientError::Malformed)?;
         let n = w.len();
@@ -629,12 +645,12 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
         let (start, n) = self.queue(Req::Encrypted)?;
         // The parked URL (it may carry a password) is not needed any more.
         if let Url::Parked(len) = core::mem::replace(&mut self.url, Url::Fixed(b"")) {
-            if let Some(u) = self.rx.get_mut(RX.saturating_sub(len)..) {
+            if let Some(u) = self.buf.get_mut(N.saturating_sub(len)..) {
                 wipe(u);
             }
         }
         let s = self.secure.as_mut().ok_or(ClientError::State)?;
-        s.apply_c2s(self.tx.get_mut(start..start + n).unwrap_or(&mut []));
+        s.apply_c2s(self.buf.get_mut(start..start + n).unwrap_or(&mut []));
         self.reset_rx();
         Ok(())
     }
@@ -670,13 +686,13 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
                 return &[];
             }
         }
-        self.tx.get(..self.tx_len).unwrap_or(&[])
+        self.buf.get(..self.tx_len).unwrap_or(&[])
     }
 
     /// Drop the first `n` bytes of [`transmit_bytes`](Self::transmit_bytes) (they were written).
     pub fn advance_transmit(&mut self, n: usize) {
         let n = n.min(self.tx_len);
-        self.tx.copy_within(n..self.tx_len, 0);
+        self.buf.copy_within(n..self.tx_len, 0);
         self.tx_len -= n;
     }
 
@@ -779,14 +795,16 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
 
     /// Feed bytes received on the current connection; returns how many were taken (all of them).
     ///
-    /// Bytes that arrive before the step's request has been written (after a SECURE ON block,
-    /// before its `GET`) answer nothing and fail the step with
-    /// [`MessageError::Unsolicited`].
+    /// Bytes that arrive before the step's request has been taken whole (by
+    /// [`poll_transmit`](Self::poll_transmit) or [`advance_transmit`](Self::advance_transmit),
+    /// including the `GET` that follows a SECURE ON block) answer nothing and fail the step
+    /// with [`MessageError::Unsolicited`].
     pub fn handle_input(&mut self, now: Instant, bytes: &[u8]) -> Result<usize, ClientError> {
         if self.conn != Conn::Open || self.step == Step::Idle {
             return Err(ClientError::State);
         }
-        let result = if self.request_due && !bytes.is_empty() {
+        let pending = self.request_due || self.tx_len > 0;
+        let result = if pending && !bytes.is_empty() {
             let e = MessageError::Unsolicited;
             Err((ClientError::Malformed(e), LoginError::Malformed(e)))
         } else {
@@ -833,18 +851,18 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
                     let end = self.rx_len.saturating_add(n);
                     // A line longer than the buffer is refused, never cut.
                     let dst = self
-                        .rx
+                        .buf
                         .get_mut(self.rx_len..end)
                         .ok_or(mal(MessageError::HeadTooLong))?;
                     dst.copy_from_slice(chunk);
                     self.rx_len = end;
                     if eol.is_none() {
-                        if self.rx_len >= RX {
+                        if self.rx_len >= N {
                             return Err(mal(MessageError::HeadTooLong));
                         }
                         continue;
                     }
-                    let line = self.rx.get(..end - 1).unwrap_or(&[]);
+                    let line = self.buf.get(..end - 1).unwrap_or(&[]);
                     let ended = take_line(
                         &mut self.incoming,
                         &mut self.services,
@@ -860,7 +878,7 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
                         let keep = matches!(self.step, Step::Login(_) | Step::Fetch);
                         // A kept body stays in `rx`: one the buffer cannot hold is refused,
                         // never cut short.
-                        if keep && !h.lzpf && clen_of(h) > RX {
+                        if keep && !h.lzpf && clen_of(h) > N {
                             return Err(too_large);
                         }
                         self.incoming.part = if h.lzpf {
@@ -883,11 +901,11 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
                     };
                     let at = if keep { self.rx_len } else { 0 };
                     let n = left.min(bytes.len());
-                    let n = if keep { n } else { n.min(RX) };
+                    let n = if keep { n } else { n.min(N) };
                     let chunk = bytes.get(..n).unwrap_or(&[]);
                     bytes = bytes.get(n..).unwrap_or(&[]);
                     let end = at.saturating_add(n);
-                    let dst = self.rx.get_mut(at..end).ok_or(too_large)?;
+                    let dst = self.buf.get_mut(at..end).ok_or(too_large)?;
                     dst.copy_from_slice(chunk);
                     if let Some(s) = self.secure.as_mut() {
                         s.apply_s2c(dst);
@@ -908,7 +926,7 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
                     }
                     // The LZPF stream's end is found by decoding it: expand into the free space
                     // after the wire form (which stays for a retry with more bytes).
-                    let (wire, free) = self.rx.split_at_mut(end);
+                    let (wire, free) = self.buf.split_at_mut(end);
                     let out = free.get_mut(..clen).ok_or(too_large)?;
                     return match lzpf::decompress(wire, clen, out) {
                         Err(LzpfError::Truncated) => Ok(()),
@@ -1053,13 +1071,15 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
 
     fn body_bytes(&self) -> &[u8] {
         let (start, len) = self.body;
-        self.rx.get(start..start.saturating_add(len)).unwrap_or(&[])
+        self.buf
+            .get(start..start.saturating_add(len))
+            .unwrap_or(&[])
     }
 
     /// Wipe the last response body (it may hold a login answer) and forget it.
     fn forget_body(&mut self) {
         let (start, len) = core::mem::take(&mut self.body);
-        if let Some(b) = self.rx.get_mut(start..start.saturating_add(len)) {
+        if let Some(b) = self.buf.get_mut(start..start.saturating_add(len)) {
             wipe(b);
         }
     }
@@ -1226,7 +1246,7 @@ fn learn_service(services: &mut Services, v: &[u8]) -> Result<(), (ClientError, 
     Ok(())
 }
 
-impl<const RX: usize, const TX: usize> LoginTransport for WtvpClient<'_, RX, TX> {
+impl<const N: usize> LoginTransport for WtvpClient<'_, N> {
     fn request_answer(&mut self, now: Instant, challenge: &[u8]) -> Result<(), LoginError> {
         if !self.signed_in || self.step != Step::Idle {
             return Err(LoginError::State);
@@ -1243,7 +1263,7 @@ impl<const RX: usize, const TX: usize> LoginTransport for WtvpClient<'_, RX, TX>
         // Within URL_CAP by the caps of both parts; a receive buffer too short for it (never
         // the facade's) refuses it like an over-long challenge.
         self.url =
-            park_url(&mut self.rx, &[lu, b"?", challenge]).ok_or(LoginError::BadChallenge)?;
+            park_url(&mut self.buf, &[lu, b"?", challenge]).ok_or(LoginError::BadChallenge)?;
         self.answer = AnswerState::None;
         msgr_debug!("wtvp: login answer requested (built-in client)");
         self.secure_request(now, Step::Login(mode))
@@ -1282,7 +1302,7 @@ mod tests {
     };
 
     /// A client with a 512-byte receive buffer, waiting for the preregister response.
-    fn preregistering() -> WtvpClient<'static, 512, 1024> {
+    fn preregistering() -> WtvpClient<'static, 512> {
         let mut c = WtvpClient::new(ID);
         assert_eq!(c.sign_in(Instant::ZERO, "10.0.0.1", 1615), Ok(()));
         assert!(matches!(
@@ -1295,7 +1315,7 @@ mod tests {
         c
     }
 
-    fn failure(c: &mut WtvpClient<'static, 512, 1024>) -> Option<ClientError> {
+    fn failure(c: &mut WtvpClient<'static, 512>) -> Option<ClientError> {
         let mut f = None;
         while let Some(e) = c.poll_event() {
             if let WtvpEvent::SignInFailed(e) = e {
@@ -1424,8 +1444,8 @@ mod tests {
     }
 
     /// A client signed in to a head-waiter at 10.0.0.2 with made-up session keys.
-    fn signed_in() -> WtvpClient<'static, 1024, 1024> {
-        let mut c: WtvpClient<'static, 1024, 1024> = WtvpClient::new(ID);
+    fn signed_in() -> WtvpClient<'static, 1024> {
+        let mut c: WtvpClient<'static, 1024> = WtvpClient::new(ID);
         c.session_keys = Some(([1; 16], [2; 16]));
         c.ticket = Text::new(b"VGlja2V0");
         c.key = Some([3; 8]);
@@ -1434,7 +1454,7 @@ mod tests {
         c
     }
 
-    fn connect_and_send(c: &mut WtvpClient<'static, 1024, 1024>) {
+    fn connect_and_send(c: &mut WtvpClient<'static, 1024>) {
         assert!(matches!(
             c.poll_event(),
             Some(WtvpEvent::Connect { port: 1601, .. })
@@ -1461,7 +1481,7 @@ mod tests {
     }
 
     /// A signed-in client whose stage-two request is on the wire, its answer not yet begun.
-    fn stage_two_sent() -> WtvpClient<'static, 1024, 1024> {
+    fn stage_two_sent() -> WtvpClient<'static, 1024> {
         let mut c = signed_in();
         c.signed_in = false;
         c.url = Url::Fixed(b"wtv-head-waiter:/login-stage-two?");
@@ -1522,7 +1542,7 @@ mod tests {
         assert!(c.config().is_none() && c.config.is_none());
     }
 
-    fn failure_of(c: &mut WtvpClient<'static, 1024, 1024>) -> Option<ClientError> {
+    fn failure_of(c: &mut WtvpClient<'static, 1024>) -> Option<ClientError> {
         let mut f = None;
         while let Some(e) = c.poll_event() {
             if let WtvpEvent::SignInFailed(e) = e {
@@ -1535,9 +1555,11 @@ mod tests {
     /// An LZPF body whose expanded form does not fit after the response is refused, not cut.
     #[test]
     fn lzpf_body_without_room_to_expand_is_a_capacity_error() {
-        let mut c: WtvpClient<'static, 1024, 1024> = WtvpClient::new(ID);
+        let mut c: WtvpClient<'static, 1024> = WtvpClient::new(ID);
         assert_eq!(c.sign_in(Instant::ZERO, "10.0.0.1", 1615), Ok(()));
         assert_eq!(c.handle_connected(Instant::ZERO), Ok(()));
+        let mut out = [0u8; 1024];
+        assert!(c.poll_transmit(&mut out) > 0);
         let plain = [b'a'; 600];
         let mut z = [0u8; 1400];
         let n = lzpf::encode_literals(&plain, &mut z).expect("room for the stream");
@@ -1606,13 +1628,21 @@ mod tests {
         assert!(len(prereg, plain(true, None)).is_ok());
     }
 
-    /// A login URL at its cap with a challenge at its limit fits the request URL: it waits in
-    /// the receive buffer while SECURE ON is sent, then goes out whole in the encrypted `GET`.
-    /// One byte more of challenge is refused as a bad challenge, never cut.
+    /// A login URL at its cap with a challenge at its limit fits the request URL: with the C
+    /// ABI's identity and a ticket at its cap it waits at the end of the facade's buffer while
+    /// SECURE ON is sent, then goes out whole in the encrypted `GET`. One byte more of
+    /// challenge is refused as a bad challenge, never cut.
     #[test]
     fn longest_login_url_and_challenge_fit_the_url() {
-        type Facade = WtvpClient<'static, { crate::client::WTVP_RX }, { crate::client::WTVP_TX }>;
-        let mut c: Facade = WtvpClient::new(ID);
+        type Facade = WtvpClient<'static, { crate::client::WTVP_BUF }>;
+        let id = BoxIdentity {
+            ssid: "81C0FFEE10B00254",
+            accept_language: "en-US,en",
+            headers: crate::ffi::client::WTVP_HEADERS,
+            preregister_headers: crate::ffi::client::WTVP_PREREGISTER_HEADERS,
+            first_incarnation: 1,
+        };
+        let mut c: Facade = WtvpClient::new(id);
         let mut url = b"wtv-passport:/".to_vec();
         url.resize(super::super::headwaiter::URL_CAP, b'l');
         let mut cfg = MessengerConfig::default();
@@ -1620,7 +1650,7 @@ mod tests {
         c.config = Some(cfg);
         c.signed_in = true;
         c.session_keys = Some(([1; 16], [2; 16]));
-        c.ticket = Text::new(b"VGlja2V0");
+        c.ticket = Text::new(&[b'T'; TICKET_CAP]);
         assert!(c.services.set(b"wtv-passport", b"10.0.0.1", 1654));
         let challenge = [b'7'; login::MAX_CHALLENGE_LEN];
         assert_eq!(c.request_answer(Instant::ZERO, &challenge), Ok(()));
@@ -1653,7 +1683,7 @@ mod tests {
         expected.extend_from_slice(&challenge);
         expected.extend_from_slice(b"\r\nwtv-request-type: primary\r\n\r\n");
         assert_eq!(get, expected);
-        let mut d: Facade = WtvpClient::new(ID);
+        let mut d: Facade = WtvpClient::new(id);
         d.config = c.config.clone();
         d.signed_in = true;
         let longer = [b'7'; login::MAX_CHALLENGE_LEN + 1];
@@ -1666,7 +1696,7 @@ mod tests {
     /// A client whose receive buffer cannot hold a URL refuses it with a typed error.
     #[test]
     fn url_longer_than_the_receive_buffer_is_refused() {
-        let mut c: WtvpClient<'static, 64, 1024> = WtvpClient::new(ID);
+        let mut c: WtvpClient<'static, 64> = WtvpClient::new(ID);
         c.signed_in = true;
         assert!(c.services.set(b"wtv-head-waiter", b"10.0.0.2", 1601));
         let mut url = b"wtv-head-waiter:/".to_vec();
@@ -1675,7 +1705,7 @@ mod tests {
         assert_eq!(c.fetch(Instant::ZERO, &url[..64]), Ok(()));
         assert_eq!(c.url(), &url[..64]);
         let too_long = [b'u'; URL_CAP + 1];
-        let mut d: WtvpClient<'static, 1024, 1024> = WtvpClient::new(ID);
+        let mut d: WtvpClient<'static, 1024> = WtvpClient::new(ID);
         d.signed_in = true;
         assert_eq!(
             d.fetch(Instant::ZERO, &too_long),
