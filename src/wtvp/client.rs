@@ -302,7 +302,9 @@ enum Part {
 enum Learned {
     None,
     InitialKey(Result<[u8; 8], sec::SecError>),
-    Challenge(Result<(sec::ChallengeSecrets, [u8; 96]), sec::SecError>),
+    /// The secrets only: the response is derived from them when the step acts (keeping it
+    /// would hold 96 more bytes for the whole sign-in).
+    Challenge(Result<sec::ChallengeSecrets, sec::SecError>),
 }
 
 /// What the client has taken so far from the response that is arriving.
@@ -331,10 +333,9 @@ impl Incoming {
 
     /// Wipe what the response taught and start over for the next one.
     fn reset(&mut self) {
-        match &mut self.learned {
-            Learned::InitialKey(Ok(k)) => wipe(k),
-            Learned::Challenge(Ok((_, r))) => wipe(r),
-            _ => {}
+        // Challenge secrets wipe themselves when dropped.
+        if let Learned::InitialKey(Ok(k)) = &mut self.learned {
+            wipe(k);
         }
         // The reason is replaced by the next status line before it is read.
         self.part = Part::Head;
@@ -1001,11 +1002,12 @@ impl<'id, const N: usize> WtvpClient<'id, N> {
                 let Learned::Challenge(answer) = &inc.learned else {
                     return Err(missing("wtv-challenge"));
                 };
-                let (s, resp) = answer.as_ref().map_err(|e| chal_err(*e))?;
+                let s = answer.as_ref().map_err(|e| chal_err(*e))?;
+                let mut resp = [0u8; 96];
+                sec::challenge_response_b64(s, &mut resp).map_err(chal_err)?;
                 // Key chaining: the next challenge is encrypted under the new key.
                 self.key = Some(s.new_key);
                 self.session_keys = Some((s.session_key1, s.session_key2));
-                let mut resp = *resp;
                 self.incoming.reset();
                 self.url = Url::Fixed(b"wtv-head-waiter:/ValidateLogin?initial_login=true");
                 self.step = Step::Validate;
@@ -1200,10 +1202,7 @@ fn take_line(
         if step == Step::Preregister && is(b"wtv-initial-key") {
             inc.learned = Learned::InitialKey(sec::decode_des_key(value));
         } else if let (Step::Challenge, Some(k), true) = (step, key, is(b"wtv-challenge")) {
-            let mut resp = [0u8; 96];
-            let r = sec::answer_challenge_b64(&k, value, &mut resp).map(|s| (s, resp));
-            wipe(&mut resp);
-            inc.learned = Learned::Challenge(r);
+            inc.learned = Learned::Challenge(sec::open_challenge_b64(&k, value));
         }
     }
     if let (Step::StageTwo, Some(c)) = (step, config.as_mut()) {
