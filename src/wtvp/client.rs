@@ -488,7 +488,7 @@ impl<'id, const N: usize> WtvpClient<'id, N> {
 
     /// Fetch any service URL over SECURE ON (after sign-in); ends with [`WtvpEvent::Fetched`].
     ///
-    /// A URL longer than [`URL_CAP`] or than the receive buffer is refused with
+    /// A URL longer than [`URL_CAP`] or than the client's buffer is refused with
     /// [`ClientError::Capacity`], one with bytes a request line cannot carry (CR, LF, NUL,
     /// non-ASCII) with [`MessageError::BadField`], before anything is sent.
     pub fn fetch(&mut self, now: Instant, url: &[u8]) -> Result<(), ClientError> {
@@ -1259,7 +1259,7 @@ impl<const N: usize> LoginTransport for WtvpClient<'_, N> {
             .config
             .as_ref()
             .map_or(&[][..], |c| c.login_url.as_bytes());
-        // Within URL_CAP by the caps of both parts; a receive buffer too short for it (never
+        // Within URL_CAP by the caps of both parts; a client buffer too short for it (never
         // the facade's) refuses it like an over-long challenge.
         self.url =
             park_url(&mut self.buf, &[lu, b"?", challenge]).ok_or(LoginError::BadChallenge)?;
@@ -1300,7 +1300,7 @@ mod tests {
         first_incarnation: 1,
     };
 
-    /// A client with a 512-byte receive buffer, waiting for the preregister response.
+    /// A client with a 512-byte buffer, waiting for the preregister response.
     fn preregistering() -> WtvpClient<'static, 512> {
         let mut c = WtvpClient::new(ID);
         assert_eq!(c.sign_in(Instant::ZERO, "10.0.0.1", 1615), Ok(()));
@@ -1324,7 +1324,7 @@ mod tests {
         f
     }
 
-    /// A header line longer than the receive buffer is refused with a typed error (a
+    /// A header line longer than the buffer is refused with a typed error (a
     /// capacity error), never cut short.
     #[test]
     fn header_line_longer_than_the_receive_buffer_is_refused() {
@@ -1343,7 +1343,7 @@ mod tests {
         );
     }
 
-    /// A partial header line that fills the receive buffer (no room left for its LF) is
+    /// A partial header line that fills the buffer (no room left for its LF) is
     /// refused, also when it arrives in pieces.
     #[test]
     fn header_line_filling_the_receive_buffer_is_refused() {
@@ -1360,7 +1360,7 @@ mod tests {
         );
     }
 
-    /// A head several times the receive buffer is taken line by line, in any segmentation;
+    /// A head several times the buffer is taken line by line, in any segmentation;
     /// the preregister body (not used) is skipped however long it is.
     #[test]
     fn head_and_skipped_body_longer_than_the_receive_buffer_are_taken() {
@@ -1692,7 +1692,7 @@ mod tests {
         );
     }
 
-    /// A client whose receive buffer cannot hold a URL refuses it with a typed error.
+    /// A client whose buffer cannot hold a URL refuses it with a typed error.
     #[test]
     fn url_longer_than_the_receive_buffer_is_refused() {
         let mut c: WtvpClient<'static, 64> = WtvpClient::new(ID);
