@@ -168,9 +168,10 @@ enum msgr_event_kind
   // or phone number was left empty (`passport` empty and `status` the group id for a
   // group's name).
   MSGR_EVENT_KIND_LIST_FULL = 28,
-  // The server sent a frame too big for the receive buffer; it was skipped (`code`: its
-  // payload length) and the session goes on (`conversation` set when it was a switchboard's
-  // `MSG`).
+  // The server sent a frame too big for the receive buffer (for a switchboard's `MSG`, the
+  // large-frame buffer the conversations share: 2,192 bytes, the longest `MSG` line plus the
+  // 1,664-byte payload limit); it was skipped (`code`: its payload length) and the session
+  // goes on (`conversation` set when it was a switchboard's `MSG`).
   MSGR_EVENT_KIND_FRAME_SKIPPED = 29,
 };
 #ifndef __cplusplus
@@ -457,7 +458,12 @@ size_t msgr_client_arena_high_water(msgr_client *client);
 msgr_result msgr_client_connected(msgr_client *client, uint64_t now_ms, uint32_t conn);
 
 // Feed `len` bytes received on `conn`; `*consumed` says how many were taken (offer the rest
-// again after draining events).
+// again after draining events, on the next pass at the latest, even when nothing new arrived
+// on `conn`). A switchboard connection may take fewer bytes, even 0, while its next message
+// waits for the large-frame buffer the conversations share (another conversation is receiving
+// a long message): `msgr_client_input_paused` then says so. Keep such a connection open and
+// its bytes buffered, and keep servicing the other connections; it resumes once the other
+// conversation's message is in and its event polled.
 //
 // # Safety
 // `buf` must be `len` readable bytes; `consumed` must be writable.
@@ -467,6 +473,14 @@ msgr_result msgr_client_received(msgr_client *client,
                                  const uint8_t *buf,
                                  size_t len,
                                  size_t *consumed);
+
+// Query whether `conn` refuses input for now because its next message waits for the shared
+// large-frame buffer (see `msgr_client_received`): do not treat the bytes it did not take as
+// a stuck connection. False for every other connection, an unknown one, and NULL.
+//
+// # Safety
+// `client` must be NULL or a handle from `msgr_client_init` that was not deinitialised.
+bool msgr_client_input_paused(msgr_client *client, uint32_t conn);
 
 // Report that `conn` closed or could not be opened.
 //

@@ -217,6 +217,9 @@ fn two_clients_sign_in_chat_both_ways_and_sign_out() {
             conversations: &mut asl,
             messages: &mut am,
             message_bytes: Box::leak(Box::new([0u8; 4096])),
+            large_frame: Box::leak(
+                vec![0u8; msntv_messenger::msnp::sb::session::RX_CAP].into_boxed_slice(),
+            ),
         },
         t0,
     )
@@ -230,6 +233,9 @@ fn two_clients_sign_in_chat_both_ways_and_sign_out() {
             conversations: &mut bsl,
             messages: &mut bm,
             message_bytes: Box::leak(Box::new([0u8; 4096])),
+            large_frame: Box::leak(
+                vec![0u8; msntv_messenger::msnp::sb::session::RX_CAP].into_boxed_slice(),
+            ),
         },
         t0,
     )

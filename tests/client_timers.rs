@@ -160,6 +160,9 @@ macro_rules! client {
                 conversations: &mut convs,
                 messages: &mut msgs,
                 message_bytes: Box::leak(Box::new([0u8; 4096])),
+                large_frame: Box::leak(
+                    vec![0u8; msntv_messenger::msnp::sb::session::RX_CAP].into_boxed_slice(),
+                ),
             },
             ms(0),
         )

@@ -337,12 +337,14 @@ fn sb_run(t: &Transcript, conn: &str, fault: Fault) -> usize {
     let mut slots = [ConversationSlot::EMPTY];
     let mut msgs: Vec<MessageSlot> = (0..6).map(|_| MessageSlot::EMPTY).collect();
     let mut pool = [0u8; 8192];
+    let mut large = vec![0u8; msntv_messenger::msnp::sb::session::RX_CAP];
     let mut c = Conversations::new(
         SbConfig::default(),
         me.as_bytes(),
         &mut slots,
         &mut msgs,
         &mut pool,
+        &mut large,
     )
     .unwrap();
     let mut seen = SbSeen::default();

@@ -239,8 +239,20 @@ fn alice_calls_bob_over_loopback_in_every_ack_mode() {
         ],
     );
     let (mut pa, mut pb) = ([0u8; 4096], [0u8; 4096]);
+    let (mut la, mut lb) = (
+        vec![0u8; msntv_messenger::msnp::sb::session::RX_CAP],
+        vec![0u8; msntv_messenger::msnp::sb::session::RX_CAP],
+    );
     let mut a = Party {
-        c: Conversations::new(cfg, b"alice@example.com", &mut sa, &mut ma, &mut pa).unwrap(),
+        c: Conversations::new(
+            cfg,
+            b"alice@example.com",
+            &mut sa,
+            &mut ma,
+            &mut pa,
+            &mut la,
+        )
+        .unwrap(),
         sock: None,
         log: vec![],
         outcomes: vec![],
@@ -248,7 +260,7 @@ fn alice_calls_bob_over_loopback_in_every_ack_mode() {
         closed: None,
     };
     let mut b = Party {
-        c: Conversations::new(cfg, b"bob@example.com", &mut sb, &mut mb, &mut pb).unwrap(),
+        c: Conversations::new(cfg, b"bob@example.com", &mut sb, &mut mb, &mut pb, &mut lb).unwrap(),
         sock: None,
         log: vec![],
         outcomes: vec![],

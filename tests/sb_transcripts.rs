@@ -120,7 +120,8 @@ proptest! {
         let mut slots = [ConversationSlot::EMPTY, ConversationSlot::EMPTY];
         let mut msgs: Vec<MessageSlot> = (0..12).map(|_| MessageSlot::EMPTY).collect();
         let mut pool = [0u8; 8192];
-        let mut h = Harness::new(SbConfig::default(), &mut slots, &mut msgs, &mut pool).map_err(|f| TestCaseError::fail(f.what))?;
+        let mut large = vec![0u8; msntv_messenger::msnp::sb::session::RX_CAP];
+        let mut h = Harness::new(SbConfig::default(), &mut slots, &mut msgs, &mut pool, &mut large).map_err(|f| TestCaseError::fail(f.what))?;
         let conv = h.c.open(h.now, Some(b"bob@example.com")).unwrap();
         h.pump();
         let mut ids: Vec<MessageId> = Vec::new();
@@ -172,7 +173,8 @@ proptest! {
         let mut slots = [ConversationSlot::EMPTY];
         let mut msgs: Vec<MessageSlot> = (0..4).map(|_| MessageSlot::EMPTY).collect();
         let mut pool = [0u8; 4096];
-        let mut c = Conversations::new(SbConfig::default(), b"tv@example.com", &mut slots, &mut msgs, &mut pool).unwrap();
+        let mut large = vec![0u8; msntv_messenger::msnp::sb::session::RX_CAP];
+        let mut c = Conversations::new(SbConfig::default(), b"tv@example.com", &mut slots, &mut msgs, &mut pool, &mut large).unwrap();
         let now = Instant::ZERO;
         let conv = c.accept_invitation(now, b"s", b"127.0.0.1:1864", b"k").unwrap();
         let id = c.send_message(now, conv, "hello").unwrap();

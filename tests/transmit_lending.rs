@@ -122,8 +122,16 @@ fn setup<'a>(
     pool: &'a mut [u8],
 ) -> (Conversations<'a>, ConversationId) {
     let now = Instant::ZERO;
-    let mut c = Conversations::new(SbConfig::default(), b"tv@example.com", slots, msgs, pool)
-        .expect("storage");
+    let large = Box::leak(vec![0u8; msntv_messenger::msnp::sb::session::RX_CAP].into_boxed_slice());
+    let mut c = Conversations::new(
+        SbConfig::default(),
+        b"tv@example.com",
+        slots,
+        msgs,
+        pool,
+        large,
+    )
+    .expect("storage");
     let conv = c
         .accept_invitation(now, b"s1", b"127.0.0.1:1864", b"k1")
         .expect("accept");

@@ -222,6 +222,7 @@ fuzz_target!(|input: Input| {
         MessageSlot::EMPTY,
     ];
     let mut pool = [0u8; 4096];
+    let mut large = [0u8; msntv_messenger::msnp::sb::session::RX_CAP];
     let c = Client::new(
         cfg,
         ClientStorage {
@@ -231,6 +232,7 @@ fuzz_target!(|input: Input| {
             conversations: &mut slots,
             messages: &mut msgs,
             message_bytes: &mut pool,
+            large_frame: &mut large,
         },
         Instant::ZERO,
     )

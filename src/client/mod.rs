@@ -182,6 +182,10 @@ pub struct ClientStorage<'s> {
     /// The message pool: payloads of parts not yet written to their switchboard (a part takes
     /// its payload's length, at most 1664 bytes; the box default is 2048).
     pub message_bytes: &'s mut [u8],
+    /// The large-frame buffer the conversations share for received messages longer than their
+    /// own buffers ([`crate::msnp::sb::session::RX_CAP`] bytes take the largest a switchboard
+    /// relays; see [`Conversations`] on the back-pressure it implies).
+    pub large_frame: &'s mut [u8],
 }
 
 /// Why the client as a whole stopped or could not act.
@@ -414,6 +418,7 @@ impl<'s> Client<'s> {
             conversations,
             messages,
             message_bytes,
+            large_frame,
         } = storage;
         let convs = Conversations::new(
             cfg.sb,
@@ -421,6 +426,7 @@ impl<'s> Client<'s> {
             conversations,
             messages,
             message_bytes,
+            large_frame,
         )?;
         let mut ns = NsSession::new(cfg.ns, contacts, groups, names);
         let (login, service_server) = match cfg.login {
@@ -756,8 +762,19 @@ impl<'s> Client<'s> {
         Ok(())
     }
 
+    /// Query whether `conn` refuses input for now: a switchboard connection whose next frame
+    /// waits for the shared large-frame buffer, which another conversation holds (see
+    /// [`Conversations::input_paused`]). Keep its unread bytes and the connection open, and
+    /// offer them again after draining events.
+    pub fn input_paused(&self, conn: ConnId) -> bool {
+        match conn {
+            ConnId::Sb(c) => self.convs.input_paused(c),
+            _ => false,
+        }
+    }
+
     /// Feed bytes received on `conn`; returns how many were taken (feed the rest again after
-    /// draining events).
+    /// draining events, even when no new bytes arrive: see [`input_paused`](Self::input_paused)).
     pub fn handle_input(
         &mut self,
         now: Instant,

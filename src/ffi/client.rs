@@ -43,6 +43,7 @@ use crate::msnp::ns::{
     version_range, Blp, Contact, Group, Gtc, ListError, NsConfig, NsError, NsEvent, NsMessageKind,
     Phase,
 };
+use crate::msnp::sb::session::RX_CAP;
 use crate::msnp::sb::{
     CloseReason, ConversationId, ConversationSlot, FailReason, InviteFailure, MessageSlot, Outcome,
     SbEvent, TRANSMIT_SCRATCH,
@@ -287,9 +288,10 @@ pub enum MsgrEventKind {
     /// or phone number was left empty (`passport` empty and `status` the group id for a
     /// group's name).
     ListFull = 28,
-    /// The server sent a frame too big for the receive buffer; it was skipped (`code`: its
-    /// payload length) and the session goes on (`conversation` set when it was a switchboard's
-    /// `MSG`).
+    /// The server sent a frame too big for the receive buffer (for a switchboard's `MSG`, the
+    /// large-frame buffer the conversations share: 2,192 bytes, the longest `MSG` line plus the
+    /// 1,664-byte payload limit); it was skipped (`code`: its payload length) and the session
+    /// goes on (`conversation` set when it was a switchboard's `MSG`).
     FrameSkipped = 29,
 }
 
@@ -605,8 +607,8 @@ fn contact_bytes_or_default(
     }
 }
 
-/// Bytes of arena needed, before the strings and the name pool: the handle, the four tables
-/// and the message pool.
+/// Bytes of arena needed, before the strings and the name pool: the handle, the four tables,
+/// the message pool and the conversations' shared large-frame buffer.
 fn arena_need(l: [u32; 5]) -> usize {
     use core::mem::{align_of, size_of};
     let n = |v: u32| v as usize;
@@ -617,6 +619,7 @@ fn arena_need(l: [u32; 5]) -> usize {
         n(l[2]) * size_of::<ConversationSlot>() + align_of::<ConversationSlot>(),
         n(l[3]) * size_of::<MessageSlot>() + align_of::<MessageSlot>(),
         n(l[4]),
+        RX_CAP,
         n(l[2]) + 2,
         6 * (MAX_CONFIG_STR + 8),
         ARENA_SLACK,
@@ -882,6 +885,7 @@ unsafe fn init(
         conversations: tri!(arena_heap.alloc_slice(limits[2] as usize, ConversationSlot::default)),
         messages: tri!(arena_heap.alloc_slice(limits[3] as usize, MessageSlot::default)),
         message_bytes: tri!(arena_heap.alloc_slice(limits[4] as usize, || 0u8)),
+        large_frame: tri!(arena_heap.alloc_slice(RX_CAP, || 0u8)),
     };
     let open = tri!(arena_heap.alloc_slice(limits[2] as usize + 2, || false));
     let client = Client::new(client_cfg, storage, Instant::ZERO);
@@ -986,7 +990,12 @@ pub unsafe extern "C" fn msgr_client_connected(
 }
 
 /// Feed `len` bytes received on `conn`; `*consumed` says how many were taken (offer the rest
-/// again after draining events).
+/// again after draining events, on the next pass at the latest, even when nothing new arrived
+/// on `conn`). A switchboard connection may take fewer bytes, even 0, while its next message
+/// waits for the large-frame buffer the conversations share (another conversation is receiving
+/// a long message): `msgr_client_input_paused` then says so. Keep such a connection open and
+/// its bytes buffered, and keep servicing the other connections; it resumes once the other
+/// conversation's message is in and its event polled.
 ///
 /// # Safety
 /// `buf` must be `len` readable bytes; `consumed` must be writable.
@@ -1015,6 +1024,23 @@ pub unsafe extern "C" fn msgr_client_received(
             Err(_) => MsgrResult::InvalidParameter,
         }
     })
+}
+
+/// Query whether `conn` refuses input for now because its next message waits for the shared
+/// large-frame buffer (see `msgr_client_received`): do not treat the bytes it did not take as
+/// a stuck connection. False for every other connection, an unknown one, and NULL.
+///
+/// # Safety
+/// `client` must be NULL or a handle from `msgr_client_init` that was not deinitialised.
+#[no_mangle]
+pub unsafe extern "C" fn msgr_client_input_paused(client: *mut msgr_client, conn: u32) -> bool {
+    let mut paused = false;
+    let _ = enter(client, |i| {
+        let c = tri!(conn_arg(i, conn));
+        paused = i.client.input_paused(c);
+        MsgrResult::Ok
+    });
+    paused
 }
 
 /// Report that `conn` closed or could not be opened.

@@ -11,6 +11,7 @@
 
 use super::transcript::{Dir, Transcript};
 use super::{check, Failure, Reporter};
+use crate::msnp::sb::session::RX_CAP;
 use crate::msnp::sb::{
     message, CloseReason, ConversationId, ConversationSlot, Conversations, FailReason,
     InviteFailure, MessageId, MessageSlot, Outcome, SbConfig, SbError, SbEvent, TextFormat,
@@ -242,7 +243,7 @@ fn pump(c: &mut Conversations<'_>, now: Instant, x: &mut Ctx<'_>) -> Result<(), 
 /// Count what the recorded server stream should produce.
 fn expected_counts(inbound: &[u8], me: &[u8]) -> Counts {
     let mut k = Counts::default();
-    let mut r = FrameReader::<{ crate::msnp::sb::session::RX_CAP }>::new(Direction::ServerToClient);
+    let mut r = FrameReader::<RX_CAP>::new(Direction::ServerToClient);
     let mut rest = inbound;
     loop {
         let n = r.push(rest);
@@ -321,8 +322,16 @@ pub fn replay(t: &Transcript<'_>, conn: &str, split: Split) -> Result<Counts, Fa
         MessageSlot::EMPTY,
     ];
     let mut pool = [0u8; POOL_BYTES];
-    let mut c = Conversations::new(SbConfig::default(), me, &mut slots, &mut msgs, &mut pool)
-        .map_err(|_| Failure::new("cannot make the machine"))?;
+    let mut large = [0u8; RX_CAP];
+    let mut c = Conversations::new(
+        SbConfig::default(),
+        me,
+        &mut slots,
+        &mut msgs,
+        &mut pool,
+        &mut large,
+    )
+    .map_err(|_| Failure::new("cannot make the machine"))?;
     let mut x = Ctx {
         expected,
         inbound: inb.bytes(),
@@ -565,9 +574,10 @@ impl<'s> Harness<'s> {
         slots: &'s mut [ConversationSlot],
         msgs: &'s mut [MessageSlot],
         pool: &'s mut [u8],
+        large: &'s mut [u8],
     ) -> Result<Self, Failure> {
         Ok(Harness {
-            c: Conversations::new(cfg, ME, slots, msgs, pool)
+            c: Conversations::new(cfg, ME, slots, msgs, pool, large)
                 .map_err(|_| Failure::new("cannot make machine"))?,
             now: Instant::ZERO,
             tx: [0; 4096],
@@ -727,6 +737,7 @@ fn storage() -> (
     [ConversationSlot; 2],
     [MessageSlot; MSG_SLOTS],
     [u8; POOL_BYTES],
+    [u8; RX_CAP],
 ) {
     (
         [ConversationSlot::EMPTY, ConversationSlot::EMPTY],
@@ -745,6 +756,7 @@ fn storage() -> (
             MessageSlot::EMPTY,
         ],
         [0; POOL_BYTES],
+        [0; RX_CAP],
     )
 }
 
@@ -1297,15 +1309,27 @@ pub fn run_scenarios(r: &mut impl Reporter) {
         ),
     ];
     for (name, f) in SCENARIOS {
-        let (mut slots, mut msgs, mut pool) = storage();
-        let res = Harness::new(SbConfig::default(), &mut slots, &mut msgs, &mut pool)
-            .and_then(|mut h| f(&mut h));
+        let (mut slots, mut msgs, mut pool, mut large) = storage();
+        let res = Harness::new(
+            SbConfig::default(),
+            &mut slots,
+            &mut msgs,
+            &mut pool,
+            &mut large,
+        )
+        .and_then(|mut h| f(&mut h));
         r.case(SUITE, name, res);
     }
     for step in 0..9 {
-        let (mut slots, mut msgs, mut pool) = storage();
-        let res = Harness::new(SbConfig::default(), &mut slots, &mut msgs, &mut pool)
-            .and_then(|mut h| drop_at(step, &mut h));
+        let (mut slots, mut msgs, mut pool, mut large) = storage();
+        let res = Harness::new(
+            SbConfig::default(),
+            &mut slots,
+            &mut msgs,
+            &mut pool,
+            &mut large,
+        )
+        .and_then(|mut h| drop_at(step, &mut h));
         let mut name = Name::new();
         name.push("drop_at_step_");
         name.push(match step {

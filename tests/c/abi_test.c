@@ -802,6 +802,7 @@ static void test_null_handle(void)
     msgr_client *c = 0;
     CHECK(msgr_client_arena_high_water(c) == 0);
     CHECK(msgr_client_contact_count(c) == 0);
+    CHECK(!msgr_client_input_paused(c, 0));
     CHECK_RES(msgr_client_connected(c, g_now, 0), MSGR_RESULT_NULL_PARAMETER);
     CHECK_RES(msgr_client_received(c, g_now, 0, buf, 1, &n), MSGR_RESULT_NULL_PARAMETER);
     CHECK_RES(msgr_client_closed(c, g_now, 0), MSGR_RESULT_NULL_PARAMETER);
@@ -891,6 +892,8 @@ static void test_fresh_client_args(void)
     CHECK_RES(msgr_client_connected(c, g_now, 99), MSGR_RESULT_INVALID_PARAMETER);
     CHECK_RES(msgr_client_closed(c, g_now, 99), MSGR_RESULT_INVALID_PARAMETER);
     CHECK_RES(msgr_client_received(c, g_now, 99, buf, 1, &n), MSGR_RESULT_INVALID_PARAMETER);
+    CHECK(!msgr_client_input_paused(c, 99));
+    CHECK(!msgr_client_input_paused(c, 0));
     CHECK_RES(msgr_client_connected(c, g_now, 2), MSGR_RESULT_INVALID_PARAMETER);
     CHECK_RES(msgr_client_connected(c, g_now, 0xffffffffu), MSGR_RESULT_INVALID_PARAMETER);
     /* no NS connection was asked for */
@@ -1502,6 +1505,123 @@ static void ns_features(msgr_client *c)
     CHECK_RES(msgr_client_restore_lists(c, g_saved, g_saved_len), MSGR_RESULT_WRONG_STATE);
 }
 
+/* Open a conversation with `who` through an XFR switchboard and let `who` join; return its
+ * connection (0 on failure) and the conversation in `*conv`. */
+static uint32_t open_joined_at(msgr_client *c, const char *who, uint32_t who_len, const char *cookie,
+                               uint32_t *conv, int line)
+{
+    char buf[160];
+    size_t n = 0;
+    uint32_t sb, trid;
+    check_res(msgr_client_open_conversation(c, g_now, who, who_len, conv), MSGR_RESULT_OK,
+              "open_conversation", line);
+    DRAIN(c);
+    trid = EXPECT_TRID(0, "XFR ");
+    put_str(buf, sizeof buf, &n, "XFR ");
+    put_dec(buf, sizeof buf, &n, trid);
+    put_str(buf, sizeof buf, &n, " SB 127.0.0.1:1864 CKI ");
+    put_str(buf, sizeof buf, &n, cookie);
+    put_str(buf, sizeof buf, &n, "\r\n");
+    buf[n] = '\0';
+    FEED(c, 0, buf);
+    sb = g_net.last_open;
+    check(sb >= 2 && sb < MAX_CONN, "a switchboard connection opened", line);
+    if (sb < 2 || sb >= MAX_CONN) {
+        return 0;
+    }
+    check_res(msgr_client_connected(c, g_now, sb), MSGR_RESULT_OK, "connected", line);
+    DRAIN(c);
+    g_net.conn[sb].out_len = 0;
+    n = 0;
+    put_str(buf, sizeof buf, &n, "USR 1 OK alice@example.com Alice\r\nJOI ");
+    put_str(buf, sizeof buf, &n, who);
+    put_str(buf, sizeof buf, &n, " Someone\r\n");
+    buf[n] = '\0';
+    FEED(c, sb, buf);
+    g_net.conn[sb].out_len = 0;
+    return sb;
+}
+
+/* A server `MSG` from `who` whose text is `body` bytes of `fill`; returns its length. */
+static size_t long_msg(char *buf, size_t cap, const char *who, char fill, uint32_t body)
+{
+    static const char hdr[] = "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n";
+    size_t n = 0;
+    put_str(buf, cap, &n, "MSG ");
+    put_str(buf, cap, &n, who);
+    put_str(buf, cap, &n, " Someone ");
+    put_dec(buf, cap, &n, (uint32_t)(sizeof hdr - 1u) + body);
+    put_str(buf, cap, &n, "\r\n");
+    put_str(buf, cap, &n, hdr);
+    while (body-- > 0u && n + 1u < cap) {
+        buf[n++] = fill;
+    }
+    return n;
+}
+
+/* Two conversations receiving long messages at once: they share one large-frame buffer, so the
+ * second connection takes no more bytes (msgr_client_input_paused) until the first message is
+ * in and its event polled; then it goes on and both messages arrive. */
+static void shared_large_frame(msgr_client *c)
+{
+    static char a[2400];
+    static char b[2400];
+    size_t alen = long_msg(a, sizeof a, BOB, 'a', 1500u);
+    size_t blen = long_msg(b, sizeof b, CAROL, 'b', 1400u);
+    size_t used = 0, boff = 0;
+    uint32_t ca = 0, cb = 0, sa, sb, rounds = 0;
+    ev_copy *ev;
+
+    sa = open_joined_at(c, BOB, 15, "1d402335b52462c2d0a1", &ca, __LINE__);
+    sb = open_joined_at(c, CAROL, 17, "1d402335b52462c2d0a2", &cb, __LINE__);
+    if (sa == 0 || sb == 0) {
+        return;
+    }
+    events_clear();
+    /* most of bob's message: his conversation holds the shared buffer */
+    CHECK_RES(msgr_client_received(c, g_now, sa, (const uint8_t *)a, 1000, &used), MSGR_RESULT_OK);
+    CHECK(used == 1000);
+    DRAIN(c);
+    /* carol's long message: her connection takes what her own buffer holds, then pauses */
+    CHECK_RES(msgr_client_received(c, g_now, sb, (const uint8_t *)b, blen, &used), MSGR_RESULT_OK);
+    CHECK(used > 0 && used < blen);
+    boff = used;
+    DRAIN(c);
+    CHECK_RES(msgr_client_received(c, g_now, sb, (const uint8_t *)b + boff, blen - boff, &used),
+              MSGR_RESULT_OK);
+    CHECK(used == 0);
+    CHECK(msgr_client_input_paused(c, sb));
+    CHECK(!msgr_client_input_paused(c, sa));
+    CHECK(!msgr_client_input_paused(c, 0));
+    /* the rest of bob's message: reported; carol's connection then goes on */
+    CHECK_RES(msgr_client_received(c, g_now, sa, (const uint8_t *)a + 1000, alen - 1000, &used),
+              MSGR_RESULT_OK);
+    CHECK(used == alen - 1000);
+    DRAIN(c);
+    ev = TAKE_EVENT(MSGR_EVENT_KIND_MESSAGE);
+    CHECK(ev != 0 && ev->conversation == ca && ev->text_len > 0 && ev->text[0] == 'a');
+    while (boff < blen && rounds++ < 8) {
+        CHECK_RES(msgr_client_received(c, g_now, sb, (const uint8_t *)b + boff, blen - boff, &used),
+                  MSGR_RESULT_OK);
+        boff += used;
+        DRAIN(c);
+    }
+    CHECK(boff == blen);
+    CHECK(!msgr_client_input_paused(c, sb));
+    ev = TAKE_EVENT(MSGR_EVENT_KIND_MESSAGE);
+    CHECK(ev != 0 && ev->conversation == cb && ev->text_len > 0 && ev->text[0] == 'b');
+    /* leave both; the switchboards close their ends */
+    CHECK_RES(msgr_client_leave(c, g_now, ca), MSGR_RESULT_OK);
+    CHECK_RES(msgr_client_leave(c, g_now, cb), MSGR_RESULT_OK);
+    DRAIN(c);
+    CHECK_RES(msgr_client_closed(c, g_now, sa), MSGR_RESULT_OK);
+    CHECK_RES(msgr_client_closed(c, g_now, sb), MSGR_RESULT_OK);
+    DRAIN(c);
+    g_net.conn[sa].out_len = 0;
+    g_net.conn[sb].out_len = 0;
+    events_clear();
+}
+
 static void test_session(void)
 {
     msgr_config cfg = base_config();
@@ -1531,6 +1651,7 @@ static void test_session(void)
 
     ns_features(c);
     conversation_with_bob(c);
+    shared_large_frame(c);
 
     /* a conversation whose switchboard cannot be reached: the queued message fails */
     CHECK_RES(msgr_client_open_conversation(c, g_now, CAROL, 17, &conv), MSGR_RESULT_OK);

@@ -203,6 +203,9 @@ macro_rules! world {
                 conversations: &mut convs,
                 messages: &mut msgs,
                 message_bytes: Box::leak(Box::new([0u8; 4096])),
+                large_frame: Box::leak(
+                    vec![0u8; msntv_messenger::msnp::sb::session::RX_CAP].into_boxed_slice(),
+                ),
             },
             msntv_messenger::Instant::from_millis(0),
         )

@@ -1284,6 +1284,12 @@ static void service_conn(uint32_t c, uint64_t now)
             return;
         }
         if (used == 0 && (n <= 0 || g_rxlen[c] == RX_CAP)) {
+            if (msgr_client_input_paused(g_client, c)) {
+                /* The next message waits for the shared large-frame buffer, which another
+                   conversation holds: keep the bytes (even if the peer closed) and offer them
+                   again on the next pass. */
+                return;
+            }
             if (n < 0 || g_rxlen[c] == RX_CAP) {
                 /* Closed with a partial frame left, or a frame larger than the buffer. */
                 conn_lost(c, now);

@@ -19,15 +19,38 @@
 //!
 //! # Storage
 //!
-//! `ConversationSlot`s (one per concurrent conversation: a receive buffer that holds the largest
-//! `MSG` a switchboard sends, a small command buffer and the participants), `MessageSlot`s (a few
-//! words each; one per queued or unconfirmed message part) and a message pool (bytes; the
+//! `ConversationSlot`s (one per concurrent conversation: a small receive buffer for command
+//! lines and short messages, a small command buffer and the participants), `MessageSlot`s (a
+//! few words each; one per queued or unconfirmed message part), a message pool (bytes; the
 //! payloads of parts not yet written to their switchboard, each record as long as its payload)
-//! are borrowed from the caller, so one compiled machine serves every capacity.
+//! and one large-frame buffer (bytes; [`RX_CAP`](super::session::RX_CAP) hold the largest `MSG`
+//! a switchboard relays) are borrowed from the caller, so one compiled machine serves every
+//! capacity.
+//!
+//! # The shared large-frame buffer (cross-conversation back-pressure)
+//!
+//! A received `MSG` longer than a conversation's own buffer is finished in the large-frame
+//! buffer, which all conversations share: one at a time. The conversation holding it takes
+//! exactly the rest of that frame, and gives the buffer back at the first call after the
+//! frame's event was handed out by [`poll_event`](Conversations::poll_event) (or when it
+//! closes). Meanwhile another conversation whose next frame also needs the buffer takes no
+//! more input: [`handle_input`](Conversations::handle_input) returns fewer bytes than offered
+//! (possibly 0) and [`input_paused`](Conversations::input_paused) says why. The caller keeps
+//! those bytes, keeps the connection open, and offers them again after draining events, at
+//! the latest on its next pass over its connections, even when nothing new arrived on that
+//! connection; it must keep feeding the other connections meanwhile. Then nothing is lost and
+//! nothing deadlocks: the holder needs only its own bytes. The coupling is real, though: while
+//! one conversation's large message arrives slowly (or its server stalls in the middle of
+//! one), a large message on another conversation, and everything behind it there, waits. The
+//! buffer is lent in turn: conversations refused it get it in the order they were first
+//! refused, so one receiving large message after large message cannot keep it from the
+//! others, whatever order the caller feeds them in. Small frames of the other conversations
+//! are not held up unless they queue behind a waiting large one.
 
 use super::message::{self, TextFormat};
 use super::session::{
-    self, invite_failure, message_deadline, message_timeouts, Ctx, FrameEvent, Phase, Session,
+    self, invite_failure, message_deadline, message_timeouts, Ctx, FrameEvent, Lender, Phase,
+    Session, WaitQueue,
 };
 use super::{
     CloseReason, ConversationId, FailReason, MessageId, Outcome, SbConfig, SbError, SbEvent,
@@ -203,6 +226,12 @@ pub struct Conversations<'s> {
     slots: &'s mut [ConversationSlot],
     msgs: &'s mut [MessageSlot],
     pool: &'s mut [u8],
+    /// The large-frame buffer lent to one session at a time (see the module doc).
+    large: &'s mut [u8],
+    /// The slot of the session holding `large`.
+    holder: Option<u16>,
+    /// The order in which sessions refused `large` get it.
+    queue: WaitQueue,
     /// End of the last payload written to the pool (compacted when a new one does not fit).
     pool_top: usize,
     /// A conversation may wait for `take_switchboard_request` (cleared when none does).
@@ -221,17 +250,22 @@ pub struct Conversations<'s> {
 
 impl<'s> Conversations<'s> {
     /// Make the machine for the account `own_handle` over the caller's storage: conversation
-    /// slots, message-part slots, and the message pool that holds the payloads of queued parts
+    /// slots, message-part slots, the message pool that holds the payloads of queued parts
     /// (a part takes its payload's length, at most 1664 bytes; [`send_message`] refuses with
-    /// [`SbError::PoolFull`] what does not fit).
+    /// [`SbError::PoolFull`] what does not fit), and the large-frame buffer shared by the
+    /// conversations for received messages longer than their own buffers ([`RX_CAP`] bytes
+    /// take the largest a switchboard relays; a received `MSG` that does not fit is skipped and
+    /// reported as [`SbEvent::MessageSkipped`]; see the module doc).
     ///
     /// [`send_message`]: Self::send_message
+    /// [`RX_CAP`]: super::session::RX_CAP
     pub fn new(
         cfg: SbConfig,
         own_handle: &[u8],
         slots: &'s mut [ConversationSlot],
         msgs: &'s mut [MessageSlot],
         pool: &'s mut [u8],
+        large_frame: &'s mut [u8],
     ) -> Result<Self, SbError> {
         let me = session::handle(own_handle).ok_or(SbError::BadArgument)?;
         if slots.is_empty()
@@ -254,6 +288,9 @@ impl<'s> Conversations<'s> {
             slots,
             msgs,
             pool,
+            large: large_frame,
+            holder: None,
+            queue: WaitQueue { last: 0, turn: 0 },
             pool_top: 0,
             sb_requests: false,
             fmt_cache: (None, [0; FORMAT_VALUE_CAP], 0),
@@ -373,6 +410,99 @@ impl<'s> Conversations<'s> {
             )),
             _ => Err(SbError::UnknownConversation),
         }
+    }
+
+    /// Return the parts of a live session, and the shared large-frame buffer (given back
+    /// first by its holder if nothing borrows it any more).
+    #[inline(always)]
+    fn parts_rx(&mut self, conv: ConversationId) -> Result<(Parts<'_>, Lender<'_>), SbError> {
+        self.settle_shared();
+        let slot = self
+            .slots
+            .get_mut(conv.index())
+            .ok_or(SbError::UnknownConversation)?;
+        match &mut slot.session {
+            Some(s) if slot.generation == conv.generation() => Ok((
+                (
+                    s,
+                    Ctx {
+                        now: self.now,
+                        msgs: MsgSlots::new(&mut *self.msgs, &mut self.reports),
+                        pool: &*self.pool,
+                        cfg: &self.cfg,
+                        me: self.me.as_bytes(),
+                    },
+                ),
+                Lender {
+                    buf: &mut *self.large,
+                    holder: &mut self.holder,
+                    queue: &mut self.queue,
+                },
+            )),
+            _ => Err(SbError::UnknownConversation),
+        }
+    }
+
+    /// Take the shared large-frame buffer back from its holder once nothing borrows it (the
+    /// frame was handled and its event handed out, or the conversation closed): called on
+    /// entry to the calls that read input, when no event of an earlier call can be alive.
+    /// The queue's turn is re-read from the waiting sessions whenever someone may be waiting.
+    // The common case (nobody holds or waits for the buffer) is one test, inlined into the
+    // receive path; the rest stays out of line.
+    #[inline(always)]
+    fn settle_shared(&mut self) {
+        if self.queue.turn != 0 || self.holder.is_some() {
+            self.settle_shared_slow();
+        }
+    }
+
+    #[inline(never)]
+    fn settle_shared_slow(&mut self) {
+        if self.queue.turn != 0 {
+            self.queue.turn = self
+                .slots
+                .iter()
+                .filter_map(|s| s.session.as_ref())
+                .map(Session::wait_ticket)
+                .filter(|&t| t != 0)
+                .min()
+                .unwrap_or(0);
+        }
+        let Some(h) = self.holder else { return };
+        let mut l = Lender {
+            buf: &mut *self.large,
+            holder: &mut self.holder,
+            queue: &mut self.queue,
+        };
+        match self
+            .slots
+            .get_mut(usize::from(h))
+            .and_then(|s| s.session.as_mut())
+        {
+            Some(s) if s.is_lent() => {
+                if !s.needs_shared() {
+                    s.give_back(&mut l);
+                }
+            }
+            _ => *l.holder = None,
+        }
+    }
+
+    /// Query whether `conv` refuses input for now: its next frame needs the shared
+    /// large-frame buffer, which another conversation held (or was owed first) at the last try
+    /// (see the module doc). Keep its unread bytes and the connection, and offer them again after draining
+    /// events. `false` for an unknown conversation.
+    pub fn input_paused(&self, conv: ConversationId) -> bool {
+        self.get(conv).is_ok_and(Session::is_waiting)
+    }
+
+    /// Return the conversation that needs the shared large-frame buffer now (a frame of it is
+    /// being received there, or an event not yet handed out borrows it), if any. A holder
+    /// that no longer needs it gives it back at the next call that reads input.
+    pub fn large_frame_holder(&self) -> Option<ConversationId> {
+        let h = usize::from(self.holder?);
+        let s = self.slots.get(h)?.session.as_ref()?;
+        s.needs_shared().then_some(s.st.id)
     }
 
     fn alloc(&mut self) -> Result<ConversationId, SbError> {
@@ -763,9 +893,11 @@ impl<'s> Conversations<'s> {
     /// Feed bytes received on the conversation's socket; returns how many were taken.
     ///
     /// Fewer than `bytes.len()` means events are waiting (an event that carries received text
-    /// keeps its frame in the receive buffer until it is handed out): drain
-    /// [`poll_event`](Self::poll_event) and call again with the rest. Bytes that arrive after
-    /// the conversation closed are dropped.
+    /// keeps its frame in the receive buffer until it is handed out), or the next frame waits
+    /// for the shared large-frame buffer ([`input_paused`](Self::input_paused); see the module
+    /// doc): drain [`poll_event`](Self::poll_event) and call again with the rest, even if no
+    /// new bytes arrive on this connection. Bytes that arrive after the conversation closed
+    /// are dropped.
     pub fn handle_input(
         &mut self,
         now: Instant,
@@ -773,11 +905,11 @@ impl<'s> Conversations<'s> {
         bytes: &[u8],
     ) -> Result<usize, SbError> {
         self.tick(now);
-        let (s, mut cx) = self.parts(conv)?;
+        let ((s, mut cx), mut l) = self.parts_rx(conv)?;
         if !s.st.is_connected() && s.st.closed.is_none() {
             return Err(SbError::WrongState);
         }
-        Ok(s.handle_input(bytes, &mut cx))
+        Ok(s.handle_input(bytes, &mut cx, &mut l))
     }
 
     /// Report that the conversation's connection closed (by the peer, an error, or a failed
@@ -785,13 +917,13 @@ impl<'s> Conversations<'s> {
     /// [`poll_event`](Self::poll_event)) before [`SbEvent::Closed`].
     pub fn handle_closed(&mut self, now: Instant, conv: ConversationId) -> Result<(), SbError> {
         self.tick(now);
-        let (s, mut cx) = self.parts(conv)?;
+        let ((s, mut cx), mut l) = self.parts_rx(conv)?;
         let reason = match s.st.phase {
             Phase::Leaving(r) => r,
             _ => CloseReason::ConnectionLost,
         };
         if s.st.is_connected() {
-            s.handle_closed(reason, &mut cx);
+            s.handle_closed(reason, &mut cx, &mut l);
         } else {
             s.st.finish(reason, &mut cx.msgs);
         }
@@ -915,7 +1047,13 @@ impl<'s> Conversations<'s> {
     /// Find what [`poll_event`](Self::poll_event) would report (processing buffered frames as
     /// needed), without borrowing it.
     pub(crate) fn find_event(&mut self) -> Option<Found> {
+        self.settle_shared();
         let mut found = None;
+        let mut l = Lender {
+            buf: &mut *self.large,
+            holder: &mut self.holder,
+            queue: &mut self.queue,
+        };
         let mut cx = Ctx {
             now: self.now,
             msgs: MsgSlots::new(&mut *self.msgs, &mut self.reports),
@@ -928,7 +1066,7 @@ impl<'s> Conversations<'s> {
                 continue;
             };
             if !s.st.has_event() && s.wants_processing() {
-                s.process(&mut cx);
+                s.process(&mut cx, &mut l);
                 self.processed = true;
             }
             let id = s.st.id;
@@ -1001,6 +1139,10 @@ impl<'s> Conversations<'s> {
             Kind::Closed => {
                 let slot = self.slots.get_mut(i)?;
                 let s = slot.session.take()?;
+                if self.holder.is_some_and(|h| usize::from(h) == i) {
+                    // Nothing borrows it: a closed session's last event is out.
+                    self.holder = None;
+                }
                 Some(SbEvent::Closed {
                     conversation: s.st.id,
                     reason: s.st.closed.unwrap_or(CloseReason::ConnectionLost),
@@ -1008,7 +1150,7 @@ impl<'s> Conversations<'s> {
             }
             Kind::Session => {
                 let s = self.slots.get_mut(i)?.session.as_mut()?;
-                session_event(s)
+                session_event(s, &*self.large)
             }
         }
     }
@@ -1016,7 +1158,7 @@ impl<'s> Conversations<'s> {
 
 /// Take the next event of session `s` (one of its report flags or its pending frame event).
 #[inline(always)]
-fn session_event(s: &mut Session) -> Option<SbEvent<'_>> {
+fn session_event<'a>(s: &'a mut Session, shared: &'a [u8]) -> Option<SbEvent<'a>> {
     let st = &mut s.st;
     let conversation = st.id;
     if st.report_need_sb {
@@ -1071,7 +1213,7 @@ fn session_event(s: &mut Session) -> Option<SbEvent<'_>> {
         });
     }
     let ev = st.pending.take()?;
-    Some(frame_event(conversation, ev, s.rx.current_bytes()))
+    Some(frame_event(conversation, ev, s.current_bytes(shared)))
 }
 
 /// Turn a frame event into the caller's event, borrowing the frame's bytes.

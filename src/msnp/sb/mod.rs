@@ -289,9 +289,10 @@ pub enum SbEvent<'a> {
         /// What happened to it.
         outcome: Outcome,
     },
-    /// A received `MSG` was larger than the receive buffer (`session::RX_CAP`: the longest
-    /// `MSG` line plus 1664 payload bytes, the switchboard's own limit) and was skipped unread;
-    /// the conversation goes on.
+    /// A received `MSG` was larger than the shared large-frame buffer (given to
+    /// [`Conversations::new`]; `session::RX_CAP` bytes hold the longest `MSG` line plus 1664
+    /// payload bytes, the switchboard's own limit) and was skipped unread; the conversation
+    /// goes on.
     MessageSkipped {
         /// The conversation.
         conversation: ConversationId,

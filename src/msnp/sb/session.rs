@@ -14,6 +14,17 @@
 //! (ready, invitation failures, timeouts, a skipped oversized `MSG`) are flags and small
 //! records.
 //!
+//! # Receive buffers
+//!
+//! Each session frames its input in a small buffer of its own ([`SESSION_RX_CAP`] bytes: any
+//! switchboard command line, and the usual short `MSG`). A `MSG` whose declared length makes
+//! the frame longer than that is finished in the one large-frame buffer its
+//! [`super::Conversations`] shares between all sessions ([`Lender`]): the session moves its
+//! buffered bytes there, takes exactly the rest of that frame, and gives the buffer back once
+//! the frame has been handled and the event borrowing it handed out. While another session
+//! holds the buffer, a session whose next frame needs it takes no more input (back-pressure)
+//! until the holder gives it back; the holder only needs its own bytes to finish.
+//!
 //! # Transmit
 //!
 //! Short commands (`USR`, `ANS`, `CAL`, `OUT`, typing, invitation declines) are written to a
@@ -28,7 +39,7 @@ use super::{
 };
 use crate::limits::{MAX_FRIENDLY_NAME_ENCODED, MAX_OUTGOING_MSG_PAYLOAD, MAX_PASSPORT_LEN};
 use crate::msnp::wire::{
-    AckMode, Args, ClientCommand, Direction, Frame, FrameError, FrameReader, ServerCommand,
+    AckMode, Args, ClientCommand, Direction, Frame, FrameCore, FrameError, ServerCommand,
     ServerErrorCode, TrId, TrIdAllocator,
 };
 use crate::time::Instant;
@@ -38,8 +49,19 @@ use crate::wtvp::headwaiter::{Text, HOST_CAP};
 /// length, separators and CRLF.
 pub const MAX_MSG_LINE: usize =
     3 + 1 + MAX_PASSPORT_LEN + 1 + MAX_FRIENDLY_NAME_ENCODED + 1 + 4 + 2;
-/// Receive buffer of one switchboard connection: the longest server `MSG` line plus the largest
-/// payload a switchboard relays (1664 bytes). A larger `MSG` is skipped unread and reported as
+/// Longest switchboard command line: `IRO trid index count handle name` with a 10-digit TrID,
+/// 5-digit counts, a 129-byte handle, a 387-byte encoded name and CRLF (a `JOI` or `MSG` line
+/// is shorter).
+pub const MAX_SB_LINE: usize =
+    4 + 10 + 1 + 5 + 1 + 5 + 1 + MAX_PASSPORT_LEN + 1 + MAX_FRIENDLY_NAME_ENCODED + 2;
+/// Receive buffer of each switchboard session: any command line, and a `MSG` whose line and
+/// payload fit (a short text from a contact with a short name). Longer frames borrow the
+/// shared large-frame buffer (see the module doc).
+pub const SESSION_RX_CAP: usize = 640;
+const _: () = assert!(SESSION_RX_CAP >= MAX_SB_LINE && MAX_MSG_LINE <= MAX_SB_LINE);
+/// Size of the shared large-frame buffer that holds the largest `MSG` a switchboard relays:
+/// the longest server `MSG` line plus a 1664-byte payload. A `MSG` longer than the shared
+/// buffer a [`super::Conversations`] was given is skipped unread and reported as
 /// [`super::SbEvent::MessageSkipped`]; the conversation goes on.
 pub const RX_CAP: usize = MAX_MSG_LINE + MAX_OUTGOING_MSG_PAYLOAD;
 /// Scratch a caller lends for writing: the longest head of a message part (its `MSG` line,
@@ -345,8 +367,34 @@ pub(crate) struct State {
 
 /// One switchboard connection: its receive buffer and its state.
 pub(crate) struct Session {
-    pub rx: FrameReader<RX_CAP>,
+    rx: FrameCore,
+    /// The session's own receive buffer (the bytes are here unless `lent` is set).
+    small: [u8; SESSION_RX_CAP],
+    /// Length of the frame being finished in the shared large-frame buffer, which then holds
+    /// this session's bytes (0: they are in `small`).
+    lent: usize,
+    /// Place in the queue for the shared buffer while refused it (0: not queued).
+    ticket: u32,
     pub st: State,
+}
+
+/// The large-frame buffer shared by all sessions, the slot of the session holding it, and
+/// the queue of sessions refused it.
+pub(crate) struct Lender<'a> {
+    pub buf: &'a mut [u8],
+    pub holder: &'a mut Option<u16>,
+    pub queue: &'a mut WaitQueue,
+}
+
+/// Sessions refused the shared buffer are served in the order they were first refused: each
+/// gets a ticket, and the buffer goes only to the lowest ticket still waiting.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct WaitQueue {
+    /// The last ticket handed out.
+    pub last: u32,
+    /// The lowest ticket of a session still waiting (0: nobody waits), kept by
+    /// [`super::Conversations`].
+    pub turn: u32,
 }
 
 /// What `process` needs besides the session: the shared outgoing messages and the setup.
@@ -361,7 +409,10 @@ pub(crate) struct Ctx<'a> {
 impl Session {
     fn blank(id: ConversationId, role: Role) -> Self {
         Session {
-            rx: FrameReader::new(Direction::ServerToClient),
+            rx: FrameCore::new(Direction::ServerToClient),
+            small: [0; SESSION_RX_CAP],
+            lent: 0,
+            ticket: 0,
             st: State {
                 id,
                 role,
@@ -458,21 +509,33 @@ impl Session {
     }
 
     /// Feed received bytes; return how many were taken (see [`super::Conversations::handle_input`]).
-    pub(crate) fn handle_input(&mut self, bytes: &[u8], cx: &mut Ctx<'_>) -> usize {
+    pub(crate) fn handle_input(
+        &mut self,
+        bytes: &[u8],
+        cx: &mut Ctx<'_>,
+        l: &mut Lender<'_>,
+    ) -> usize {
         let mut consumed = 0usize;
         loop {
             if self.wants_processing() {
-                self.process(cx);
+                self.process(cx, l);
             }
             if self.st.closed.is_some() || self.st.eof.is_some() {
                 // Nothing more will be read on this connection.
                 return bytes.len();
             }
             let rest = bytes.get(consumed..).unwrap_or(&[]);
-            if rest.is_empty() || self.st.blocked() {
+            if rest.is_empty() || self.st.blocked() || self.is_waiting() {
                 return consumed;
             }
-            let n = self.rx.push(rest);
+            let n = if self.lent > 0 {
+                // Only the rest of the frame being finished: once it is out, the shared
+                // buffer holds nothing else and goes back.
+                let k = self.lent.saturating_sub(self.rx.buffered()).min(rest.len());
+                self.rx.push(l.buf, rest.get(..k).unwrap_or(&[]))
+            } else {
+                self.rx.push(&mut self.small, rest)
+            };
             if n == 0 {
                 return consumed;
             }
@@ -482,12 +545,17 @@ impl Session {
 
     /// Report that the connection closed: buffered frames are still processed (their events
     /// reported) before the conversation ends with `reason`.
-    pub(crate) fn handle_closed(&mut self, reason: CloseReason, cx: &mut Ctx<'_>) {
+    pub(crate) fn handle_closed(
+        &mut self,
+        reason: CloseReason,
+        cx: &mut Ctx<'_>,
+        l: &mut Lender<'_>,
+    ) {
         if self.st.closed.is_some() {
             return;
         }
         self.st.eof = Some(reason);
-        self.process(cx);
+        self.process(cx, l);
     }
 
     /// Query whether `process` has work: buffered bytes or a close to carry out, and no event
@@ -505,41 +573,158 @@ impl Session {
         self.st.closed.is_none() && (self.st.eof.is_some() || self.rx.buffered() > 0)
     }
 
-    /// Handle buffered frames until one makes an event that borrows it (or none is left).
-    pub(crate) fn process(&mut self, cx: &mut Ctx<'_>) {
-        let Session { rx, st } = self;
-        st.settle_names();
-        while st.closed.is_none() && !st.blocked() {
-            match rx.next_frame() {
-                None => {
-                    if let Some(reason) = st.eof.take() {
-                        st.finish(reason, &mut cx.msgs);
-                    }
-                    break;
+    /// Query whether the next frame waits for the shared large-frame buffer, which another
+    /// session held when this one last tried: no input is taken meanwhile.
+    pub(crate) fn is_waiting(&self) -> bool {
+        self.lent == 0 && self.rx.needed() > 0 && self.st.closed.is_none()
+    }
+
+    /// Return this session's place in the queue for the shared buffer while it waits (0: not
+    /// queued).
+    pub(crate) fn wait_ticket(&self) -> u32 {
+        if self.is_waiting() {
+            self.ticket
+        } else {
+            0
+        }
+    }
+
+    /// Query whether this session's bytes are in the shared large-frame buffer.
+    pub(crate) fn is_lent(&self) -> bool {
+        self.lent > 0
+    }
+
+    /// Query whether the shared buffer must stay with this session: a frame is being
+    /// finished there, or an event not yet handed out borrows it.
+    pub(crate) fn needs_shared(&self) -> bool {
+        self.lent > 0
+            && (self.st.pending.is_some() || (self.st.closed.is_none() && self.rx.buffered() > 0))
+    }
+
+    /// Move the head frame's buffered bytes to the shared buffer if it needs it and nobody
+    /// holds it; return whether it did.
+    ///
+    /// Fair between sessions: one refused gets a ticket, and the buffer goes to the lowest
+    /// ticket still waiting, so a session receiving large message after large message cannot
+    /// keep it from the others, whatever order the caller feeds them in.
+    fn borrow(&mut self, l: &mut Lender<'_>) -> bool {
+        let need = self.rx.needed();
+        if need == 0 || self.lent > 0 {
+            return false;
+        }
+        if l.holder.is_some() || (l.queue.turn != 0 && self.ticket != l.queue.turn) {
+            if self.ticket == 0 {
+                // 2^32 refusals wrap the counter (years of large messages); order is then
+                // briefly unfair, never stuck: `turn` is re-read from the waiting sessions.
+                l.queue.last = l.queue.last.wrapping_add(1).max(1);
+                self.ticket = l.queue.last;
+                if l.queue.turn == 0 {
+                    l.queue.turn = self.ticket;
                 }
+            }
+            return false;
+        }
+        let Ok(me) = u16::try_from(self.st.id.index()) else {
+            return false;
+        };
+        if !self.rx.move_to(&self.small, l.buf) {
+            return false;
+        }
+        msgr_debug!("sb: {}-byte frame moves to the shared buffer", need);
+        self.lent = need;
+        *l.holder = Some(me);
+        if self.ticket != 0 {
+            self.ticket = 0;
+            // The next in line is found at the next reader call (none waits before then:
+            // the buffer is held).
+            l.queue.turn = u32::MAX;
+        }
+        true
+    }
+
+    /// Give the shared buffer back (when [`needs_shared`](Self::needs_shared) is false):
+    /// later input goes to the session's own buffer again.
+    pub(crate) fn give_back(&mut self, l: &mut Lender<'_>) {
+        if self.lent == 0 {
+            return;
+        }
+        // Nothing is left to move: the holder took no byte beyond its frame, and that frame is
+        // handed out (released by the next reader call) unless the session closed, when the
+        // rest is dropped.
+        if self.st.closed.is_some() {
+            self.rx = FrameCore::new(Direction::ServerToClient);
+        }
+        self.lent = 0;
+        *l.holder = None;
+    }
+
+    /// Return the bytes of the frame handed out last (events borrow their text from them).
+    pub(crate) fn current_bytes<'b>(&'b self, shared: &'b [u8]) -> &'b [u8] {
+        let buf = if self.lent > 0 {
+            shared
+        } else {
+            &self.small[..]
+        };
+        self.rx.current_bytes(buf)
+    }
+
+    /// Handle buffered frames until one makes an event that borrows it (or none is left).
+    pub(crate) fn process(&mut self, cx: &mut Ctx<'_>, l: &mut Lender<'_>) {
+        self.st.settle_names();
+        while self.st.closed.is_none() && !self.st.blocked() {
+            let Session {
+                rx,
+                small,
+                lent,
+                st,
+                ..
+            } = &mut *self;
+            let buf: &[u8] = if *lent > 0 { &*l.buf } else { &small[..] };
+            match rx.next_frame(buf, l.buf.len()) {
+                None => {}
                 // Bound by reference: a frame moved out of the returned value is copied whole
                 // (a `memcpy` call on the box).
-                Some(Ok(ref frame)) => match msg_parts(frame) {
-                    // The common frame, split without the general parser.
-                    Some((sender, name, payload)) => {
-                        st.on_msg(frame, sender, name, payload, cx.cfg)
+                Some(Ok(ref frame)) => {
+                    match msg_parts(frame) {
+                        // The common frame, split without the general parser.
+                        Some((sender, name, payload)) => {
+                            st.on_msg(frame, sender, name, payload, cx.cfg)
+                        }
+                        None => match ServerCommand::parse(frame) {
+                            Ok(cmd) => st.on_command(frame, cmd, cx),
+                            Err(_) => msgr_debug!("sb: unparsable line skipped"),
+                        },
                     }
-                    None => match ServerCommand::parse(frame) {
-                        Ok(cmd) => st.on_command(frame, cmd, cx),
-                        Err(_) => msgr_debug!("sb: unparsable line skipped"),
-                    },
-                },
+                    continue;
+                }
                 Some(Err(FrameError::BadPayloadLength)) => {
                     msgr_warn!("sb: payload length unreadable, closing");
                     st.eof = None;
                     st.finish(CloseReason::Protocol, &mut cx.msgs);
+                    continue;
                 }
                 Some(Err(FrameError::PayloadTooLong { len })) => {
                     msgr_warn!("sb: MSG of {} bytes skipped", len);
                     st.report_skipped = Some(len);
+                    continue;
                 }
-                Some(Err(FrameError::LineTooLong)) => msgr_warn!("sb: oversized line skipped"),
+                Some(Err(FrameError::LineTooLong)) => {
+                    msgr_warn!("sb: oversized line skipped");
+                    continue;
+                }
             }
+            // No complete frame: the head frame may go on in the shared buffer, else more
+            // input (or the shared buffer) is needed, or the input ended.
+            if self.st.eof.is_none() && self.rx.needed() > 0 && self.borrow(l) {
+                continue;
+            }
+            if let Some(reason) = self.st.eof.take() {
+                self.st.finish(reason, &mut cx.msgs);
+            }
+            break;
+        }
+        if self.lent > 0 && !self.needs_shared() {
+            self.give_back(l);
         }
     }
 }

@@ -28,7 +28,15 @@
 //!   session: frame boundaries are lost. The reader stays failed (every call repeats the error and
 //!   further input is dropped) until [`FrameReader::reset`].
 //!
-//! Memory is bounded by the capacity `N`; nothing grows.
+//! - **Frame longer than the buffer but within `room`** ([`FrameCore`] only): a reader whose
+//!   storage can be swapped is told how large a buffer a payload frame would fit
+//!   ([`FrameCore::next_frame`]'s `room`). When the frame fits `room` but not the buffer it is
+//!   in, `next_frame` returns `None` and [`FrameCore::needed`] gives the frame's length; the
+//!   owner moves the buffered bytes to a larger buffer ([`FrameCore::move_to`]) and goes on
+//!   there, or waits. [`FrameReader`] passes its own capacity as `room`, so it never waits.
+//!
+//! Memory is bounded by the capacity `N` (or by the buffers a [`FrameCore`] is given); nothing
+//! grows.
 
 /// Which way the bytes flow, which decides the payload verbs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -115,26 +123,69 @@ enum State {
     Failed,
 }
 
-/// Hold the reader state apart from the buffer so the logic exists once for every capacity.
+/// Hold a frame reader's state apart from its buffer: the logic exists once for every
+/// capacity, and a reader whose storage changes (a switchboard session that moves one large
+/// frame to a shared buffer) passes the buffer in at every call.
+///
+/// Every call must get the buffer the bytes are in: the one given to the last
+/// [`push`](Self::push), or the one they were moved to with [`move_to`](Self::move_to).
+/// [`FrameReader`] is this plus an owned buffer.
 #[derive(Debug, Clone, Copy)]
-struct Core {
+pub struct FrameCore {
     start: usize,
     end: usize,
     /// Bytes of the frame handed out last time, dropped on the next call.
     consumed: usize,
+    /// Length of the head frame when it waits for a larger buffer (0: none).
+    need: usize,
     state: State,
     dir: Direction,
 }
 
-impl Core {
-    const fn new(dir: Direction) -> Self {
-        Core {
+impl FrameCore {
+    /// Make an empty reader state for bytes flowing in `dir`.
+    pub const fn new(dir: Direction) -> Self {
+        FrameCore {
             start: 0,
             end: 0,
             consumed: 0,
+            need: 0,
             state: State::Normal,
             dir,
         }
+    }
+
+    /// Return how many bytes are buffered and not yet returned as frames.
+    pub fn buffered(&self) -> usize {
+        self.end
+            .saturating_sub(self.start)
+            .saturating_sub(self.consumed)
+    }
+
+    /// Return the length (line, line end, payload) of the head frame when the last
+    /// [`next_frame`](Self::next_frame) returned `None` because the frame fits `room` but not
+    /// the buffer; 0 otherwise.
+    pub fn needed(&self) -> usize {
+        self.need
+    }
+
+    /// Move the buffered bytes from `from` to the start of `to` (dropping the frame handed out
+    /// last); false, and nothing moved, when they do not fit `to`. Later calls take `to`.
+    pub fn move_to(&mut self, from: &[u8], to: &mut [u8]) -> bool {
+        self.release();
+        let src = from.get(self.start..self.end).unwrap_or(&[]);
+        let Some(dst) = to.get_mut(..src.len()) else {
+            return false;
+        };
+        dst.copy_from_slice(src);
+        self.end = src.len();
+        self.start = 0;
+        true
+    }
+
+    /// Query whether a fatal framing error has stopped the reader.
+    pub fn is_failed(&self) -> bool {
+        self.state == State::Failed
     }
 
     fn release(&mut self) {
@@ -146,7 +197,9 @@ impl Core {
         }
     }
 
-    fn push(&mut self, buf: &mut [u8], bytes: &[u8]) -> usize {
+    /// Copy as much of `bytes` as fits `buf`; return how many were taken (all, once the
+    /// reader failed). See [`FrameReader::push`].
+    pub fn push(&mut self, buf: &mut [u8], bytes: &[u8]) -> usize {
         self.release();
         if self.state == State::Failed {
             return bytes.len();
@@ -186,8 +239,8 @@ impl Core {
         }
     }
 
-    /// Return the frame handed out last, if its bytes are still in the buffer.
-    fn current<'a>(&self, buf: &'a [u8]) -> Option<Frame<'a>> {
+    /// Return the frame handed out last, if its bytes are still in `buf`.
+    pub fn current_frame<'a>(&self, buf: &'a [u8]) -> Option<Frame<'a>> {
         if self.consumed == 0 {
             return None;
         }
@@ -207,8 +260,27 @@ impl Core {
         })
     }
 
-    fn next<'a>(&mut self, buf: &'a [u8]) -> Option<Result<Frame<'a>, FrameError>> {
+    /// Return the raw bytes (line, line end, payload) of the frame handed out last, while
+    /// they are still in `buf` (empty otherwise).
+    pub fn current_bytes<'a>(&self, buf: &'a [u8]) -> &'a [u8] {
+        if self.consumed == 0 {
+            return &[];
+        }
+        buf.get(self.start..self.start.saturating_add(self.consumed))
+            .unwrap_or(&[])
+    }
+
+    /// Return the next complete frame in `buf`, a framing error, or `None` when more bytes
+    /// (or, see [`needed`](Self::needed), a buffer of up to `room` bytes) are needed. A
+    /// payload frame longer than both `buf` and `room` is skipped
+    /// ([`FrameError::PayloadTooLong`]).
+    pub fn next_frame<'a>(
+        &mut self,
+        buf: &'a [u8],
+        room: usize,
+    ) -> Option<Result<Frame<'a>, FrameError>> {
         self.release();
+        self.need = 0;
         loop {
             match self.state {
                 State::Normal => break,
@@ -277,6 +349,11 @@ impl Core {
         // Line, LF and payload must fit the buffer (line_len <= data.len() <= buf.len()).
         let n = usize::try_from(len).unwrap_or(usize::MAX);
         if n > buf.len().wrapping_sub(line_len) {
+            if n <= room.saturating_sub(line_len) {
+                // n + line_len <= room: no overflow.
+                self.need = n.wrapping_add(line_len);
+                return None;
+            }
             self.start = self.start.wrapping_add(line_len);
             self.state = State::SkipPayload(len);
             return Some(Err(FrameError::PayloadTooLong { len }));
@@ -300,7 +377,7 @@ impl Core {
 #[derive(Debug, Clone)]
 pub struct FrameReader<const N: usize> {
     buf: [u8; N],
-    core: Core,
+    core: FrameCore,
 }
 
 impl<const N: usize> FrameReader<N> {
@@ -308,7 +385,7 @@ impl<const N: usize> FrameReader<N> {
     pub const fn new(dir: Direction) -> Self {
         FrameReader {
             buf: [0; N],
-            core: Core::new(dir),
+            core: FrameCore::new(dir),
         }
     }
 
@@ -327,7 +404,7 @@ impl<const N: usize> FrameReader<N> {
 
     /// Return the next complete frame, a framing error, or `None` when more bytes are needed.
     pub fn next_frame(&mut self) -> Option<Result<Frame<'_>, FrameError>> {
-        self.core.next(&self.buf)
+        self.core.next_frame(&self.buf, N)
     }
 
     /// Return the frame returned by the last [`next_frame`](Self::next_frame) call again.
@@ -336,7 +413,7 @@ impl<const N: usize> FrameReader<N> {
     /// borrowing a frame's fields (for events) without copying them. `None` when that call
     /// returned no frame.
     pub fn current_frame(&self) -> Option<Frame<'_>> {
-        self.core.current(&self.buf)
+        self.core.current_frame(&self.buf)
     }
 
     /// Return the raw bytes (line, line end, payload) of the frame the last
@@ -344,31 +421,22 @@ impl<const N: usize> FrameReader<N> {
     /// otherwise): a cheaper way than [`current_frame`](Self::current_frame) to reach fields
     /// remembered by their offset from the start of the line.
     pub fn current_bytes(&self) -> &[u8] {
-        if self.core.consumed == 0 {
-            return &[];
-        }
-        let start = self.core.start;
-        self.buf
-            .get(start..start.saturating_add(self.core.consumed))
-            .unwrap_or(&[])
+        self.core.current_bytes(&self.buf)
     }
 
     /// Return how many bytes are buffered and not yet returned as frames.
     pub fn buffered(&self) -> usize {
-        self.core
-            .end
-            .saturating_sub(self.core.start)
-            .saturating_sub(self.core.consumed)
+        self.core.buffered()
     }
 
     /// Query whether a fatal framing error has stopped the reader.
     pub fn is_failed(&self) -> bool {
-        self.core.state == State::Failed
+        self.core.is_failed()
     }
 
     /// Drop all buffered bytes and any failure (a new connection).
     pub fn reset(&mut self) {
-        self.core = Core::new(self.core.dir);
+        self.core = FrameCore::new(self.core.dir);
     }
 }
 
@@ -594,6 +662,52 @@ mod tests {
             frames(&mut r, b"\r\n\nPNG\r\n", 1),
             vec![ok(b"", None), ok(b"", None), ok(b"PNG", None)]
         );
+    }
+
+    #[test]
+    fn test_frame_core_waits_for_room_then_moves() {
+        let input = b"MSG a b 20\r\n0123456789abcdefghijQNG\r\n";
+        let mut small = [0u8; 16];
+        let mut big = [0u8; 40];
+        let mut r = FrameCore::new(Direction::ServerToClient);
+        assert_eq!(r.push(&mut small, input), 16);
+        // The frame (32 bytes) fits a 40-byte buffer but not this one: wait, do not skip.
+        assert!(r.next_frame(&small, big.len()).is_none());
+        assert_eq!(r.needed(), 32);
+        assert!(r.move_to(&small, &mut big));
+        assert!(r.next_frame(&big, big.len()).is_none());
+        assert_eq!(r.needed(), 0);
+        assert_eq!(r.push(&mut big, &input[16..32]), 16);
+        let f = r.next_frame(&big, big.len()).unwrap().unwrap();
+        assert_eq!(
+            (f.line, f.payload),
+            (&b"MSG a b 20"[..], Some(&b"0123456789abcdefghij"[..]))
+        );
+        assert_eq!(r.current_bytes(&big), &input[..32]);
+        // Nothing else buffered: back to the small buffer.
+        assert!(r.move_to(&big, &mut small));
+        assert_eq!(r.buffered(), 0);
+        assert_eq!(r.push(&mut small, &input[32..]), 5);
+        let f = r.next_frame(&small, big.len()).unwrap().unwrap();
+        assert_eq!(f.line, b"QNG");
+    }
+
+    #[test]
+    fn test_frame_core_skips_a_frame_longer_than_room() {
+        let mut small = [0u8; 16];
+        let mut r = FrameCore::new(Direction::ServerToClient);
+        r.push(&mut small, b"MSG a b 50\r\n");
+        assert_eq!(
+            r.next_frame(&small, 40),
+            Some(Err(FrameError::PayloadTooLong { len: 50 }))
+        );
+        assert_eq!(r.needed(), 0);
+        // A buffer too small for the bytes it should take refuses them.
+        let mut r = FrameCore::new(Direction::ServerToClient);
+        r.push(&mut small, b"MSG a b 20\r\n0123");
+        assert!(r.next_frame(&small, 40).is_none());
+        assert!(!r.move_to(&small, &mut [0u8; 8]));
+        assert_eq!(r.buffered(), 16);
     }
 
     #[test]

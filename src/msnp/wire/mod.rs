@@ -34,7 +34,7 @@ mod verbs;
 mod writer;
 
 pub use command::{AckMode, ClientCommand, ListKind, ServerCommand, Status};
-pub use frame::{Direction, Frame, FrameError, FrameReader};
+pub use frame::{Direction, Frame, FrameCore, FrameError, FrameReader};
 pub use line::{Args, Line};
 pub use server_error::ServerErrorCode;
 pub use trid::{TrId, TrIdAllocator};

@@ -73,6 +73,11 @@ fn close_reason(r: CloseReason) -> String {
 struct Sock {
     stream: TcpStream,
     outbox: Vec<u8>,
+    /// Received bytes the client has not taken yet (a switchboard connection pauses while
+    /// another conversation holds the shared large-frame buffer); nothing more is read meanwhile.
+    inbox: Vec<u8>,
+    /// The peer closed: report it once the inbox is taken.
+    eof: bool,
 }
 
 /// What the runner has seen, for expectations.
@@ -419,21 +424,27 @@ impl<'s, W: Write> Runner<'s, W> {
         self.drain();
         let ids: Vec<u32> = self.socks.keys().copied().collect();
         for raw in ids {
+            let Some(conn) = self.client.conn_from_raw(raw) else {
+                self.socks.remove(&raw);
+                continue;
+            };
+            // Bytes left over from an earlier round first: a paused connection resumes here,
+            // even when nothing new arrives on it.
+            self.feed(conn, raw, &[]);
             for _ in 0..READS_PER_ROUND {
-                let Some(conn) = self.client.conn_from_raw(raw) else {
-                    self.socks.remove(&raw);
-                    break;
-                };
                 let mut buf = [0u8; 4096];
                 let r = match self.socks.get_mut(&raw) {
+                    // Back-pressure: read nothing more until the client took what is held.
+                    Some(s) if !s.inbox.is_empty() || s.eof => break,
                     Some(s) => s.stream.read(&mut buf),
                     None => break,
                 };
                 match r {
                     Ok(0) => {
-                        self.socks.remove(&raw);
-                        self.client.handle_closed(self.now(), conn);
-                        self.drain();
+                        if let Some(s) = self.socks.get_mut(&raw) {
+                            s.eof = true;
+                        }
+                        self.feed(conn, raw, &[]);
                         break;
                     }
                     Ok(n) => {
@@ -453,27 +464,53 @@ impl<'s, W: Write> Runner<'s, W> {
         self.drain();
     }
 
+    /// Offer the held bytes of `raw` and then `bytes` to the client; what it does not take
+    /// stays held while the connection is paused (see `Client::input_paused`). A connection
+    /// whose peer closed is reported closed once nothing is held.
     fn feed(&mut self, conn: ConnId, raw: u32, bytes: &[u8]) {
-        let mut rest = bytes;
+        let Some(s) = self.socks.get_mut(&raw) else {
+            return;
+        };
+        s.inbox.extend_from_slice(bytes);
+        let mut rest = std::mem::take(&mut s.inbox);
+        let mut at = 0;
         let mut stalls = 0;
-        while !rest.is_empty() {
+        while at < rest.len() {
             let now = self.now();
-            match self.client.handle_input(now, conn, rest) {
+            match self.client.handle_input(now, conn, &rest[at..]) {
                 Ok(k) => {
-                    rest = rest.get(k..).unwrap_or_default();
+                    at += k;
                     stalls = if k == 0 { stalls + 1 } else { 0 };
                 }
                 Err(e) => {
                     self.emit(json!({"event":"error","command":"input","conn":raw,"error":format!("{e:?}")}));
                     self.socks.remove(&raw);
                     self.client.handle_closed(now, conn);
-                    stalls = 2;
+                    self.drain();
+                    return;
                 }
             }
             self.drain();
             if stalls > 1 {
+                if !self.client.input_paused(conn) {
+                    // Not paused and taking nothing: a stuck stream; drop what is held.
+                    at = rest.len();
+                }
                 break;
             }
+        }
+        rest.drain(..at);
+        let eof = match self.socks.get_mut(&raw) {
+            Some(s) => {
+                s.inbox = rest;
+                s.eof && s.inbox.is_empty()
+            }
+            None => false,
+        };
+        if eof {
+            self.socks.remove(&raw);
+            self.client.handle_closed(self.now(), conn);
+            self.drain();
         }
     }
 
@@ -517,6 +554,8 @@ impl<'s, W: Write> Runner<'s, W> {
                             Sock {
                                 stream,
                                 outbox: Vec::new(),
+                                inbox: Vec::new(),
+                                eof: false,
                             },
                         );
                         if let Err(e) = self.client.handle_connected(now, conn) {
@@ -938,6 +977,7 @@ mod tests {
             (0..2).map(|_| ConversationSlot::default()).collect();
         let mut msgs: Vec<MessageSlot> = (0..2).map(|_| MessageSlot::default()).collect();
         let mut pool = vec![0u8; 4096];
+        let mut large = vec![0u8; msntv_messenger::msnp::sb::session::RX_CAP];
         let ns = NsConfig::new("127.0.0.1", 1, "me@example.com");
         let client = Client::new(
             ClientConfig::new(ns, LoginMode::Password(b"pw")),
@@ -948,6 +988,7 @@ mod tests {
                 conversations: &mut convs,
                 messages: &mut msgs,
                 message_bytes: &mut pool,
+                large_frame: &mut large,
             },
             Instant::ZERO,
         )

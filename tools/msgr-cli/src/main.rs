@@ -220,6 +220,7 @@ fn main() -> ExitCode {
     let mut convs: Vec<ConversationSlot> = (0..8).map(|_| ConversationSlot::default()).collect();
     let mut messages: Vec<MessageSlot> = (0..32).map(|_| MessageSlot::default()).collect();
     let mut message_bytes = vec![0u8; 16384];
+    let mut large_frame = vec![0u8; msntv_messenger::msnp::sb::session::RX_CAP];
     let client = match Client::new(
         cfg,
         ClientStorage {
@@ -229,6 +230,7 @@ fn main() -> ExitCode {
             conversations: &mut convs,
             messages: &mut messages,
             message_bytes: &mut message_bytes,
+            large_frame: &mut large_frame,
         },
         Instant::ZERO,
     ) {
