@@ -54,6 +54,9 @@ fn refused_service_sign_in_is_reported_once() {
         conversations: &mut convs,
         messages: &mut msgs,
         message_bytes: Box::leak(Box::new([0u8; 4096])),
+        large_frame: Box::leak(
+            vec![0u8; msntv_messenger::msnp::sb::session::RX_CAP].into_boxed_slice(),
+        ),
     };
     let mut c = Client::new(cfg, storage, Instant::ZERO).expect("client");
     let t = Instant::ZERO;
