@@ -29,10 +29,15 @@ use crate::time::{Duration, Instant};
 pub const TICKET_CAP: usize = 512;
 /// Bytes that hold the services remembered from `wtv-service` lines: 4 per service plus its
 /// name and host. The recorded minisrv sign-ins list eleven services in 241 bytes
-/// (`../shared/transcripts/wtvp`); this holds about twice that. Services beyond it are dropped
-/// with a warning (the 16-slot table this replaces dropped them too); the sign-in only needs
-/// `wtv-head-waiter` and the login URL's service, which minisrv lists first.
+/// (`../shared/transcripts/wtvp`); this holds about twice that. A stock minisrv lists about
+/// thirty, so room is kept for the services a sign-in uses ([`SIGN_IN_SERVICES`]) until they
+/// are listed; other services beyond the pool are dropped with a warning.
 pub const SERVICE_POOL: usize = 512;
+/// The services a sign-in connects to (the first contact, the head-waiter, Messenger's
+/// login service and the catch-all): a full pool keeps room for them, however late the
+/// server lists them (minisrv sends its list sorted, `wtv-passport` after twenty others).
+pub const SIGN_IN_SERVICES: [&[u8]; 4] =
+    [b"wtv-1800", b"wtv-head-waiter", b"wtv-passport", b"wtv-*"];
 /// Capacity of a service name.
 pub const SERVICE_NAME_CAP: usize = 32;
 /// Capacity of a service host.
@@ -185,7 +190,9 @@ impl Services {
     }
 
     /// Store a service (names and hosts within their caps), replacing one of the same name
-    /// in place; returns false when the pool has no room for it.
+    /// in place; returns false when the pool has no room for it. A service outside
+    /// [`SIGN_IN_SERVICES`] must also leave room for those not yet stored (reckoned with this
+    /// line's host: a server lists its services on one host).
     fn set(&mut self, name: &[u8], host: &[u8], port: u16) -> bool {
         let (Ok(nl), Ok(hl)) = (u8::try_from(name.len()), u8::try_from(host.len())) else {
             return false;
@@ -194,7 +201,16 @@ impl Services {
         let old = self.entries().find(|(_, s)| s.name == name).map(|(r, _)| r);
         let (at, old_len) = old.map_or((self.used, 0), |r| (r.start, r.len()));
         let new_used = self.used - old_len + len;
-        if new_used > SERVICE_POOL {
+        let reserve: usize = if SIGN_IN_SERVICES.contains(&name) {
+            0
+        } else {
+            SIGN_IN_SERVICES
+                .iter()
+                .filter(|n| self.position(n).is_none())
+                .map(|n| ENTRY_HEAD + n.len() + host.len())
+                .sum()
+        };
+        if new_used + reserve > SERVICE_POOL {
             return false;
         }
         // Move the entries after this one to make exactly `len` bytes for it.
@@ -1585,6 +1601,7 @@ mod tests {
         let hw = s.get(1).map(|e| (e.host, e.port));
         assert_eq!(hw, Some((&b"10.0.0.254"[..], 1602)));
         assert_eq!(s.get(2).map(|e| e.name), Some(&b"wtv-*"[..]));
+        assert!(s.set(b"wtv-passport", b"127.0.0.1", 1654));
         let mut n = 0;
         while s.set(
             &[b'a' + (n % 26) as u8, b'0' + (n / 26) as u8],
@@ -1597,6 +1614,64 @@ mod tests {
         assert_eq!(s.get(0).map(|e| e.port), Some(1615));
         s.clear();
         assert_eq!(s.position(b"wtv-1800"), None);
+    }
+
+    /// A stock minisrv lists about thirty services, sorted, on one host: the pool fills up
+    /// before `wtv-passport` and `wtv-*`, and keeps room for them and the head-waiter.
+    #[test]
+    fn a_full_service_pool_keeps_room_for_the_sign_in_services() {
+        let stock: [&[u8]; 30] = [
+            b"ftp",
+            b"http",
+            b"https",
+            b"irc",
+            b"mailto",
+            b"news",
+            b"wtv-1800",
+            b"wtv-author",
+            b"wtv-chat",
+            b"wtv-cookie",
+            b"wtv-disk",
+            b"wtv-favorite",
+            b"wtv-flashrom",
+            b"wtv-guide",
+            b"wtv-head-waiter",
+            b"wtv-home",
+            b"wtv-log",
+            b"wtv-mail",
+            b"wtv-music",
+            b"wtv-news",
+            b"wtv-passport",
+            b"wtv-register",
+            b"wtv-setup",
+            b"wtv-smartcard",
+            b"wtv-star",
+            b"wtv-tricks",
+            b"wtv-update",
+            b"wtvchat",
+            b"wtv-partner",
+            b"wtv-*",
+        ];
+        let host = b"minisrv.example.org";
+        let mut s = Services::new();
+        let mut dropped = 0;
+        for (i, name) in stock.iter().enumerate() {
+            if !s.set(name, host, 1600 + i as u16) {
+                dropped += 1;
+                assert!(!SIGN_IN_SERVICES.contains(name), "{name:?} was dropped");
+            }
+        }
+        assert!(dropped > 0, "the list overflows the pool");
+        assert!(s.used <= SERVICE_POOL);
+        for name in SIGN_IN_SERVICES {
+            let i = s.position(name).expect("a sign-in service is kept");
+            let e = s.get(i).expect("entry");
+            assert_eq!(e.host, &host[..]);
+            let listed = stock.iter().position(|n| *n == name).expect("listed");
+            assert_eq!(e.port, 1600 + listed as u16);
+        }
+        // Services listed first are kept while there is room beyond the reserve.
+        assert_eq!(s.get(0).map(|e| e.name), Some(&b"ftp"[..]));
     }
 
     /// With the C ABI's identity, a ticket and a URL at their caps, every request fits the
