@@ -15,9 +15,8 @@ use msntv_messenger::wtvp::login::{LoginAnswer, LoginError, LoginTransport};
 use msntv_messenger::Instant;
 use msntv_testdata::wtvp::{load_sessions, Session, SessionConn};
 
-// The production buffer sizes: every recorded sign-in must fit them.
-type Client<'a> =
-    WtvpClient<'a, { msntv_messenger::client::WTVP_RX }, { msntv_messenger::client::WTVP_TX }>;
+// The production buffer size: every recorded sign-in must fit it.
+type Client<'a> = WtvpClient<'a, { msntv_messenger::client::WTVP_BUF }>;
 
 #[derive(Default)]
 struct Seen {

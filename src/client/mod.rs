@@ -32,23 +32,29 @@ use crate::wtvp::headwaiter::{MessengerConfig, RefusalReason};
 use crate::wtvp::login::{DelegateLogin, LoginError, LoginRequest, LoginTransport};
 use crate::ErrorKind;
 
-/// Receive buffer of the built-in WTVP client. Response heads are read line by line, so it
-/// holds one partial head line, then the one body the client keeps (a login answer or a fetched
-/// body; under LZPF the wire form and the expanded body after it); bodies of the sign-in steps
-/// are skipped. Sized by `tests/wtvp_replay.rs` from the recorded minisrv sessions
+/// What the built-in WTVP client needs to receive. Response heads are read line by line, so
+/// it holds one partial head line, then the one body the client keeps (a login answer or a
+/// fetched body; under LZPF the wire form and the expanded body after it); bodies of the
+/// sign-in steps are skipped. Sized by `tests/wtvp_replay.rs` from the recorded minisrv sessions
 /// (`../shared/transcripts/wtvp`: longest head line 216 bytes, largest kept body 703 — the
 /// 355-byte MSNP8 ticket under LZPF), the longest line that must be accepted (a `wtv-ticket`
 /// at its 512-byte cap, 526 bytes) and a 512-byte ticket under literal-only LZPF (1,032).
 /// A longer head line fails the step with `MessageError::HeadTooLong` (a capacity error), a
 /// larger kept body with `ClientError::Capacity` (`LoginError::TooLarge` for a login answer).
 pub const WTVP_RX: usize = 1152;
-/// Transmit buffer of the built-in WTVP client: one request at a time (the encrypted `GET`
+/// What the built-in WTVP client needs to transmit: one request at a time (the encrypted `GET`
 /// is written after its SECURE ON block has been taken). The largest is the SECURE ON block:
 /// with the C ABI's box identity (303 bytes of identity headers) and a ticket at its 512-byte
 /// cap that is 942 bytes; an encrypted `GET` with a URL at its 641-byte cap is 676, the
 /// `ValidateLogin` request 641 (recorded: SECURE ON blocks of 583 bytes, plain requests of at
 /// most 613). A request that does not fit fails its step with a typed error.
-pub const WTVP_TX: usize = 1024;
+pub const WTVP_TX: usize = 944;
+/// The built-in WTVP client's one buffer (WTVP is request/response: a request is taken before
+/// its response arrives, so sending and receiving share it). It holds [`WTVP_RX`], and
+/// [`WTVP_TX`] plus a request URL at its cap ([`URL_CAP`](crate::wtvp::client::URL_CAP)),
+/// which waits at its end while a new SECURE connection sends its SECURE ON block.
+pub const WTVP_BUF: usize = WTVP_TX + crate::wtvp::client::URL_CAP;
+const _: () = assert!(WTVP_BUF >= WTVP_RX, "the WTVP buffer must hold a response");
 /// Answer buffer of the delegate login transport (a Passport ticket is a few hundred bytes).
 pub const DELEGATE_ANSWER: usize = 1024;
 /// Most `XFR SB` requests in flight at once.
@@ -356,7 +362,7 @@ enum Link {
 enum Login<'s> {
     Password,
     Delegate(DelegateLogin<'s, DELEGATE_ANSWER>),
-    Wtvp(WtvpClient<'s, WTVP_RX, WTVP_TX>),
+    Wtvp(WtvpClient<'s, WTVP_BUF>),
 }
 
 /// The Messenger client: see the module documentation for the calling order.
@@ -801,7 +807,11 @@ impl<'s> Client<'s> {
                 match w.handle_input(now, bytes) {
                     Ok(n) => n,
                     Err(e) => {
-                        self.push(Note::Failed(ClientFailure::Wtvp(e)));
+                        // A failed sign-in step reports itself (`SignInFailed`, routed as
+                        // `Failed`); reporting its error here too told the UI twice.
+                        if self.link != Link::AwaitService || e == WtvpError::State {
+                            self.push(Note::Failed(ClientFailure::Wtvp(e)));
+                        }
                         self.ns_end_reported |= self.login_pending;
                         bytes.len()
                     }

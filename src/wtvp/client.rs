@@ -29,16 +29,23 @@ use crate::time::{Duration, Instant};
 pub const TICKET_CAP: usize = 512;
 /// Bytes that hold the services remembered from `wtv-service` lines: 4 per service plus its
 /// name and host. The recorded minisrv sign-ins list eleven services in 241 bytes
-/// (`../shared/transcripts/wtvp`); this holds about twice that. Services beyond it are dropped
-/// with a warning (the 16-slot table this replaces dropped them too); the sign-in only needs
-/// `wtv-head-waiter` and the login URL's service, which minisrv lists first.
+/// (`../shared/transcripts/wtvp`); this holds about twice that. A stock minisrv lists about
+/// thirty, so room is kept for the services a sign-in uses ([`SIGN_IN_SERVICES`]) until they
+/// are listed; other services beyond the pool are dropped with a warning.
 pub const SERVICE_POOL: usize = 512;
+/// The services a sign-in connects to (the first contact, the head-waiter, Messenger's
+/// login service and the catch-all): a full pool keeps room for them, however late the
+/// server lists them (minisrv sends its list sorted, `wtv-passport` after twenty others).
+pub const SIGN_IN_SERVICES: [&[u8]; 4] =
+    [b"wtv-1800", b"wtv-head-waiter", b"wtv-passport", b"wtv-*"];
 /// Capacity of a service name.
 pub const SERVICE_NAME_CAP: usize = 32;
 /// Capacity of a service host.
 pub const SERVICE_HOST_CAP: usize = 64;
-/// Capacity of a request URL: the longest is the messengerlogin request, a login URL at its cap,
-/// `?` and a challenge at its limit (128 + 1 + 512 = 641 bytes).
+/// Longest request URL: the longest is the messengerlogin request, a login URL at its cap,
+/// `?` and a challenge at its limit (128 + 1 + 512 = 641 bytes). The URL of an encrypted
+/// request waits at the end of the client's buffer until its SECURE ON block has been taken,
+/// so a client whose buffer is shorter refuses longer URLs with a typed error.
 pub const URL_CAP: usize = super::headwaiter::URL_CAP + 1 + login::MAX_CHALLENGE_LEN;
 /// Default limit for each box-login step.
 pub const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(60);
@@ -183,7 +190,9 @@ impl Services {
     }
 
     /// Store a service (names and hosts within their caps), replacing one of the same name
-    /// in place; returns false when the pool has no room for it.
+    /// in place; returns false when the pool has no room for it. A service outside
+    /// [`SIGN_IN_SERVICES`] must also leave room for those not yet stored (reckoned with this
+    /// line's host: a server lists its services on one host).
     fn set(&mut self, name: &[u8], host: &[u8], port: u16) -> bool {
         let (Ok(nl), Ok(hl)) = (u8::try_from(name.len()), u8::try_from(host.len())) else {
             return false;
@@ -192,7 +201,16 @@ impl Services {
         let old = self.entries().find(|(_, s)| s.name == name).map(|(r, _)| r);
         let (at, old_len) = old.map_or((self.used, 0), |r| (r.start, r.len()));
         let new_used = self.used - old_len + len;
-        if new_used > SERVICE_POOL {
+        let reserve: usize = if SIGN_IN_SERVICES.contains(&name) {
+            0
+        } else {
+            SIGN_IN_SERVICES
+                .iter()
+                .filter(|n| self.position(n).is_none())
+                .map(|n| ENTRY_HEAD + n.len() + host.len())
+                .sum()
+        };
+        if new_used + reserve > SERVICE_POOL {
             return false;
         }
         // Move the entries after this one to make exactly `len` bytes for it.
@@ -229,13 +247,59 @@ enum Conn {
     Open,
 }
 
+/// A queued event; a failure's error waits in [`WtvpClient::failure`], so a queue slot stays
+/// a few bytes instead of the size of a [`ClientError`] (which carries a server message).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Pending {
     Connect,
     Disconnect,
     SignedIn,
-    SignInFailed(ClientError),
+    SignInFailed,
     Fetched(u16),
+}
+
+/// Where the next `Connect` goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target<'id> {
+    /// The first `wtv-1800` address, borrowed from the caller of [`WtvpClient::sign_in`].
+    Given(&'id str, u16),
+    /// A service from the service table, by position (the table cannot change before the
+    /// connection opens: it is only learned from input on an open connection).
+    Service(usize),
+}
+
+/// Where the URL of the next `GET` is kept until its request is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Url {
+    /// A sign-in step's fixed URL.
+    Fixed(&'static [u8]),
+    /// A URL of this many bytes parked at the end of `buf`: nothing is received between a
+    /// request and its response, so the end of the buffer is free until the request has
+    /// been written.
+    Parked(usize),
+}
+
+/// Return the bytes of `url` (a parked one from the end of `buf`).
+fn url_bytes(url: Url, buf: &[u8]) -> &[u8] {
+    match url {
+        Url::Fixed(u) => u,
+        Url::Parked(n) => buf.get(buf.len().saturating_sub(n)..).unwrap_or(&[]),
+    }
+}
+
+/// Park the concatenation of `parts` at the end of `buf`; `None` when it does not fit.
+fn park_url(buf: &mut [u8], parts: &[&[u8]]) -> Option<Url> {
+    let total = parts
+        .iter()
+        .try_fold(0usize, |n, p| n.checked_add(p.len()))
+        .filter(|&n| n <= URL_CAP)?;
+    let mut at = buf.len().checked_sub(total)?;
+    for p in parts {
+        let end = at.checked_add(p.len())?;
+        buf.get_mut(at..end)?.copy_from_slice(p);
+        at = end;
+    }
+    Some(Url::Parked(total))
 }
 
 /// Which part of a response is arriving.
@@ -254,7 +318,9 @@ enum Part {
 enum Learned {
     None,
     InitialKey(Result<[u8; 8], sec::SecError>),
-    Challenge(Result<(sec::ChallengeSecrets, [u8; 96]), sec::SecError>),
+    /// The secrets only: the response is derived from them when the step acts (keeping it
+    /// would hold 96 more bytes for the whole sign-in).
+    Challenge(Result<sec::ChallengeSecrets, sec::SecError>),
 }
 
 /// What the client has taken so far from the response that is arriving.
@@ -283,10 +349,9 @@ impl Incoming {
 
     /// Wipe what the response taught and start over for the next one.
     fn reset(&mut self) {
-        match &mut self.learned {
-            Learned::InitialKey(Ok(k)) => wipe(k),
-            Learned::Challenge(Ok((_, r))) => wipe(r),
-            _ => {}
+        // Challenge secrets wipe themselves when dropped.
+        if let Learned::InitialKey(Ok(k)) = &mut self.learned {
+            wipe(k);
         }
         // The reason is replaced by the next status line before it is read.
         self.part = Part::Head;
@@ -304,8 +369,15 @@ enum AnswerState {
     Failed(LoginError),
 }
 
-/// The built-in WTVP client; `RX` and `TX` are the receive and transmit buffer sizes.
-pub struct WtvpClient<'id, const RX: usize, const TX: usize> {
+/// The built-in WTVP client; `N` is the size of its one buffer.
+///
+/// WTVP is strictly request/response, so one buffer serves both ways: a request is written
+/// into it and taken by the caller, then the response is received into it. It must hold the
+/// largest request plus, while a new SECURE connection sends its SECURE ON block, the URL of
+/// the encrypted request that follows (parked at its end), and a response's longest head line
+/// or kept body (see [`Part`]). Bytes that arrive while a request is still pending answer
+/// nothing and fail the step ([`MessageError::Unsolicited`]).
+pub struct WtvpClient<'id, const N: usize> {
     id: BoxIdentity<'id>,
     services: Services,
     key: Option<[u8; 8]>,
@@ -317,34 +389,36 @@ pub struct WtvpClient<'id, const RX: usize, const TX: usize> {
     conn: Conn,
     conn_service: Option<usize>,
     secure: Option<SecureStreams>,
-    target: (Text<64>, u16),
-    url: [u8; URL_CAP],
-    url_len: usize,
+    target: Target<'id>,
+    url: Url,
     deadline: Option<Instant>,
-    /// One partial head line while a head arrives, then the body (see [`Part`]).
-    rx: [u8; RX],
+    /// The pending request (`tx_len` bytes from the start; a parked URL at the end), or, once
+    /// it has been taken, one partial head line while a head arrives, then the body (see
+    /// [`Part`]).
+    buf: [u8; N],
     rx_len: usize,
     incoming: Incoming,
-    tx: [u8; TX],
     tx_len: usize,
     /// The encrypted request is to be queued when the SECURE ON block has been taken.
     request_due: bool,
-    /// Where the plain body of the last response lies in `rx` (start, length): a plain body
+    /// Where the plain body of the last response lies in `buf` (start, length): a plain body
     /// stays where it arrived (RC4 is undone in place), an LZPF body is expanded into the free
     /// space after the response. Valid until the next request; empty when there is none.
     body: (usize, usize),
     events: [Option<Pending>; 4],
+    /// The error of the last failed sign-in step, reported by the queued `SignInFailed`.
+    failure: ClientError,
     answer: AnswerState,
     signed_in: bool,
 }
 
-impl<const RX: usize, const TX: usize> Drop for WtvpClient<'_, RX, TX> {
+impl<const N: usize> Drop for WtvpClient<'_, N> {
     fn drop(&mut self) {
         self.wipe_secrets();
     }
 }
 
-impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
+impl<'id, const N: usize> WtvpClient<'id, N> {
     /// Make a client for one box.
     pub fn new(id: BoxIdentity<'id>) -> Self {
         WtvpClient {
@@ -359,18 +433,17 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
             conn: Conn::None,
             conn_service: None,
             secure: None,
-            target: (Text::empty(), 0),
-            url: [0; URL_CAP],
-            url_len: 0,
+            target: Target::Given("", 0),
+            url: Url::Fixed(b""),
             deadline: None,
-            rx: [0; RX],
+            buf: [0; N],
             rx_len: 0,
             incoming: Incoming::new(),
-            tx: [0; TX],
             tx_len: 0,
             request_due: false,
             body: (0, 0),
             events: [None; 4],
+            failure: ClientError::State,
             answer: AnswerState::None,
             signed_in: false,
         }
@@ -384,8 +457,7 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
             wipe(a);
             wipe(b);
         }
-        wipe(&mut self.tx);
-        wipe(&mut self.rx);
+        wipe(&mut self.buf);
         self.incoming.reset();
     }
 
@@ -409,7 +481,10 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
     ///
     /// A client that already holds a DES key (after a refused attempt) goes straight to the
     /// head-waiter, whose challenge is then encrypted under the newest key.
-    pub fn sign_in(&mut self, now: Instant, host: &str, port: u16) -> Result<(), ClientError> {
+    ///
+    /// `host` must be printable text of at most [`SERVICE_HOST_CAP`] bytes; it is borrowed, not
+    /// copied, and reported back in [`WtvpEvent::Connect`].
+    pub fn sign_in(&mut self, now: Instant, host: &'id str, port: u16) -> Result<(), ClientError> {
         if self.step != Step::Idle {
             return Err(ClientError::State);
         }
@@ -417,31 +492,35 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
         if self.key.is_some() && self.service("wtv-head-waiter").is_some() {
             self.open_service(now, "wtv-head-waiter", Step::Challenge)
         } else {
-            let h = Text::new(host.as_bytes()).ok_or(ClientError::NoService)?;
-            self.set_url(b"wtv-1800:/preregister?scriptless-visit-reason=10&0")?;
-            self.open(now, h, port, None, Step::Preregister);
+            let h = host.as_bytes();
+            if h.len() > SERVICE_HOST_CAP || !super::message::field_ok(h) {
+                return Err(ClientError::NoService);
+            }
+            self.url = Url::Fixed(b"wtv-1800:/preregister?scriptless-visit-reason=10&0");
+            self.open(now, Target::Given(host, port), Step::Preregister);
             Ok(())
         }
     }
 
     /// Fetch any service URL over SECURE ON (after sign-in); ends with [`WtvpEvent::Fetched`].
+    ///
+    /// A URL longer than [`URL_CAP`] or than the client's buffer is refused with
+    /// [`ClientError::Capacity`], one with bytes a request line cannot carry (CR, LF, NUL,
+    /// non-ASCII) with [`MessageError::BadField`], before anything is sent.
     pub fn fetch(&mut self, now: Instant, url: &[u8]) -> Result<(), ClientError> {
         if !self.signed_in || self.step != Step::Idle {
             return Err(ClientError::State);
         }
-        self.set_url(url)?;
+        if !super::message::field_ok(url) {
+            return Err(ClientError::Malformed(MessageError::BadField));
+        }
+        self.forget_body();
+        self.url = park_url(&mut self.buf, &[url]).ok_or(ClientError::Capacity)?;
         self.secure_request(now, Step::Fetch)
     }
 
-    fn set_url(&mut self, url: &[u8]) -> Result<(), ClientError> {
-        let u = self.url.get_mut(..url.len()).ok_or(ClientError::Capacity)?;
-        u.copy_from_slice(url);
-        self.url_len = url.len();
-        Ok(())
-    }
-
     fn url(&self) -> &[u8] {
-        self.url.get(..self.url_len).unwrap_or(&[])
+        url_bytes(self.url, &self.buf)
     }
 
     fn service(&self, name: &str) -> Option<usize> {
@@ -459,28 +538,24 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
 
     fn open_service(&mut self, now: Instant, name: &str, step: Step) -> Result<(), ClientError> {
         let i = self.service(name).ok_or(ClientError::NoService)?;
-        let (host, port) = self.service_address(i)?;
         if step == Step::Challenge {
-            self.set_url(b"wtv-head-waiter:/login?")?;
+            self.url = Url::Fixed(b"wtv-head-waiter:/login?");
         }
-        self.open(now, host, port, Some(i), step);
+        self.open(now, Target::Service(i), step);
         Ok(())
     }
 
-    fn service_address(&self, i: usize) -> Result<(Text<SERVICE_HOST_CAP>, u16), ClientError> {
-        let s = self.services.get(i).ok_or(ClientError::NoService)?;
-        let host = Text::new(s.host).ok_or(ClientError::NoService)?;
-        Ok((host, s.port))
-    }
-
-    fn open(&mut self, now: Instant, host: Text<64>, port: u16, svc: Option<usize>, step: Step) {
+    fn open(&mut self, now: Instant, target: Target<'id>, step: Step) {
         if self.conn != Conn::None {
             self.push(Pending::Disconnect);
         }
         self.reset_conn();
-        self.target = (host, port);
+        self.target = target;
         self.conn = Conn::Connecting;
-        self.conn_service = svc;
+        self.conn_service = match target {
+            Target::Service(i) => Some(i),
+            Target::Given(..) => None,
+        };
         self.step = step;
         self.deadline = Some(now + self.step_timeout(step));
         self.push(Pending::Connect);
@@ -508,16 +583,16 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
         }
     }
 
+    /// Send the request for `self.url` (parked after [`forget_body`](Self::forget_body)) over
+    /// SECURE ON: on the open connection to its service, else on a new one.
     fn secure_request(&mut self, now: Instant, step: Step) -> Result<(), ClientError> {
-        self.forget_body();
         let svc = self.service_of_url().ok_or(ClientError::NoService)?;
         self.step = step;
         self.deadline = Some(now + self.step_timeout(step));
         if self.conn == Conn::Open && self.conn_service == Some(svc) && self.secure.is_some() {
             return self.queue_request();
         }
-        let (host, port) = self.service_address(svc)?;
-        self.open(now, host, port, Some(svc), step);
+        self.open(now, Target::Service(svc), step);
         Ok(())
     }
 
@@ -540,11 +615,20 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
         }
     }
 
-    /// Append one request to the transmit buffer; returns where it starts and its length.
+    /// Append one request to the pending bytes (in front of a parked URL); returns where it
+    /// starts and its length.
     fn queue(&mut self, req: Req<'_>) -> Result<(usize, usize), ClientError> {
         let start = self.tx_len;
-        let url = self.url.get(..self.url_len).unwrap_or(&[]);
-        let mut w = Writer::new(self.tx.get_mut(start..).unwrap_or(&mut []));
+        let parked = match self.url {
+            Url::Parked(n) => n,
+            Url::Fixed(_) => 0,
+        };
+        let (free, parked_url) = self.buf.split_at_mut(N.saturating_sub(parked));
+        let url = match self.url {
+            Url::Fixed(u) => u,
+            Url::Parked(_) => &*parked_url,
+        };
+        let mut w = Writer::new(free.get_mut(start..).unwrap_or(&mut []));
         write_request(&mut w, &self.id, url, self.incarnation, req)
             .map_err(ClientError::Malformed)?;
         let n = w.len();
@@ -576,8 +660,14 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
 
     fn queue_request(&mut self) -> Result<(), ClientError> {
         let (start, n) = self.queue(Req::Encrypted)?;
+        // The parked URL (it may carry a password) is not needed any more.
+        if let Url::Parked(len) = core::mem::replace(&mut self.url, Url::Fixed(b"")) {
+            if let Some(u) = self.buf.get_mut(N.saturating_sub(len)..) {
+                wipe(u);
+            }
+        }
         let s = self.secure.as_mut().ok_or(ClientError::State)?;
-        s.apply_c2s(self.tx.get_mut(start..start + n).unwrap_or(&mut []));
+        s.apply_c2s(self.buf.get_mut(start..start + n).unwrap_or(&mut []));
         self.reset_rx();
         Ok(())
     }
@@ -613,13 +703,13 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
                 return &[];
             }
         }
-        self.tx.get(..self.tx_len).unwrap_or(&[])
+        self.buf.get(..self.tx_len).unwrap_or(&[])
     }
 
     /// Drop the first `n` bytes of [`transmit_bytes`](Self::transmit_bytes) (they were written).
     pub fn advance_transmit(&mut self, n: usize) {
         let n = n.min(self.tx_len);
-        self.tx.copy_within(n..self.tx_len, 0);
+        self.buf.copy_within(n..self.tx_len, 0);
         self.tx_len -= n;
     }
 
@@ -647,13 +737,19 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
 
     fn event_of(&self, p: Pending) -> WtvpEvent<'_> {
         match p {
-            Pending::Connect => WtvpEvent::Connect {
-                host: self.target.0.as_str(),
-                port: self.target.1,
-            },
+            Pending::Connect => {
+                let (host, port) = match self.target {
+                    Target::Given(host, port) => (host, port),
+                    Target::Service(i) => self.services.get(i).map_or(("", 0), |s| {
+                        // Hosts are printable ASCII (checked when learned).
+                        (core::str::from_utf8(s.host).unwrap_or(""), s.port)
+                    }),
+                };
+                WtvpEvent::Connect { host, port }
+            }
             Pending::Disconnect => WtvpEvent::Disconnect,
             Pending::SignedIn => WtvpEvent::SignedIn,
-            Pending::SignInFailed(e) => WtvpEvent::SignInFailed(e),
+            Pending::SignInFailed => WtvpEvent::SignInFailed(self.failure),
             Pending::Fetched(s) => WtvpEvent::Fetched(s),
         }
     }
@@ -684,7 +780,10 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
             Step::Login(_) => self.answer = AnswerState::Failed(le),
             Step::Fetch => self.push(Pending::Fetched(0)),
             Step::Idle => {}
-            _ => self.push(Pending::SignInFailed(e)),
+            _ => {
+                self.failure = e;
+                self.push(Pending::SignInFailed);
+            }
         }
         self.step = Step::Idle;
         self.deadline = None;
@@ -712,11 +811,23 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
     }
 
     /// Feed bytes received on the current connection; returns how many were taken (all of them).
+    ///
+    /// Bytes that arrive before the step's request has been taken whole (by
+    /// [`poll_transmit`](Self::poll_transmit) or [`advance_transmit`](Self::advance_transmit),
+    /// including the `GET` that follows a SECURE ON block) answer nothing and fail the step
+    /// with [`MessageError::Unsolicited`].
     pub fn handle_input(&mut self, now: Instant, bytes: &[u8]) -> Result<usize, ClientError> {
         if self.conn != Conn::Open || self.step == Step::Idle {
             return Err(ClientError::State);
         }
-        match self.take_input(now, bytes) {
+        let pending = self.request_due || self.tx_len > 0;
+        let result = if pending && !bytes.is_empty() {
+            let e = MessageError::Unsolicited;
+            Err((ClientError::Malformed(e), LoginError::Malformed(e)))
+        } else {
+            self.take_input(now, bytes)
+        };
+        match result {
             Ok(()) => Ok(bytes.len()),
             Err((e, le)) => {
                 self.abort(e, le);
@@ -757,18 +868,18 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
                     let end = self.rx_len.saturating_add(n);
                     // A line longer than the buffer is refused, never cut.
                     let dst = self
-                        .rx
+                        .buf
                         .get_mut(self.rx_len..end)
                         .ok_or(mal(MessageError::HeadTooLong))?;
                     dst.copy_from_slice(chunk);
                     self.rx_len = end;
                     if eol.is_none() {
-                        if self.rx_len >= RX {
+                        if self.rx_len >= N {
                             return Err(mal(MessageError::HeadTooLong));
                         }
                         continue;
                     }
-                    let line = self.rx.get(..end - 1).unwrap_or(&[]);
+                    let line = self.buf.get(..end - 1).unwrap_or(&[]);
                     let ended = take_line(
                         &mut self.incoming,
                         &mut self.services,
@@ -784,7 +895,7 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
                         let keep = matches!(self.step, Step::Login(_) | Step::Fetch);
                         // A kept body stays in `rx`: one the buffer cannot hold is refused,
                         // never cut short.
-                        if keep && !h.lzpf && clen_of(h) > RX {
+                        if keep && !h.lzpf && clen_of(h) > N {
                             return Err(too_large);
                         }
                         self.incoming.part = if h.lzpf {
@@ -807,11 +918,11 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
                     };
                     let at = if keep { self.rx_len } else { 0 };
                     let n = left.min(bytes.len());
-                    let n = if keep { n } else { n.min(RX) };
+                    let n = if keep { n } else { n.min(N) };
                     let chunk = bytes.get(..n).unwrap_or(&[]);
                     bytes = bytes.get(n..).unwrap_or(&[]);
                     let end = at.saturating_add(n);
-                    let dst = self.rx.get_mut(at..end).ok_or(too_large)?;
+                    let dst = self.buf.get_mut(at..end).ok_or(too_large)?;
                     dst.copy_from_slice(chunk);
                     if let Some(s) = self.secure.as_mut() {
                         s.apply_s2c(dst);
@@ -832,7 +943,7 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
                     }
                     // The LZPF stream's end is found by decoding it: expand into the free space
                     // after the wire form (which stays for a retry with more bytes).
-                    let (wire, free) = self.rx.split_at_mut(end);
+                    let (wire, free) = self.buf.split_at_mut(end);
                     let out = free.get_mut(..clen).ok_or(too_large)?;
                     return match lzpf::decompress(wire, clen, out) {
                         Err(LzpfError::Truncated) => Ok(()),
@@ -898,7 +1009,8 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
                     return Err(missing("wtv-initial-key"));
                 };
                 self.key = Some(key.map_err(chal_err)?);
-                self.step = Step::Idle;
+                // The step stays until the next one opens, so a missing head-waiter fails
+                // the attempt with `SignInFailed` like any other step failure.
                 self.open_service(now, "wtv-head-waiter", Step::Challenge)
                     .map_err(|e| (e, LoginError::ServiceLogin))?;
             }
@@ -906,14 +1018,14 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
                 let Learned::Challenge(answer) = &inc.learned else {
                     return Err(missing("wtv-challenge"));
                 };
-                let (s, resp) = answer.as_ref().map_err(|e| chal_err(*e))?;
+                let s = answer.as_ref().map_err(|e| chal_err(*e))?;
+                let mut resp = [0u8; 96];
+                sec::challenge_response_b64(s, &mut resp).map_err(chal_err)?;
                 // Key chaining: the next challenge is encrypted under the new key.
                 self.key = Some(s.new_key);
                 self.session_keys = Some((s.session_key1, s.session_key2));
-                let mut resp = *resp;
                 self.incoming.reset();
-                self.set_url(b"wtv-head-waiter:/ValidateLogin?initial_login=true")
-                    .map_err(|e| (e, LoginError::ServiceLogin))?;
+                self.url = Url::Fixed(b"wtv-head-waiter:/ValidateLogin?initial_login=true");
                 self.step = Step::Validate;
                 self.deadline = Some(now + DEFAULT_STEP_TIMEOUT);
                 let r = self.queue_plain(Some(&resp));
@@ -924,9 +1036,8 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
                 if self.ticket.is_none() {
                     return Err(missing("wtv-ticket"));
                 }
-                self.set_url(b"wtv-head-waiter:/login-stage-two?")
-                    .map_err(|e| (e, LoginError::ServiceLogin))?;
-                self.step = Step::Idle;
+                self.url = Url::Fixed(b"wtv-head-waiter:/login-stage-two?");
+                // As after preregister: the step stays until stage two opens.
                 self.open_service(now, "wtv-head-waiter", Step::StageTwo)
                     .map_err(|e| (e, LoginError::ServiceLogin))?;
             }
@@ -978,13 +1089,15 @@ impl<'id, const RX: usize, const TX: usize> WtvpClient<'id, RX, TX> {
 
     fn body_bytes(&self) -> &[u8] {
         let (start, len) = self.body;
-        self.rx.get(start..start.saturating_add(len)).unwrap_or(&[])
+        self.buf
+            .get(start..start.saturating_add(len))
+            .unwrap_or(&[])
     }
 
     /// Wipe the last response body (it may hold a login answer) and forget it.
     fn forget_body(&mut self) {
         let (start, len) = core::mem::take(&mut self.body);
-        if let Some(b) = self.rx.get_mut(start..start.saturating_add(len)) {
+        if let Some(b) = self.buf.get_mut(start..start.saturating_add(len)) {
             wipe(b);
         }
     }
@@ -1105,10 +1218,7 @@ fn take_line(
         if step == Step::Preregister && is(b"wtv-initial-key") {
             inc.learned = Learned::InitialKey(sec::decode_des_key(value));
         } else if let (Step::Challenge, Some(k), true) = (step, key, is(b"wtv-challenge")) {
-            let mut resp = [0u8; 96];
-            let r = sec::answer_challenge_b64(&k, value, &mut resp).map(|s| (s, resp));
-            wipe(&mut resp);
-            inc.learned = Learned::Challenge(r);
+            inc.learned = Learned::Challenge(sec::open_challenge_b64(&k, value));
         }
     }
     if let (Step::StageTwo, Some(c)) = (step, config.as_mut()) {
@@ -1151,29 +1261,24 @@ fn learn_service(services: &mut Services, v: &[u8]) -> Result<(), (ClientError, 
     Ok(())
 }
 
-impl<const RX: usize, const TX: usize> LoginTransport for WtvpClient<'_, RX, TX> {
+impl<const N: usize> LoginTransport for WtvpClient<'_, N> {
     fn request_answer(&mut self, now: Instant, challenge: &[u8]) -> Result<(), LoginError> {
         if !self.signed_in || self.step != Step::Idle {
             return Err(LoginError::State);
         }
         let mode = login::check_challenge(challenge)?;
-        let login_url = self
+        if self.config.is_none() {
+            return Err(LoginError::State);
+        }
+        self.forget_body();
+        let lu = self
             .config
             .as_ref()
-            .map(|c| c.login_url)
-            .ok_or(LoginError::State)?;
-        let lu = login_url.as_bytes();
-        let total = lu
-            .len()
-            .checked_add(1 + challenge.len())
-            .ok_or(LoginError::BadChallenge)?;
-        let u = self.url.get_mut(..total).ok_or(LoginError::BadChallenge)?;
-        let (a, rest) = u.split_at_mut(lu.len());
-        a.copy_from_slice(lu);
-        let (q, c) = rest.split_at_mut(1);
-        q.copy_from_slice(b"?");
-        c.copy_from_slice(challenge);
-        self.url_len = total;
+            .map_or(&[][..], |c| c.login_url.as_bytes());
+        // Within URL_CAP by the caps of both parts; a client buffer too short for it (never
+        // the facade's) refuses it like an over-long challenge.
+        self.url =
+            park_url(&mut self.buf, &[lu, b"?", challenge]).ok_or(LoginError::BadChallenge)?;
         self.answer = AnswerState::None;
         msgr_debug!("wtvp: login answer requested (built-in client)");
         self.secure_request(now, Step::Login(mode))
@@ -1211,8 +1316,8 @@ mod tests {
         first_incarnation: 1,
     };
 
-    /// A client with a 512-byte receive buffer, waiting for the preregister response.
-    fn preregistering() -> WtvpClient<'static, 512, 1024> {
+    /// A client with a 512-byte buffer, waiting for the preregister response.
+    fn preregistering() -> WtvpClient<'static, 512> {
         let mut c = WtvpClient::new(ID);
         assert_eq!(c.sign_in(Instant::ZERO, "10.0.0.1", 1615), Ok(()));
         assert!(matches!(
@@ -1225,7 +1330,7 @@ mod tests {
         c
     }
 
-    fn failure(c: &mut WtvpClient<'static, 512, 1024>) -> Option<ClientError> {
+    fn failure(c: &mut WtvpClient<'static, 512>) -> Option<ClientError> {
         let mut f = None;
         while let Some(e) = c.poll_event() {
             if let WtvpEvent::SignInFailed(e) = e {
@@ -1235,7 +1340,7 @@ mod tests {
         f
     }
 
-    /// A header line longer than the receive buffer is refused with a typed error (a
+    /// A header line longer than the buffer is refused with a typed error (a
     /// capacity error), never cut short.
     #[test]
     fn header_line_longer_than_the_receive_buffer_is_refused() {
@@ -1254,7 +1359,7 @@ mod tests {
         );
     }
 
-    /// A partial header line that fills the receive buffer (no room left for its LF) is
+    /// A partial header line that fills the buffer (no room left for its LF) is
     /// refused, also when it arrives in pieces.
     #[test]
     fn header_line_filling_the_receive_buffer_is_refused() {
@@ -1271,7 +1376,7 @@ mod tests {
         );
     }
 
-    /// A head several times the receive buffer is taken line by line, in any segmentation;
+    /// A head several times the buffer is taken line by line, in any segmentation;
     /// the preregister body (not used) is skipped however long it is.
     #[test]
     fn head_and_skipped_body_longer_than_the_receive_buffer_are_taken() {
@@ -1306,6 +1411,42 @@ mod tests {
         }
     }
 
+    /// A sign-in step whose response leaves no head-waiter to go on to (here a
+    /// `wtv-service: reset` with nothing after it) ends the attempt with one `SignInFailed`
+    /// and no timer, and the box can sign in again (found by the `wtvp_client` fuzz target:
+    /// the attempt used to end silently, leaving the facade waiting for the service forever).
+    #[test]
+    fn step_without_a_head_waiter_to_go_on_to_fails_the_attempt() {
+        // After preregister.
+        let mut c = preregistering();
+        let resp = b"200 OK\nwtv-initial-key: AAECAwQFBgc=\nwtv-service: reset\n\n";
+        assert_eq!(
+            c.handle_input(Instant::ZERO, resp),
+            Err(ClientError::NoService)
+        );
+        assert_eq!(failure(&mut c), Some(ClientError::NoService));
+        assert_eq!(c.poll_timeout(), None);
+        assert_eq!(c.sign_in(Instant::ZERO, "10.0.0.1", 1615), Ok(()));
+        // After ValidateLogin.
+        let mut c = signed_in();
+        c.signed_in = false;
+        c.url = Url::Fixed(b"wtv-head-waiter:/ValidateLogin?initial_login=true");
+        assert_eq!(
+            c.open_service(Instant::ZERO, "wtv-head-waiter", Step::Validate),
+            Ok(())
+        );
+        assert!(matches!(c.poll_event(), Some(WtvpEvent::Connect { .. })));
+        c.conn = Conn::Open;
+        let resp = b"200 OK\nwtv-ticket: VGlja2V0\nwtv-service: reset\n\n";
+        assert_eq!(
+            c.handle_input(Instant::ZERO, resp),
+            Err(ClientError::NoService)
+        );
+        assert_eq!(failure_of(&mut c), Some(ClientError::NoService));
+        assert_eq!(c.poll_timeout(), None);
+        assert_eq!(c.sign_in(Instant::ZERO, "10.0.0.1", 1615), Ok(()));
+    }
+
     /// Bytes after a complete response are refused (the client never pipelines).
     #[test]
     fn bytes_after_a_complete_response_are_refused() {
@@ -1318,8 +1459,8 @@ mod tests {
     }
 
     /// A client signed in to a head-waiter at 10.0.0.2 with made-up session keys.
-    fn signed_in() -> WtvpClient<'static, 1024, 1024> {
-        let mut c: WtvpClient<'static, 1024, 1024> = WtvpClient::new(ID);
+    fn signed_in() -> WtvpClient<'static, 1024> {
+        let mut c: WtvpClient<'static, 1024> = WtvpClient::new(ID);
         c.session_keys = Some(([1; 16], [2; 16]));
         c.ticket = Text::new(b"VGlja2V0");
         c.key = Some([3; 8]);
@@ -1328,7 +1469,7 @@ mod tests {
         c
     }
 
-    fn connect_and_send(c: &mut WtvpClient<'static, 1024, 1024>) {
+    fn connect_and_send(c: &mut WtvpClient<'static, 1024>) {
         assert!(matches!(
             c.poll_event(),
             Some(WtvpEvent::Connect { port: 1601, .. })
@@ -1355,10 +1496,10 @@ mod tests {
     }
 
     /// A signed-in client whose stage-two request is on the wire, its answer not yet begun.
-    fn stage_two_sent() -> WtvpClient<'static, 1024, 1024> {
+    fn stage_two_sent() -> WtvpClient<'static, 1024> {
         let mut c = signed_in();
         c.signed_in = false;
-        assert_eq!(c.set_url(b"wtv-head-waiter:/login-stage-two?"), Ok(()));
+        c.url = Url::Fixed(b"wtv-head-waiter:/login-stage-two?");
         assert_eq!(
             c.open_service(Instant::ZERO, "wtv-head-waiter", Step::StageTwo),
             Ok(())
@@ -1416,7 +1557,7 @@ mod tests {
         assert!(c.config().is_none() && c.config.is_none());
     }
 
-    fn failure_of(c: &mut WtvpClient<'static, 1024, 1024>) -> Option<ClientError> {
+    fn failure_of(c: &mut WtvpClient<'static, 1024>) -> Option<ClientError> {
         let mut f = None;
         while let Some(e) = c.poll_event() {
             if let WtvpEvent::SignInFailed(e) = e {
@@ -1429,9 +1570,11 @@ mod tests {
     /// An LZPF body whose expanded form does not fit after the response is refused, not cut.
     #[test]
     fn lzpf_body_without_room_to_expand_is_a_capacity_error() {
-        let mut c: WtvpClient<'static, 1024, 1024> = WtvpClient::new(ID);
+        let mut c: WtvpClient<'static, 1024> = WtvpClient::new(ID);
         assert_eq!(c.sign_in(Instant::ZERO, "10.0.0.1", 1615), Ok(()));
         assert_eq!(c.handle_connected(Instant::ZERO), Ok(()));
+        let mut out = [0u8; 1024];
+        assert!(c.poll_transmit(&mut out) > 0);
         let plain = [b'a'; 600];
         let mut z = [0u8; 1400];
         let n = lzpf::encode_literals(&plain, &mut z).expect("room for the stream");
@@ -1458,6 +1601,7 @@ mod tests {
         let hw = s.get(1).map(|e| (e.host, e.port));
         assert_eq!(hw, Some((&b"10.0.0.254"[..], 1602)));
         assert_eq!(s.get(2).map(|e| e.name), Some(&b"wtv-*"[..]));
+        assert!(s.set(b"wtv-passport", b"127.0.0.1", 1654));
         let mut n = 0;
         while s.set(
             &[b'a' + (n % 26) as u8, b'0' + (n / 26) as u8],
@@ -1470,6 +1614,64 @@ mod tests {
         assert_eq!(s.get(0).map(|e| e.port), Some(1615));
         s.clear();
         assert_eq!(s.position(b"wtv-1800"), None);
+    }
+
+    /// A stock minisrv lists about thirty services, sorted, on one host: the pool fills up
+    /// before `wtv-passport` and `wtv-*`, and keeps room for them and the head-waiter.
+    #[test]
+    fn a_full_service_pool_keeps_room_for_the_sign_in_services() {
+        let stock: [&[u8]; 30] = [
+            b"ftp",
+            b"http",
+            b"https",
+            b"irc",
+            b"mailto",
+            b"news",
+            b"wtv-1800",
+            b"wtv-author",
+            b"wtv-chat",
+            b"wtv-cookie",
+            b"wtv-disk",
+            b"wtv-favorite",
+            b"wtv-flashrom",
+            b"wtv-guide",
+            b"wtv-head-waiter",
+            b"wtv-home",
+            b"wtv-log",
+            b"wtv-mail",
+            b"wtv-music",
+            b"wtv-news",
+            b"wtv-passport",
+            b"wtv-register",
+            b"wtv-setup",
+            b"wtv-smartcard",
+            b"wtv-star",
+            b"wtv-tricks",
+            b"wtv-update",
+            b"wtvchat",
+            b"wtv-partner",
+            b"wtv-*",
+        ];
+        let host = b"minisrv.example.org";
+        let mut s = Services::new();
+        let mut dropped = 0;
+        for (i, name) in stock.iter().enumerate() {
+            if !s.set(name, host, 1600 + i as u16) {
+                dropped += 1;
+                assert!(!SIGN_IN_SERVICES.contains(name), "{name:?} was dropped");
+            }
+        }
+        assert!(dropped > 0, "the list overflows the pool");
+        assert!(s.used <= SERVICE_POOL);
+        for name in SIGN_IN_SERVICES {
+            let i = s.position(name).expect("a sign-in service is kept");
+            let e = s.get(i).expect("entry");
+            assert_eq!(e.host, &host[..]);
+            let listed = stock.iter().position(|n| *n == name).expect("listed");
+            assert_eq!(e.port, 1600 + listed as u16);
+        }
+        // Services listed first are kept while there is room beyond the reserve.
+        assert_eq!(s.get(0).map(|e| e.name), Some(&b"ftp"[..]));
     }
 
     /// With the C ABI's identity, a ticket and a URL at their caps, every request fits the
@@ -1500,27 +1702,62 @@ mod tests {
         assert!(len(prereg, plain(true, None)).is_ok());
     }
 
-    /// A login URL at its cap with a challenge at its limit fits the request URL; one byte
-    /// more of challenge is refused as a bad challenge, never cut.
+    /// A login URL at its cap with a challenge at its limit fits the request URL: with the C
+    /// ABI's identity and a ticket at its cap it waits at the end of the facade's buffer while
+    /// SECURE ON is sent, then goes out whole in the encrypted `GET`. One byte more of
+    /// challenge is refused as a bad challenge, never cut.
     #[test]
     fn longest_login_url_and_challenge_fit_the_url() {
-        let mut c: WtvpClient<'static, 512, 1024> = WtvpClient::new(ID);
+        type Facade = WtvpClient<'static, { crate::client::WTVP_BUF }>;
+        let id = BoxIdentity {
+            ssid: "81C0FFEE10B00254",
+            accept_language: "en-US,en",
+            headers: crate::ffi::client::WTVP_HEADERS,
+            preregister_headers: crate::ffi::client::WTVP_PREREGISTER_HEADERS,
+            first_incarnation: 1,
+        };
+        let mut c: Facade = WtvpClient::new(id);
         let mut url = b"wtv-passport:/".to_vec();
         url.resize(super::super::headwaiter::URL_CAP, b'l');
         let mut cfg = MessengerConfig::default();
         cfg.login_url = Text::new(&url).expect("login URL at its cap");
         c.config = Some(cfg);
         c.signed_in = true;
+        c.session_keys = Some(([1; 16], [2; 16]));
+        c.ticket = Text::new(&[b'T'; TICKET_CAP]);
         assert!(c.services.set(b"wtv-passport", b"10.0.0.1", 1654));
         let challenge = [b'7'; login::MAX_CHALLENGE_LEN];
         assert_eq!(c.request_answer(Instant::ZERO, &challenge), Ok(()));
-        assert_eq!(c.url_len, URL_CAP);
+        assert_eq!(c.url, Url::Parked(URL_CAP));
         assert_eq!(c.url().get(url.len() + 1..), Some(&challenge[..]));
         assert!(matches!(
             c.poll_event(),
             Some(WtvpEvent::Connect { port: 1654, .. })
         ));
-        let mut d: WtvpClient<'static, 512, 1024> = WtvpClient::new(ID);
+        assert_eq!(c.handle_connected(Instant::ZERO), Ok(()));
+        let mut sent = Vec::new();
+        let mut out = [0u8; 300];
+        loop {
+            let n = c.poll_transmit(&mut out);
+            if n == 0 {
+                break;
+            }
+            sent.extend_from_slice(&out[..n]);
+        }
+        let get_at = sent
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("SECURE ON")
+            + 4;
+        let mut get = sent[get_at..].to_vec();
+        SecureStreams::new(&[1; 16], &[2; 16], c.incarnation).apply_c2s(&mut get);
+        let mut expected = b"GET ".to_vec();
+        expected.extend_from_slice(&url);
+        expected.push(b'?');
+        expected.extend_from_slice(&challenge);
+        expected.extend_from_slice(b"\r\nwtv-request-type: primary\r\n\r\n");
+        assert_eq!(get, expected);
+        let mut d: Facade = WtvpClient::new(id);
         d.config = c.config.clone();
         d.signed_in = true;
         let longer = [b'7'; login::MAX_CHALLENGE_LEN + 1];
@@ -1528,5 +1765,62 @@ mod tests {
             d.request_answer(Instant::ZERO, &longer),
             Err(LoginError::BadChallenge)
         );
+    }
+
+    /// A client whose buffer cannot hold a URL refuses it with a typed error.
+    #[test]
+    fn url_longer_than_the_receive_buffer_is_refused() {
+        let mut c: WtvpClient<'static, 64> = WtvpClient::new(ID);
+        c.signed_in = true;
+        assert!(c.services.set(b"wtv-head-waiter", b"10.0.0.2", 1601));
+        let mut url = b"wtv-head-waiter:/".to_vec();
+        url.resize(65, b'u');
+        assert_eq!(c.fetch(Instant::ZERO, &url), Err(ClientError::Capacity));
+        assert_eq!(c.fetch(Instant::ZERO, &url[..64]), Ok(()));
+        assert_eq!(c.url(), &url[..64]);
+        let too_long = [b'u'; URL_CAP + 1];
+        let mut d: WtvpClient<'static, 1024> = WtvpClient::new(ID);
+        d.signed_in = true;
+        assert_eq!(
+            d.fetch(Instant::ZERO, &too_long),
+            Err(ClientError::Capacity)
+        );
+    }
+
+    /// A URL a request line cannot carry is refused by `fetch` itself (found by the
+    /// `wtvp_client` fuzz target: it used to be accepted and fail when the request was
+    /// written, as a `Fetched(0)` after the connection had been opened).
+    #[test]
+    fn fetch_of_a_url_with_a_line_break_is_refused_at_once() {
+        let mut c = signed_in();
+        assert_eq!(
+            c.fetch(Instant::ZERO, b"wtv-head-waiter:/x\r\nEvil: 1"),
+            Err(ClientError::Malformed(MessageError::BadField))
+        );
+        assert_eq!(c.poll_event(), None);
+        assert_eq!(c.poll_timeout(), None);
+        assert_eq!(c.fetch(Instant::ZERO, b"wtv-head-waiter:/x"), Ok(()));
+    }
+
+    /// Server bytes that arrive after SECURE ON but before the encrypted request answer
+    /// nothing: the step fails with a typed error and the connection is dropped.
+    #[test]
+    fn bytes_before_the_encrypted_request_are_refused() {
+        let mut c = signed_in();
+        assert_eq!(c.fetch(Instant::ZERO, b"wtv-head-waiter:/x"), Ok(()));
+        assert!(matches!(
+            c.poll_event(),
+            Some(WtvpEvent::Connect { port: 1601, .. })
+        ));
+        assert_eq!(c.handle_connected(Instant::ZERO), Ok(()));
+        assert_eq!(c.handle_input(Instant::ZERO, b""), Ok(0));
+        let e = ClientError::Malformed(MessageError::Unsolicited);
+        assert_eq!(c.handle_input(Instant::ZERO, b"200 OK\r\n"), Err(e));
+        assert_eq!(e.kind(), crate::ErrorKind::Unexpected);
+        assert_eq!(c.poll_event(), Some(WtvpEvent::Fetched(0)));
+        assert_eq!(c.poll_event(), Some(WtvpEvent::Disconnect));
+        assert_eq!(c.poll_timeout(), None);
+        let mut out = [0u8; 64];
+        assert_eq!(c.poll_transmit(&mut out), 0);
     }
 }

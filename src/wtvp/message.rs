@@ -35,6 +35,8 @@ pub enum MessageError {
     BufferTooSmall,
     /// A request field contains bytes that would break the framing (CR, LF, NUL, non-ASCII).
     BadField,
+    /// The server sent bytes before the request they would answer had been written.
+    Unsolicited,
 }
 
 impl MessageError {
@@ -45,6 +47,7 @@ impl MessageError {
             | MessageError::BodyTooLong
             | MessageError::HeadTooLong => crate::ErrorKind::Capacity,
             MessageError::BadField => crate::ErrorKind::Local,
+            MessageError::Unsolicited => crate::ErrorKind::Unexpected,
             _ => crate::ErrorKind::Malformed,
         }
     }

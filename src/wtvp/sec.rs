@@ -235,16 +235,29 @@ pub fn answer_challenge_b64(
     challenge_b64: &[u8],
     out: &mut [u8; 96],
 ) -> Result<ChallengeSecrets, SecError> {
+    let secrets = open_challenge_b64(key, challenge_b64)?;
+    challenge_response_b64(&secrets, out)?;
+    Ok(secrets)
+}
+
+/// Open a base64 `wtv-challenge` with the current key and return the recovered secrets.
+pub fn open_challenge_b64(
+    key: &[u8; DES_KEY_LEN],
+    challenge_b64: &[u8],
+) -> Result<ChallengeSecrets, SecError> {
     let mut raw = [0u8; MAX_CHALLENGE_LEN];
     let n = b64_decode(challenge_b64, &mut raw).map_err(|_| SecError::ChallengeLength)?;
     let secrets = open_challenge(key, raw.get(..n).unwrap_or(&[]));
     wipe(&mut raw);
-    let secrets = secrets?;
-    let mut resp = challenge_response(&secrets);
+    secrets
+}
+
+/// Write the base64 challenge response for `s` into `out` (96 bytes).
+pub fn challenge_response_b64(s: &ChallengeSecrets, out: &mut [u8; 96]) -> Result<(), SecError> {
+    let mut resp = challenge_response(s);
     let r = b64_encode(&resp, out);
     wipe(&mut resp);
-    r?;
-    Ok(secrets)
+    r.map(drop)
 }
 
 /// Hold the two RC4 streams of one SECURE connection; both run on across requests.

@@ -33,7 +33,7 @@ fn start(mode: AccountMode, extra: Vec<(String, String)>) -> SocketAddr {
     addr
 }
 
-type Client = WtvpClient<'static, 16384, 4096>;
+type Client = WtvpClient<'static, 16384>;
 
 struct Driver {
     client: Box<Client>,
@@ -118,9 +118,9 @@ fn signed_in_driver(addr: SocketAddr) -> Driver {
         t0: StdInstant::now(),
     };
     let now = d.now();
-    d.client
-        .sign_in(now, &addr.ip().to_string(), addr.port())
-        .expect("sign_in");
+    // The client borrows the first address for its life (the driver's client is 'static).
+    let host: &'static str = Box::leak(addr.ip().to_string().into_boxed_str());
+    d.client.sign_in(now, host, addr.port()).expect("sign_in");
     d.run(std::time::Duration::from_secs(10), |c| c.is_signed_in());
     d
 }
