@@ -477,15 +477,21 @@ impl<'s> Conversations<'s> {
     #[inline(never)]
     fn settle_shared_slow(&mut self) {
         if self.queue.turn != 0 {
-            self.queue.turn = self
+            // The lowest ticket still waiting, the outside borrower's included (0: none).
+            let inside = self
                 .slots
                 .iter()
                 .filter_map(|s| s.session.as_ref())
                 .map(Session::wait_ticket)
-                .chain(core::iter::once(self.outside_ticket))
                 .filter(|&t| t != 0)
                 .min()
                 .unwrap_or(0);
+            let outside = self.outside_ticket;
+            self.queue.turn = if inside == 0 || (outside != 0 && outside < inside) {
+                outside
+            } else {
+                inside
+            };
         }
         let Some(h) = self.holder else { return };
         if h == OUTSIDE {
