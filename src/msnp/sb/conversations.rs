@@ -110,14 +110,44 @@ pub(crate) enum PartState {
     Free,
     Queued,
     InTx(TrId),
-    AwaitAck(TrId, Instant),
-    NakWindow(TrId, Instant),
+    AwaitAck(TrId, Deadline),
+    NakWindow(TrId, Deadline),
     Done(Outcome),
     Report(Outcome),
     /// Settled through another part while scheduled for writing: freed once written (or at
     /// once if none of it was).
     Dropped,
 }
+
+/// A timer's deadline kept as the two 32-bit halves of its [`Instant`]: the same value, but
+/// 4-byte aligned, so a [`MessageSlot`] packs into 32 bytes on the box (an 8-aligned `u64`
+/// made it 40).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Deadline {
+    hi: u32,
+    lo: u32,
+}
+
+impl Deadline {
+    /// Keep `at`.
+    pub(crate) const fn new(at: Instant) -> Self {
+        let ms = at.as_millis();
+        // The high and the low half: nothing is lost.
+        Deadline {
+            hi: (ms >> 32) as u32,
+            lo: ms as u32,
+        }
+    }
+
+    /// Return the instant kept.
+    pub(crate) const fn get(self) -> Instant {
+        Instant::from_millis(((self.hi as u64) << 32) | self.lo as u64)
+    }
+}
+
+/// Most parts of one message: a part's index shares 16 bits with its message's ack mode.
+pub(crate) const MAX_PARTS: u16 = 1 << PART_BITS;
+const PART_BITS: u32 = 14;
 
 /// Hold one part of an outgoing message until its outcome is reported; the caller provides these.
 ///
@@ -128,8 +158,9 @@ pub struct MessageSlot {
     pub(crate) state: PartState,
     pub(crate) conv: ConversationId,
     pub(crate) id: MessageId,
-    pub(crate) part: u16,
-    pub(crate) ack: AckMode,
+    /// The part's index in its message (the low [`PART_BITS`] bits) and the message's ack
+    /// mode (the two bits above).
+    part_ack: u16,
     /// Payload bytes held in the pool (0 once written to the switchboard).
     pub(crate) len: u16,
     /// Where the payload starts in the pool.
@@ -152,8 +183,7 @@ impl MessageSlot {
         state: PartState::Free,
         conv: ConversationId::new(u16::MAX, u16::MAX),
         id: MessageId(0),
-        part: 0,
-        ack: AckMode::Unacknowledged,
+        part_ack: 0,
         len: 0,
         off: 0,
     };
@@ -165,13 +195,41 @@ impl MessageSlot {
             state: PartState::Free,
             conv: ConversationId::new(u16::MAX, u16::MAX),
             id: MessageId(0),
-            part: 0,
-            ack: AckMode::Unacknowledged,
+            part_ack: 0,
             len: 0,
             off: 0,
         }
     }
+
+    /// Return the part's index in its message.
+    pub(crate) fn part(&self) -> u16 {
+        self.part_ack & (MAX_PARTS - 1)
+    }
+
+    /// Return the message's ack mode.
+    pub(crate) fn ack(&self) -> AckMode {
+        match self.part_ack >> PART_BITS {
+            0 => AckMode::Unacknowledged,
+            1 => AckMode::NakOnly,
+            2 => AckMode::Acknowledged,
+            _ => AckMode::Data,
+        }
+    }
+
+    /// Set the part's index (below [`MAX_PARTS`]) and its message's ack mode.
+    fn set_part(&mut self, part: u16, ack: AckMode) {
+        let mode: u16 = match ack {
+            AckMode::Unacknowledged => 0,
+            AckMode::NakOnly => 1,
+            AckMode::Acknowledged => 2,
+            AckMode::Data => 3,
+        };
+        self.part_ack = (mode << PART_BITS) | (part & (MAX_PARTS - 1));
+    }
 }
+
+// 32 bytes on the box and on the host alike (no field is wider than 4-byte aligned).
+const _: () = assert!(core::mem::size_of::<MessageSlot>() <= 32);
 
 impl Default for MessageSlot {
     fn default() -> Self {
@@ -801,6 +859,10 @@ impl<'s> Conversations<'s> {
             bytes = bytes.saturating_add(head).saturating_add(out);
             rest = rest.get(take..).unwrap_or(&[]);
         }
+        if need > usize::from(MAX_PARTS) {
+            // A part's index has 14 bits (about 27 MB of text).
+            return Err(SbError::QueueFull);
+        }
         let used = self
             .msgs
             .iter()
@@ -856,6 +918,9 @@ impl<'s> Conversations<'s> {
         let mut rest = text;
         let mut part = 0u16;
         while !rest.is_empty() {
+            if part >= MAX_PARTS {
+                return Err(SbError::QueueFull);
+            }
             let (take, out) = source_prefix(rest, max_body);
             let src = rest.get(..take).unwrap_or(&[]);
             rest = rest.get(take..).unwrap_or(&[]);
@@ -879,8 +944,7 @@ impl<'s> Conversations<'s> {
             slot.off = u32::try_from(at).map_err(|_| SbError::PoolFull)?;
             slot.conv = conv;
             slot.id = id;
-            slot.part = part;
-            slot.ack = ack;
+            slot.set_part(part, ack);
             slot.state = PartState::Queued;
             part = part.saturating_add(1);
             at = at.saturating_add(len);

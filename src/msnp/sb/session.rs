@@ -33,7 +33,7 @@
 //! *scheduled* (it gets its TrID and a place among the commands) and its `MSG` line and payload
 //! are written straight from the message pool into the caller's transmit buffer.
 
-use super::conversations::{MessageSlot, MsgSlots, PartState};
+use super::conversations::{Deadline, MessageSlot, MsgSlots, PartState};
 use super::message::{self, Incoming};
 use super::{
     CloseReason, ConversationId, FailReason, InviteFailure, Outcome, SbConfig, SbError, TimeoutKind,
@@ -1230,7 +1230,7 @@ impl State {
             .iter()
             .enumerate()
             .filter(|(_, s)| s.conv == self.id && s.state == PartState::Queued)
-            .min_by_key(|(_, s)| (s.id, s.part))
+            .min_by_key(|(_, s)| (s.id, s.part()))
             .map(|(i, _)| i);
         let (Some(i), Ok(slot)) = (
             next,
@@ -1639,7 +1639,7 @@ fn part_record<'p>(
             let r = pool
                 .get(off..off.saturating_add(usize::from(slot.len)))
                 .unwrap_or(&[]);
-            (r, slot.ack)
+            (r, slot.ack())
         }
         None => (&[][..], AckMode::Unacknowledged),
     };
@@ -1789,11 +1789,13 @@ fn part_written(msgs: &mut MsgSlots<'_>, i: usize, now: Instant, cfg: &SbConfig)
     let Some(s) = msgs.get_mut(i) else { return };
     s.len = 0;
     match s.state {
-        PartState::InTx(t) => match s.ack {
+        PartState::InTx(t) => match s.ack() {
             AckMode::Unacknowledged => resolve(msgs, i, Outcome::Sent),
-            AckMode::NakOnly => s.state = PartState::NakWindow(t, now + cfg.nak_window),
+            AckMode::NakOnly => {
+                s.state = PartState::NakWindow(t, Deadline::new(now + cfg.nak_window))
+            }
             AckMode::Acknowledged | AckMode::Data => {
-                s.state = PartState::AwaitAck(t, now + cfg.ack_timeout)
+                s.state = PartState::AwaitAck(t, Deadline::new(now + cfg.ack_timeout))
             }
         },
         PartState::Dropped => s.state = PartState::Free,
@@ -1805,10 +1807,10 @@ fn part_written(msgs: &mut MsgSlots<'_>, i: usize, now: Instant, cfg: &SbConfig)
 pub(crate) fn message_timeouts(msgs: &mut MsgSlots<'_>, now: Instant) {
     for i in 0..msgs.len() {
         match msgs.get(i).map(|s| s.state) {
-            Some(PartState::AwaitAck(_, d)) if d <= now => {
+            Some(PartState::AwaitAck(_, d)) if d.get() <= now => {
                 resolve(msgs, i, Outcome::Failed(FailReason::Timeout))
             }
-            Some(PartState::NakWindow(_, d)) if d <= now => resolve(msgs, i, Outcome::Sent),
+            Some(PartState::NakWindow(_, d)) if d.get() <= now => resolve(msgs, i, Outcome::Sent),
             _ => {}
         }
     }
@@ -1818,7 +1820,7 @@ pub(crate) fn message_timeouts(msgs: &mut MsgSlots<'_>, now: Instant) {
 pub(crate) fn message_deadline(msgs: &[MessageSlot]) -> Option<Instant> {
     msgs.iter()
         .filter_map(|s| match s.state {
-            PartState::AwaitAck(_, d) | PartState::NakWindow(_, d) => Some(d),
+            PartState::AwaitAck(_, d) | PartState::NakWindow(_, d) => Some(d.get()),
             _ => None,
         })
         .min()
