@@ -168,10 +168,10 @@ enum msgr_event_kind
   // or phone number was left empty (`passport` empty and `status` the group id for a
   // group's name).
   MSGR_EVENT_KIND_LIST_FULL = 28,
-  // The server sent a frame too big for the receive buffer (for a switchboard's `MSG`, the
-  // large-frame buffer the conversations share: 2,192 bytes, the longest `MSG` line plus the
-  // 1,664-byte payload limit); it was skipped (`code`: its payload length) and the session
-  // goes on (`conversation` set when it was a switchboard's `MSG`).
+  // The server sent a frame too big for the receive buffers (the large-frame buffer the NS
+  // and the conversations share: 2,192 bytes, the longest `MSG` line plus the 1,664-byte
+  // payload limit); it was skipped (`code`: its payload length) and the session goes on
+  // (`conversation` set when it was a switchboard's `MSG`).
   MSGR_EVENT_KIND_FRAME_SKIPPED = 29,
 };
 #ifndef __cplusplus
@@ -459,11 +459,11 @@ msgr_result msgr_client_connected(msgr_client *client, uint64_t now_ms, uint32_t
 
 // Feed `len` bytes received on `conn`; `*consumed` says how many were taken (offer the rest
 // again after draining events, on the next pass at the latest, even when nothing new arrived
-// on `conn`). A switchboard connection may take fewer bytes, even 0, while its next message
-// waits for the large-frame buffer the conversations share (another conversation is receiving
-// a long message): `msgr_client_input_paused` then says so. Keep such a connection open and
-// its bytes buffered, and keep servicing the other connections; it resumes once the other
-// conversation's message is in and its event polled.
+// on `conn`). The NS or a switchboard connection may take fewer bytes, even 0, while its next
+// frame waits for the large-frame buffer the NS and the conversations share (another of them
+// is receiving a long frame): `msgr_client_input_paused` then says so. Keep such a connection
+// open and its bytes buffered, and keep servicing the other connections; it resumes once the
+// other connection's frame is in and its event polled.
 //
 // # Safety
 // `buf` must be `len` readable bytes; `consumed` must be writable.
@@ -474,9 +474,10 @@ msgr_result msgr_client_received(msgr_client *client,
                                  size_t len,
                                  size_t *consumed);
 
-// Query whether `conn` refuses input for now because its next message waits for the shared
-// large-frame buffer (see `msgr_client_received`): do not treat the bytes it did not take as
-// a stuck connection. False for every other connection, an unknown one, and NULL.
+// Query whether `conn` (the NS or a switchboard) refuses input for now because its next frame
+// waits for the shared large-frame buffer (see `msgr_client_received`): do not treat the bytes
+// it did not take as a stuck connection. False for every other connection, an unknown one,
+// and NULL.
 //
 // # Safety
 // `client` must be NULL or a handle from `msgr_client_init` that was not deinitialised.

@@ -14,10 +14,13 @@ pub const MAX_OUTGOING_MSG_PAYLOAD: usize = 1664;
 pub const MAX_PAGE_TEXT_CHARS: usize = 113;
 /// Default receive-buffer size for server lines plus payload.
 pub const DEFAULT_RX_BUFFER: usize = 4096;
-/// Receive buffer of a notification session on the box: the largest frame an NS legitimately
-/// sends (Escargot's 1,465-byte login profile `MSG`) with room to spare; bigger payload frames
-/// are skipped and reported.
-pub const NS_RX_BUFFER: usize = 2048;
+/// Receive buffer of a notification session on the box: its longest line
+/// ([`crate::msnp::ns::session::MAX_NS_LINE`], an `RNG` of 728 bytes; checked at compile
+/// time). A payload frame longer than that (Escargot's 1,465-byte login profile `MSG`, mail
+/// notices, `NOT`) is finished in the large-frame buffer the client shares with the
+/// switchboards (see [`crate::client::Client::input_paused`]); one longer than that buffer is
+/// skipped and reported.
+pub const NS_RX_BUFFER: usize = 728;
 /// Transmit buffer of a notification session on the box: the largest command it writes (a
 /// 113-character `PAG` of non-ASCII text, about 1,330 bytes) with room to spare.
 pub const NS_TX_BUFFER: usize = 1536;

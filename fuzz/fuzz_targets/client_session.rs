@@ -1,9 +1,13 @@
 //! Drive the whole client facade with an `Arbitrary` sequence of operations: server chunks on
 //! the NS and on each switchboard (raw bytes or well-formed canned lines, so the fuzzer gets past
 //! the login quickly), connection closes, clock jumps and user actions. Connection requests are
-//! answered at once. Asserted inside the target: no message ever gets a second outcome, events
-//! per drain stay bounded, and after the sign-out, closing every connection and two hours of
-//! clock, every accepted message has exactly one outcome and the client is not online.
+//! answered at once. Bytes a connection refuses while it is paused (its next frame waits for the
+//! shared large-frame buffer) are kept and offered again after every operation, as the caller
+//! contract says. Asserted inside the target: no message ever gets a second outcome, events per
+//! drain stay bounded, a connection that takes nothing is paused, once nothing moves any more
+//! every paused connection waits for a holder of the buffer that has no bytes of its own held
+//! (no deadlock), and after the sign-out, closing every connection and two hours of clock,
+//! every accepted message has exactly one outcome and the client is not online.
 #![no_main]
 use libfuzzer_sys::arbitrary::{self, Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
@@ -58,6 +62,9 @@ enum Op {
     Raw(u8, Vec<u8>),
     /// A canned line with a TrID on the NS (0) or a switchboard.
     Line(u8, u8, u8),
+    /// The head of a long `MSG` (longer than a connection's own buffer), or 400 more bytes
+    /// of payload, on the NS (0) or a switchboard: connections contend for the shared buffer.
+    Long(u8, bool),
     /// The server closes a connection.
     Close(u8),
     /// Time passes (seconds).
@@ -74,7 +81,8 @@ enum Op {
 
 impl<'a> Arbitrary<'a> for Op {
     fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
-        Ok(match u.int_in_range(0u8..=13)? {
+        Ok(match u.int_in_range(0u8..=14)? {
+            14 => Op::Long(u.arbitrary()?, u.arbitrary()?),
             0 | 1 => Op::Raw(u.arbitrary()?, u.arbitrary()?),
             2..=5 => Op::Line(u.arbitrary()?, u.arbitrary()?, u.int_in_range(0..=12)?),
             6 => Op::Close(u.arbitrary()?),
@@ -118,6 +126,8 @@ struct Harness<'s> {
     outcomes: HashMap<u32, u32>,
     sent: Vec<u32>,
     convs: Vec<msntv_messenger::msnp::sb::ConversationId>,
+    /// Bytes a paused connection did not take yet.
+    held: HashMap<ConnId, Vec<u8>>,
 }
 
 impl Harness<'_> {
@@ -136,6 +146,7 @@ impl Harness<'_> {
                 assert!(n <= 256, "unbounded events");
                 if let Some(conn) = ev.closes_connection() {
                     self.live.retain(|c| *c != conn);
+                    self.held.remove(&conn);
                 }
                 match ev {
                     ClientEvent::Connect { conn, .. } => opens.push(conn),
@@ -154,6 +165,7 @@ impl Harness<'_> {
             }
             for conn in opens {
                 self.live.retain(|c| *c != conn);
+                self.held.remove(&conn);
                 self.live.push(conn);
                 let _ = self.c.handle_connected(self.now, conn);
             }
@@ -176,21 +188,64 @@ impl Harness<'_> {
         sbs.get(usize::from(which) % sbs.len().max(1)).copied()
     }
 
-    fn feed(&mut self, conn: ConnId, bytes: &[u8]) {
-        let mut rest = bytes;
+    /// Offer `bytes` after what `conn` holds; what a paused connection refuses stays held.
+    /// Returns how many bytes were taken.
+    fn feed(&mut self, conn: ConnId, bytes: &[u8]) -> usize {
+        let mut rest = self.held.remove(&conn).unwrap_or_default();
+        rest.extend_from_slice(bytes);
+        let mut at = 0;
         let mut stuck = 0;
-        while !rest.is_empty() && self.live.contains(&conn) {
-            match self.c.handle_input(self.now, conn, rest) {
+        while at < rest.len() && self.live.contains(&conn) {
+            match self.c.handle_input(self.now, conn, &rest[at..]) {
                 Ok(n) => {
-                    rest = &rest[n..];
+                    at += n;
+                    self.drain();
+                    if n == 0 && self.c.input_paused(conn) {
+                        if self.live.contains(&conn) {
+                            self.held.insert(conn, rest[at..].to_vec());
+                        }
+                        break;
+                    }
                     stuck = if n == 0 { stuck + 1 } else { 0 };
                     assert!(stuck < 100, "input never consumed");
                 }
                 Err(_) => break,
             }
-            self.drain();
         }
         self.drain();
+        at
+    }
+
+    /// Offer every held byte again (the caller's next pass over its connections).
+    fn pass(&mut self) -> usize {
+        let conns: Vec<ConnId> = self.held.keys().copied().collect();
+        conns.into_iter().map(|c| self.feed(c, &[])).sum()
+    }
+
+    /// Offer held bytes until nothing moves; then every connection still holding bytes is
+    /// paused behind a holder of the shared buffer that waits for bytes the server never sent.
+    fn settle(&mut self) {
+        for _ in 0..64 {
+            if self.pass() == 0 {
+                break;
+            }
+        }
+        if self.held.values().all(Vec::is_empty) {
+            return;
+        }
+        let holder = self.c.large_frame_holder();
+        for (conn, bytes) in &self.held {
+            if bytes.is_empty() {
+                continue;
+            }
+            assert!(self.c.input_paused(*conn), "{conn:?} holds bytes unpaused");
+            let h = holder.expect("paused with nobody holding the shared buffer");
+            assert!(h != *conn, "the holder is paused");
+            assert!(
+                self.held.get(&h).is_none_or(Vec::is_empty),
+                "the holder has bytes it was not given"
+            );
+        }
     }
 
     fn conv(&self, which: u8) -> Option<msntv_messenger::msnp::sb::ConversationId> {
@@ -244,6 +299,7 @@ fuzz_target!(|input: Input| {
         outcomes: HashMap::new(),
         sent: Vec::new(),
         convs: Vec::new(),
+        held: HashMap::new(),
     };
     let _ = h.c.sign_in(h.now);
     h.drain();
@@ -262,9 +318,24 @@ fuzz_target!(|input: Input| {
                     h.feed(conn, text.as_bytes());
                 }
             }
+            Op::Long(which, head) => {
+                if let Some(conn) = h.conn(which) {
+                    let mut bytes = if !head {
+                        Vec::new()
+                    } else if conn == ConnId::Ns {
+                        b"MSG Hotmail Hotmail 1400\r\nMIME-Version: 1.0\r\n".to_vec()
+                    } else {
+                        b"MSG bob@example.com Bob 1400\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n".to_vec()
+                    };
+                    bytes.extend(std::iter::repeat_n(b'x', 398));
+                    bytes.extend_from_slice(b"\r\n");
+                    h.feed(conn, &bytes);
+                }
+            }
             Op::Close(which) => {
                 if let Some(conn) = h.conn(which) {
                     h.live.retain(|c| *c != conn);
+                    h.held.remove(&conn);
                     h.c.handle_closed(h.now, conn);
                 }
             }
@@ -308,8 +379,11 @@ fuzz_target!(|input: Input| {
             Op::Activity => h.c.user_activity(h.now),
         }
         h.drain();
+        h.pass();
     }
+    h.settle();
     // The end: sign out, every connection closes, and the clock runs out every timer.
+    h.held.clear();
     let _ = h.c.sign_out(h.now);
     h.drain();
     for conn in h.live.clone() {

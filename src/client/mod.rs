@@ -182,9 +182,10 @@ pub struct ClientStorage<'s> {
     /// The message pool: payloads of parts not yet written to their switchboard (a part takes
     /// its payload's length, at most 1664 bytes; the box default is 2048).
     pub message_bytes: &'s mut [u8],
-    /// The large-frame buffer the conversations share for received messages longer than their
-    /// own buffers ([`crate::msnp::sb::session::RX_CAP`] bytes take the largest a switchboard
-    /// relays; see [`Conversations`] on the back-pressure it implies).
+    /// The large-frame buffer the conversations and the notification session share for
+    /// received frames longer than their own buffers ([`crate::msnp::sb::session::RX_CAP`]
+    /// bytes take the largest `MSG` a switchboard relays and the NS's login profile; see
+    /// [`Client::input_paused`] and [`Conversations`] on the back-pressure it implies).
     pub large_frame: &'s mut [u8],
 }
 
@@ -429,6 +430,9 @@ impl<'s> Client<'s> {
             large_frame,
         )?;
         let mut ns = NsSession::new(cfg.ns, contacts, groups, names);
+        // The NS frames long payloads (the login profile, mail notices) in the buffer the
+        // conversations share.
+        ns.set_large_frame_room(convs.large_frame_capacity());
         let (login, service_server) = match cfg.login {
             LoginMode::Password(pw) => {
                 ns.set_password(pw)?;
@@ -762,15 +766,26 @@ impl<'s> Client<'s> {
         Ok(())
     }
 
-    /// Query whether `conn` refuses input for now: a switchboard connection whose next frame
-    /// waits for the shared large-frame buffer, which another conversation holds (see
-    /// [`Conversations::input_paused`]). Keep its unread bytes and the connection open, and
-    /// offer them again after draining events.
+    /// Query whether `conn` refuses input for now: the NS or a switchboard connection whose
+    /// next frame waits for the shared large-frame buffer, which another connection holds (or
+    /// was owed first; see [`Conversations::input_paused`]). Keep its unread bytes and the
+    /// connection open, and offer them again after draining events.
     pub fn input_paused(&self, conn: ConnId) -> bool {
         match conn {
+            ConnId::Ns => self.ns.wants_large_frame(),
             ConnId::Sb(c) => self.convs.input_paused(c),
-            _ => false,
+            ConnId::Wtvp => false,
         }
+    }
+
+    /// Return the connection that needs the shared large-frame buffer now (a long frame of it
+    /// is being received there, or an event not yet handed out borrows it), if any: while
+    /// other connections are paused ([`input_paused`](Self::input_paused)), they wait for it.
+    pub fn large_frame_holder(&self) -> Option<ConnId> {
+        if self.ns.needs_large_frame() {
+            return Some(ConnId::Ns);
+        }
+        self.convs.large_frame_holder().map(ConnId::Sb)
     }
 
     /// Feed bytes received on `conn`; returns how many were taken (feed the rest again after
@@ -784,8 +799,7 @@ impl<'s> Client<'s> {
         let tx_idle = self.tx_idle;
         self.tick(now);
         let taken = match conn {
-            // A failed NS reports why through its events; its input is dropped.
-            ConnId::Ns => self.ns.handle_input(now, bytes).unwrap_or(bytes.len()),
+            ConnId::Ns => self.ns_input(now, bytes),
             ConnId::Wtvp => {
                 let Login::Wtvp(w) = &mut self.login else {
                     return Err(ClientError::UnknownConnection);
@@ -804,6 +818,7 @@ impl<'s> Client<'s> {
                 }
             }
             ConnId::Sb(c) => {
+                self.settle_large_frame();
                 let n = self
                     .convs
                     .handle_input(now, c, bytes)
@@ -830,6 +845,8 @@ impl<'s> Client<'s> {
                 if !matches!(self.link, Link::Idle) {
                     self.ns.handle_closed(now);
                 }
+                // Holding the shared buffer or waiting for it, the NS lets it go.
+                self.settle_large_frame();
             }
             ConnId::Wtvp => {
                 if let Login::Wtvp(w) = &mut self.login {
@@ -842,6 +859,7 @@ impl<'s> Client<'s> {
                 self.wtvp_open = false;
             }
             ConnId::Sb(c) => {
+                self.settle_large_frame();
                 let _ = self.convs.handle_closed(now, c);
             }
         }
@@ -1099,6 +1117,7 @@ impl<'s> Client<'s> {
             return self.poll_event();
         }
         self.pump(now);
+        self.settle_large_frame();
         let found = self.convs.find_event();
         if self.convs.take_processed() {
             self.tx_idle = false;
@@ -1127,6 +1146,79 @@ impl<'s> Client<'s> {
     }
 
     // ----- routing -----
+
+    /// Feed NS bytes, lending it the shared large-frame buffer for a frame longer than its
+    /// own buffer when the conversations do not hold it and nobody waits for it first (else
+    /// the NS takes no more input: [`input_paused`](Self::input_paused)).
+    fn ns_input(&mut self, now: Instant, bytes: &[u8]) -> usize {
+        let mut taken = 0usize;
+        loop {
+            let held = self.settle_large_frame();
+            let rest = bytes.get(taken..).unwrap_or(&[]);
+            // A failed NS reports why through its events; its input is dropped.
+            let n = match self.ns.handle_input(now, rest) {
+                Ok(n) => n.min(rest.len()),
+                Err(_) => return bytes.len(),
+            };
+            taken = taken.saturating_add(n);
+            if self.ns.wants_large_frame() {
+                if self.lend_ns_large_frame() {
+                    continue;
+                }
+                return taken;
+            }
+            // The lent buffer holds a frame already handled and nothing needs it: it goes back
+            // at the top of the loop, and input goes on in the NS's own buffer.
+            if held && taken < bytes.len() && !self.ns.needs_large_frame() {
+                continue;
+            }
+            return taken;
+        }
+    }
+
+    /// Give the shared large-frame buffer back from the NS once nothing of it needs it, lend
+    /// it to the NS when its head frame waits for it and its turn has come (as a waiting
+    /// conversation gets it when polled), and withdraw the NS's place in the queue once it no
+    /// longer waits; return whether the NS holds the buffer.
+    // The common case (the NS neither holds nor waits for the buffer) is two inlined tests:
+    // an NS that wants the buffer holds it or has a place in the queue (`ns_input` asks as
+    // soon as it wants it).
+    #[inline(always)]
+    fn settle_large_frame(&mut self) -> bool {
+        if self.ns.holds_large_frame() || self.convs.outside_waits() {
+            return self.settle_large_frame_slow();
+        }
+        false
+    }
+
+    #[inline(never)]
+    fn settle_large_frame_slow(&mut self) -> bool {
+        if let Some(buf) = self.ns.take_back_large_frame() {
+            self.convs.return_large_frame(buf);
+        }
+        if self.ns.wants_large_frame() {
+            self.lend_ns_large_frame();
+        } else {
+            self.convs.withdraw_large_frame_wait();
+        }
+        self.ns.holds_large_frame()
+    }
+
+    /// Lend the NS the shared large-frame buffer if the conversations let it go; return
+    /// whether they did (refused, the NS keeps its place in their queue).
+    #[inline(never)]
+    fn lend_ns_large_frame(&mut self) -> bool {
+        let Some(buf) = self.convs.lend_large_frame() else {
+            return false;
+        };
+        match self.ns.lend_large_frame(buf) {
+            Ok(()) => true,
+            Err(buf) => {
+                self.convs.return_large_frame(buf);
+                false
+            }
+        }
+    }
 
     /// Handle WTVP events the caller never sees; `true` when the next one is for the caller.
     fn route_wtvp(&mut self, now: Instant) -> bool {

@@ -7,10 +7,13 @@ use super::contacts::{
 use super::event::{ListChange, LocalError, NsError, NsEvent, NsMessageKind, Verb};
 use crate::auth::{chl_response, md5_login_response, wipe, MD5_HEX_LEN};
 use crate::ims::TimerTable;
-use crate::limits::{MAX_GROUP_ID, MAX_PAGE_TEXT_CHARS, NS_RX_BUFFER, NS_TX_BUFFER};
+use crate::limits::{
+    MAX_FRIENDLY_NAME_ENCODED, MAX_GROUP_ID, MAX_PAGE_TEXT_CHARS, MAX_PASSPORT_LEN, NS_RX_BUFFER,
+    NS_TX_BUFFER,
+};
 use crate::msnp::wire::{
-    escape, line::parse_u32, mime::MimeMessage, Args, ClientCommand, Direction, FrameError,
-    FrameReader, ListKind, ProtocolVersion, ServerCommand, ServerErrorCode, Status, TrId,
+    escape, line::parse_u32, mime::MimeMessage, Args, ClientCommand, Direction, Frame, FrameCore,
+    FrameError, ListKind, ProtocolVersion, ServerCommand, ServerErrorCode, Status, TrId,
     TrIdAllocator,
 };
 use crate::time::Instant;
@@ -224,20 +227,146 @@ struct Core<'s, const TX: usize> {
 /// `poll_event` until `None`, then re-read `poll_timeout`. `handle_input` stops after a frame
 /// that produced events and returns how many bytes it took; feed the rest after draining the
 /// events (borrowed event data lives in the receive buffer until then). `TX` is the transmit
-/// buffer and `RX` the receive buffer: one line plus its payload must fit. The box defaults
-/// cover the largest frames an NS legitimately sends and the largest command this session
-/// writes: receive 2048 (the biggest server frame recorded is Escargot's 1,465-byte login
-/// profile `MSG`; lines top out near 600 bytes: a `REA`/`ILN`/`LST` with a 387-byte name and
-/// a 129-byte passport), transmit 1536 (a 113-character `PAG` of non-ASCII text is about
-/// 1,330 bytes; `ADD`/`REA` with the longest name about 560). A payload frame that does not
-/// fit is skipped whole and reported ([`NsEvent::FrameSkipped`]); a line that does not fit
-/// ends the session (framing can no longer be trusted).
+/// buffer and `RX` the receive buffer: one line plus its payload must fit, unless a larger
+/// buffer is lent. The box defaults cover the longest line an NS sends and the largest command
+/// this session writes: receive 728 ([`MAX_NS_LINE`]: an `RNG` with the longest tokens, host,
+/// handle and name; `LST`/`ILN`/`REA` lines top out near 640), transmit 1536 (a 113-character
+/// `PAG` of non-ASCII text is about 1,330 bytes; `ADD`/`REA` with the longest name about 560).
+/// Inside a [`crate::client::Client`], a payload frame longer than `RX` (the biggest recorded
+/// is Escargot's 1,465-byte login profile `MSG`) is finished in the large-frame buffer the
+/// client shares with the switchboards, when it is lent; until then the session takes no
+/// input ([`crate::client::Client::input_paused`]). A payload frame that fits no buffer is
+/// skipped whole and reported ([`NsEvent::FrameSkipped`]); a line that does not fit ends the
+/// session (framing can no longer be trusted). Used on its own, pick an `RX` that holds the
+/// largest frame to be read (2048 holds the recorded ones).
 ///
 /// Secrets: the password (kept for reconnects until [`clear_password`](Self::clear_password)
 /// or drop), MD5 answers and tickets are wiped after use and never logged.
 pub struct NsSession<'s, const RX: usize = NS_RX_BUFFER, const TX: usize = NS_TX_BUFFER> {
-    reader: FrameReader<RX>,
+    reader: Rx<'s, RX>,
     core: Core<'s, TX>,
+}
+
+/// Longest `LST` line of MSNP2–7: a 10-digit TrID and list version, 5-digit index and count,
+/// the longest handle and encoded name, and all 30 group ids (`0,1,…,29`).
+pub const MAX_LST_LINE: usize = 4
+    + 10
+    + 1
+    + 2
+    + 1
+    + 10
+    + 1
+    + 5
+    + 1
+    + 5
+    + 1
+    + MAX_PASSPORT_LEN
+    + 1
+    + MAX_FRIENDLY_NAME_ENCODED
+    + 1
+    + 79
+    + 2;
+/// Longest notification-server line the session must read whole: an `RNG` invitation with a
+/// session id and cookie at the switchboard's 64-byte token cap, a 64-byte host with its port,
+/// the longest handle and the longest encoded name (longer ones could not be joined anyway).
+/// Every other line is shorter: [`MAX_LST_LINE`], `ILN`/`NLN`/`ADD`/`REA` about 550 bytes,
+/// `XFR` with two 64-byte hosts 163; the recorded Escargot lines are at most 101 bytes.
+pub const MAX_NS_LINE: usize = 4
+    + crate::msnp::sb::session::TOKEN_CAP
+    + 1
+    + crate::wtvp::headwaiter::HOST_CAP
+    + 6
+    + 1
+    + 3
+    + 1
+    + crate::msnp::sb::session::TOKEN_CAP
+    + 1
+    + MAX_PASSPORT_LEN
+    + 1
+    + MAX_FRIENDLY_NAME_ENCODED
+    + 2;
+const _: () = assert!(NS_RX_BUFFER >= MAX_NS_LINE && MAX_NS_LINE >= MAX_LST_LINE);
+
+/// The receive side: the session's own buffer, and the shared large-frame buffer while it is
+/// lent to the session (by the [`crate::client::Client`] that also owns the switchboards).
+struct Rx<'s, const RX: usize> {
+    core: FrameCore,
+    small: [u8; RX],
+    /// The shared large-frame buffer while lent: the session's bytes are there.
+    large: Option<&'s mut [u8]>,
+    /// Length of the frame being finished in `large` (0 once it is handed out).
+    lent: usize,
+    /// Size of the shared buffer that may be lent (0: none; frames longer than `RX` are
+    /// skipped).
+    room: usize,
+}
+
+impl<const RX: usize> Rx<'_, RX> {
+    fn buf(&self) -> &[u8] {
+        match &self.large {
+            Some(b) => b,
+            None => &self.small,
+        }
+    }
+
+    fn buffered(&self) -> usize {
+        self.core.buffered()
+    }
+
+    /// Take what fits of `bytes`; while lent, only the rest of the frame being finished.
+    fn push(&mut self, bytes: &[u8]) -> usize {
+        match &mut self.large {
+            Some(b) => {
+                let k = self
+                    .lent
+                    .saturating_sub(self.core.buffered())
+                    .min(bytes.len());
+                self.core.push(b, bytes.get(..k).unwrap_or(&[]))
+            }
+            None => self.core.push(&mut self.small, bytes),
+        }
+    }
+
+    fn next_frame(&mut self) -> Option<Result<Frame<'_>, FrameError>> {
+        let room = self.room.max(RX);
+        let Rx {
+            core,
+            small,
+            large,
+            lent,
+            ..
+        } = self;
+        let lent_out = large.is_some();
+        let buf: &[u8] = match large {
+            Some(b) => b,
+            None => small,
+        };
+        let f = core.next_frame(buf, room);
+        if lent_out && matches!(f, Some(Ok(_))) {
+            // The frame it was lent for is out: no more input goes to the lent buffer.
+            *lent = 0;
+        }
+        f
+    }
+
+    fn current_frame(&self) -> Option<Frame<'_>> {
+        self.core.current_frame(self.buf())
+    }
+
+    /// Query whether no input can be taken now: the head frame waits for the shared buffer,
+    /// or the shared buffer holds a frame already handed out (it goes back first).
+    fn waits(&self) -> bool {
+        match self.large {
+            Some(_) => self.lent == 0,
+            None => self.core.needed() > 0,
+        }
+    }
+
+    /// Drop all buffered bytes (a new connection); a lent buffer stays until it is taken back.
+    fn reset(&mut self) {
+        self.core = FrameCore::new(Direction::ServerToClient);
+        self.lent = 0;
+    }
 }
 
 impl<const RX: usize, const TX: usize> Drop for NsSession<'_, RX, TX> {
@@ -266,7 +395,13 @@ impl<'s, const RX: usize, const TX: usize> NsSession<'s, RX, TX> {
             d.copy_from_slice(s);
         }
         NsSession {
-            reader: FrameReader::new(Direction::ServerToClient),
+            reader: Rx {
+                core: FrameCore::new(Direction::ServerToClient),
+                small: [0; RX],
+                large: None,
+                lent: 0,
+                room: 0,
+            },
             core: Core {
                 cfg,
                 lists: ContactList::new(contacts, groups, names),
@@ -344,6 +479,77 @@ impl<'s, const RX: usize, const TX: usize> NsSession<'s, RX, TX> {
         if self.core.trids.peek() < trid {
             self.core.trids = TrIdAllocator::starting_at(trid.get());
         }
+    }
+
+    // ----- the shared large-frame buffer (lent by the client facade) -----
+
+    /// Let a payload frame of up to `room` bytes that does not fit the session's own buffer
+    /// wait for the shared large-frame buffer instead of being skipped.
+    pub(crate) fn set_large_frame_room(&mut self, room: usize) {
+        self.reader.room = room;
+    }
+
+    /// Query whether the head frame waits for the shared large-frame buffer: no input is
+    /// taken until it is lent ([`lend_large_frame`](Self::lend_large_frame)).
+    #[inline(always)]
+    pub(crate) fn wants_large_frame(&self) -> bool {
+        self.reader.large.is_none()
+            && self.reader.core.needed() > 0
+            && self.core.phase != Phase::Closed
+    }
+
+    /// Finish the head frame in the shared buffer `buf`: the buffered bytes move there, and
+    /// only the rest of that frame is taken into it. `buf` comes back when the session does
+    /// not want it or the bytes do not fit.
+    pub(crate) fn lend_large_frame(&mut self, buf: &'s mut [u8]) -> Result<(), &'s mut [u8]> {
+        if !self.wants_large_frame() {
+            return Err(buf);
+        }
+        let r = &mut self.reader;
+        let need = r.core.needed();
+        if !r.core.move_to(&r.small, buf) {
+            return Err(buf);
+        }
+        msgr_debug!("ns: {}-byte frame moves to the shared buffer", need);
+        r.lent = need;
+        r.large = Some(buf);
+        Ok(())
+    }
+
+    /// Query whether the shared large-frame buffer is lent to this session.
+    #[inline(always)]
+    pub(crate) fn holds_large_frame(&self) -> bool {
+        self.reader.large.is_some()
+    }
+
+    /// Query whether the lent buffer must stay: a frame is being finished there, or events
+    /// not yet taken may borrow the frame in it.
+    pub(crate) fn needs_large_frame(&self) -> bool {
+        let r = &self.reader;
+        let Some(b) = &r.large else {
+            return false;
+        };
+        (r.lent > 0 && self.core.phase != Phase::Closed)
+            || (self.core.queue.len > 0 && !r.core.current_bytes(b).is_empty())
+    }
+
+    /// Give the lent buffer back once nothing needs it ([`needs_large_frame`] is false):
+    /// later input goes to the session's own buffer again. A partial frame left there by a
+    /// closed connection is dropped.
+    ///
+    /// [`needs_large_frame`]: Self::needs_large_frame
+    pub(crate) fn take_back_large_frame(&mut self) -> Option<&'s mut [u8]> {
+        if self.reader.large.is_none() || self.needs_large_frame() {
+            return None;
+        }
+        let r = &mut self.reader;
+        let b = r.large.take()?;
+        // Nothing beyond the frame was taken into `b`: the move carries no bytes normally.
+        if r.lent > 0 || !r.core.move_to(b, &mut r.small) {
+            r.reset();
+        }
+        r.lent = 0;
+        Some(b)
     }
 
     // ----- commands -----
@@ -1080,7 +1286,10 @@ impl<'s, const RX: usize, const TX: usize> NsSession<'s, RX, TX> {
                 }
                 None => {}
             }
-            if bytes.is_empty() {
+            if bytes.is_empty() || self.reader.waits() {
+                // Nothing to push, or the head frame waits for the shared large-frame buffer
+                // (no input is taken meanwhile), or that buffer holds a finished frame and
+                // goes back before more input is taken.
                 return Ok(taken);
             }
             // Push at most one line end at a time, so no complete frame is left buffered behind
@@ -1259,14 +1468,14 @@ impl<'s, const RX: usize, const TX: usize> NsSession<'s, RX, TX> {
 }
 
 /// Parse the frame the reader handed out last.
-fn current<const RX: usize>(reader: &FrameReader<RX>) -> Option<ServerCommand<'_>> {
+fn current<'a, const RX: usize>(reader: &'a Rx<'_, RX>) -> Option<ServerCommand<'a>> {
     let f = reader.current_frame()?;
     ServerCommand::parse(&f).ok()
 }
 
 /// Build the public event for a queued record from the current frame and the session's state.
 fn build<'a, const RX: usize>(
-    reader: &'a FrameReader<RX>,
+    reader: &'a Rx<'_, RX>,
     host: &'a [u8],
     port: u16,
     lists: &'a ContactList<'_>,

@@ -46,6 +46,12 @@
 //! refused, so one receiving large message after large message cannot keep it from the
 //! others, whatever order the caller feeds them in. Small frames of the other conversations
 //! are not held up unless they queue behind a waiting large one.
+//!
+//! One borrower outside the conversations takes part in the same queue: the
+//! [`Client`](crate::client::Client) lends the buffer to its notification session for the
+//! NS's long frames (the login profile `MSG`, mail notices) through crate-internal calls;
+//! while the NS holds it, [`large_frame_holder`](Conversations::large_frame_holder) is `None`
+//! and conversations that need it wait as they would for one of their own.
 
 use super::message::{self, TextFormat};
 use super::session::{
@@ -59,6 +65,10 @@ use crate::limits::MAX_OUTGOING_MSG_PAYLOAD;
 use crate::msnp::wire::{AckMode, ServerErrorCode, TrId};
 use crate::time::Instant;
 pub use session::PART_HEAD_CAP as TRANSMIT_SCRATCH;
+
+/// The holder of the shared large-frame buffer while it is lent outside the conversations
+/// (a slot index never reaches it: there are at most `u16::MAX` slots).
+const OUTSIDE: u16 = u16::MAX;
 
 /// Longest `X-MMS-IM-Format` value: `FN=` and a 32-byte font name %-encoded (96), then the
 /// effects, colour, charset and pitch fields.
@@ -100,14 +110,44 @@ pub(crate) enum PartState {
     Free,
     Queued,
     InTx(TrId),
-    AwaitAck(TrId, Instant),
-    NakWindow(TrId, Instant),
+    AwaitAck(TrId, Deadline),
+    NakWindow(TrId, Deadline),
     Done(Outcome),
     Report(Outcome),
     /// Settled through another part while scheduled for writing: freed once written (or at
     /// once if none of it was).
     Dropped,
 }
+
+/// A timer's deadline kept as the two 32-bit halves of its [`Instant`]: the same value, but
+/// 4-byte aligned, so a [`MessageSlot`] packs into 32 bytes on the box (an 8-aligned `u64`
+/// made it 40).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Deadline {
+    hi: u32,
+    lo: u32,
+}
+
+impl Deadline {
+    /// Keep `at`.
+    pub(crate) const fn new(at: Instant) -> Self {
+        let ms = at.as_millis();
+        // The high and the low half: nothing is lost.
+        Deadline {
+            hi: (ms >> 32) as u32,
+            lo: ms as u32,
+        }
+    }
+
+    /// Return the instant kept.
+    pub(crate) const fn get(self) -> Instant {
+        Instant::from_millis(((self.hi as u64) << 32) | self.lo as u64)
+    }
+}
+
+/// Most parts of one message: a part's index shares 16 bits with its message's ack mode.
+pub(crate) const MAX_PARTS: u16 = 1 << PART_BITS;
+const PART_BITS: u32 = 14;
 
 /// Hold one part of an outgoing message until its outcome is reported; the caller provides these.
 ///
@@ -118,8 +158,9 @@ pub struct MessageSlot {
     pub(crate) state: PartState,
     pub(crate) conv: ConversationId,
     pub(crate) id: MessageId,
-    pub(crate) part: u16,
-    pub(crate) ack: AckMode,
+    /// The part's index in its message (the low [`PART_BITS`] bits) and the message's ack
+    /// mode (the two bits above).
+    part_ack: u16,
     /// Payload bytes held in the pool (0 once written to the switchboard).
     pub(crate) len: u16,
     /// Where the payload starts in the pool.
@@ -142,8 +183,7 @@ impl MessageSlot {
         state: PartState::Free,
         conv: ConversationId::new(u16::MAX, u16::MAX),
         id: MessageId(0),
-        part: 0,
-        ack: AckMode::Unacknowledged,
+        part_ack: 0,
         len: 0,
         off: 0,
     };
@@ -155,13 +195,41 @@ impl MessageSlot {
             state: PartState::Free,
             conv: ConversationId::new(u16::MAX, u16::MAX),
             id: MessageId(0),
-            part: 0,
-            ack: AckMode::Unacknowledged,
+            part_ack: 0,
             len: 0,
             off: 0,
         }
     }
+
+    /// Return the part's index in its message.
+    pub(crate) fn part(&self) -> u16 {
+        self.part_ack & (MAX_PARTS - 1)
+    }
+
+    /// Return the message's ack mode.
+    pub(crate) fn ack(&self) -> AckMode {
+        match self.part_ack >> PART_BITS {
+            0 => AckMode::Unacknowledged,
+            1 => AckMode::NakOnly,
+            2 => AckMode::Acknowledged,
+            _ => AckMode::Data,
+        }
+    }
+
+    /// Set the part's index (below [`MAX_PARTS`]) and its message's ack mode.
+    fn set_part(&mut self, part: u16, ack: AckMode) {
+        let mode: u16 = match ack {
+            AckMode::Unacknowledged => 0,
+            AckMode::NakOnly => 1,
+            AckMode::Acknowledged => 2,
+            AckMode::Data => 3,
+        };
+        self.part_ack = (mode << PART_BITS) | (part & (MAX_PARTS - 1));
+    }
 }
+
+// 32 bytes on the box and on the host alike (no field is wider than 4-byte aligned).
+const _: () = assert!(core::mem::size_of::<MessageSlot>() <= 32);
 
 impl Default for MessageSlot {
     fn default() -> Self {
@@ -228,10 +296,15 @@ pub struct Conversations<'s> {
     pool: &'s mut [u8],
     /// The large-frame buffer lent to one session at a time (see the module doc).
     large: &'s mut [u8],
-    /// The slot of the session holding `large`.
+    /// The size of `large` (which is empty while lent outside, see
+    /// [`lend_large_frame`](Self::lend_large_frame)).
+    large_cap: usize,
+    /// The slot of the session holding `large` ([`OUTSIDE`]: lent outside).
     holder: Option<u16>,
     /// The order in which sessions refused `large` get it.
     queue: WaitQueue,
+    /// The ticket of the outside borrower while refused `large` (0: it does not wait).
+    outside_ticket: u32,
     /// End of the last payload written to the pool (compacted when a new one does not fit).
     pool_top: usize,
     /// A conversation may wait for `take_switchboard_request` (cleared when none does).
@@ -288,9 +361,11 @@ impl<'s> Conversations<'s> {
             slots,
             msgs,
             pool,
+            large_cap: large_frame.len(),
             large: large_frame,
             holder: None,
             queue: WaitQueue { last: 0, turn: 0 },
+            outside_ticket: 0,
             pool_top: 0,
             sb_requests: false,
             fmt_cache: (None, [0; FORMAT_VALUE_CAP], 0),
@@ -435,6 +510,7 @@ impl<'s> Conversations<'s> {
                 ),
                 Lender {
                     buf: &mut *self.large,
+                    room: self.large_cap,
                     holder: &mut self.holder,
                     queue: &mut self.queue,
                 },
@@ -459,7 +535,8 @@ impl<'s> Conversations<'s> {
     #[inline(never)]
     fn settle_shared_slow(&mut self) {
         if self.queue.turn != 0 {
-            self.queue.turn = self
+            // The lowest ticket still waiting, the outside borrower's included (0: none).
+            let inside = self
                 .slots
                 .iter()
                 .filter_map(|s| s.session.as_ref())
@@ -467,10 +544,21 @@ impl<'s> Conversations<'s> {
                 .filter(|&t| t != 0)
                 .min()
                 .unwrap_or(0);
+            let outside = self.outside_ticket;
+            self.queue.turn = if inside == 0 || (outside != 0 && outside < inside) {
+                outside
+            } else {
+                inside
+            };
         }
         let Some(h) = self.holder else { return };
+        if h == OUTSIDE {
+            // Only its borrower gives it back (`return_large_frame`).
+            return;
+        }
         let mut l = Lender {
             buf: &mut *self.large,
+            room: self.large_cap,
             holder: &mut self.holder,
             queue: &mut self.queue,
         };
@@ -486,6 +574,64 @@ impl<'s> Conversations<'s> {
             }
             _ => *l.holder = None,
         }
+    }
+
+    /// Lend the shared large-frame buffer to the one borrower outside the conversations (the
+    /// notification session, for its long frames), if nobody holds it and nobody refused it
+    /// earlier waits for it. Refused, the borrower gets a place in the same queue as the
+    /// conversations: ask again (at the latest when its connection is next fed) until it is
+    /// lent, or [`withdraw_large_frame_wait`](Self::withdraw_large_frame_wait). While it is
+    /// out, conversations that need it wait; [`return_large_frame`](Self::return_large_frame)
+    /// gives it back.
+    pub(crate) fn lend_large_frame(&mut self) -> Option<&'s mut [u8]> {
+        self.settle_shared();
+        let q = &mut self.queue;
+        if self.holder.is_some() || (q.turn != 0 && self.outside_ticket != q.turn) {
+            if self.outside_ticket == 0 {
+                // Wrapping as in `Session::borrow`: briefly unfair, never stuck.
+                q.last = q.last.wrapping_add(1).max(1);
+                self.outside_ticket = q.last;
+                if q.turn == 0 {
+                    q.turn = self.outside_ticket;
+                }
+            }
+            return None;
+        }
+        if self.outside_ticket != 0 {
+            self.outside_ticket = 0;
+            // The next in line is found at the next reader call.
+            q.turn = u32::MAX;
+        }
+        self.holder = Some(OUTSIDE);
+        Some(core::mem::take(&mut self.large))
+    }
+
+    /// Take the shared large-frame buffer back from the outside borrower (the buffer
+    /// [`lend_large_frame`](Self::lend_large_frame) gave; anything else is ignored).
+    pub(crate) fn return_large_frame(&mut self, buf: &'s mut [u8]) {
+        if self.holder == Some(OUTSIDE) && buf.len() == self.large_cap {
+            self.large = buf;
+            self.holder = None;
+        }
+    }
+
+    /// Forget the outside borrower's place in the queue (it no longer waits: its connection
+    /// closed or was reset).
+    #[inline(always)]
+    pub(crate) fn withdraw_large_frame_wait(&mut self) {
+        // The queue's turn is re-read from the waiting sessions at the next reader call.
+        self.outside_ticket = 0;
+    }
+
+    /// Query whether the outside borrower waits for the shared large-frame buffer.
+    #[inline(always)]
+    pub(crate) fn outside_waits(&self) -> bool {
+        self.outside_ticket != 0
+    }
+
+    /// Return the size of the shared large-frame buffer.
+    pub(crate) fn large_frame_capacity(&self) -> usize {
+        self.large_cap
     }
 
     /// Query whether `conv` refuses input for now: its next frame needs the shared
@@ -713,6 +859,10 @@ impl<'s> Conversations<'s> {
             bytes = bytes.saturating_add(head).saturating_add(out);
             rest = rest.get(take..).unwrap_or(&[]);
         }
+        if need > usize::from(MAX_PARTS) {
+            // A part's index has 14 bits (about 27 MB of text).
+            return Err(SbError::QueueFull);
+        }
         let used = self
             .msgs
             .iter()
@@ -768,6 +918,9 @@ impl<'s> Conversations<'s> {
         let mut rest = text;
         let mut part = 0u16;
         while !rest.is_empty() {
+            if part >= MAX_PARTS {
+                return Err(SbError::QueueFull);
+            }
             let (take, out) = source_prefix(rest, max_body);
             let src = rest.get(..take).unwrap_or(&[]);
             rest = rest.get(take..).unwrap_or(&[]);
@@ -791,8 +944,7 @@ impl<'s> Conversations<'s> {
             slot.off = u32::try_from(at).map_err(|_| SbError::PoolFull)?;
             slot.conv = conv;
             slot.id = id;
-            slot.part = part;
-            slot.ack = ack;
+            slot.set_part(part, ack);
             slot.state = PartState::Queued;
             part = part.saturating_add(1);
             at = at.saturating_add(len);
@@ -1051,6 +1203,7 @@ impl<'s> Conversations<'s> {
         let mut found = None;
         let mut l = Lender {
             buf: &mut *self.large,
+            room: self.large_cap,
             holder: &mut self.holder,
             queue: &mut self.queue,
         };

@@ -22,8 +22,9 @@
 //! [`super::Conversations`] shares between all sessions ([`Lender`]): the session moves its
 //! buffered bytes there, takes exactly the rest of that frame, and gives the buffer back once
 //! the frame has been handled and the event borrowing it handed out. While another session
-//! holds the buffer, a session whose next frame needs it takes no more input (back-pressure)
-//! until the holder gives it back; the holder only needs its own bytes to finish.
+//! (or the notification session it is lent to outside the conversations) holds the buffer, a
+//! session whose next frame needs it takes no more input (back-pressure) until the holder
+//! gives it back; the holder only needs its own bytes to finish.
 //!
 //! # Transmit
 //!
@@ -32,7 +33,7 @@
 //! *scheduled* (it gets its TrID and a place among the commands) and its `MSG` line and payload
 //! are written straight from the message pool into the caller's transmit buffer.
 
-use super::conversations::{MessageSlot, MsgSlots, PartState};
+use super::conversations::{Deadline, MessageSlot, MsgSlots, PartState};
 use super::message::{self, Incoming};
 use super::{
     CloseReason, ConversationId, FailReason, InviteFailure, Outcome, SbConfig, SbError, TimeoutKind,
@@ -381,7 +382,10 @@ pub(crate) struct Session {
 /// The large-frame buffer shared by all sessions, the slot of the session holding it, and
 /// the queue of sessions refused it.
 pub(crate) struct Lender<'a> {
+    /// The buffer (empty while it is lent outside the conversations).
     pub buf: &'a mut [u8],
+    /// Its size: the longest frame that waits for it instead of being skipped.
+    pub room: usize,
     pub holder: &'a mut Option<u16>,
     pub queue: &'a mut WaitQueue,
 }
@@ -680,7 +684,7 @@ impl Session {
                 ..
             } = &mut *self;
             let buf: &[u8] = if *lent > 0 { &*l.buf } else { &small[..] };
-            match rx.next_frame(buf, l.buf.len()) {
+            match rx.next_frame(buf, l.room) {
                 None => {}
                 // Bound by reference: a frame moved out of the returned value is copied whole
                 // (a `memcpy` call on the box).
@@ -1226,7 +1230,7 @@ impl State {
             .iter()
             .enumerate()
             .filter(|(_, s)| s.conv == self.id && s.state == PartState::Queued)
-            .min_by_key(|(_, s)| (s.id, s.part))
+            .min_by_key(|(_, s)| (s.id, s.part()))
             .map(|(i, _)| i);
         let (Some(i), Ok(slot)) = (
             next,
@@ -1635,7 +1639,7 @@ fn part_record<'p>(
             let r = pool
                 .get(off..off.saturating_add(usize::from(slot.len)))
                 .unwrap_or(&[]);
-            (r, slot.ack)
+            (r, slot.ack())
         }
         None => (&[][..], AckMode::Unacknowledged),
     };
@@ -1785,11 +1789,13 @@ fn part_written(msgs: &mut MsgSlots<'_>, i: usize, now: Instant, cfg: &SbConfig)
     let Some(s) = msgs.get_mut(i) else { return };
     s.len = 0;
     match s.state {
-        PartState::InTx(t) => match s.ack {
+        PartState::InTx(t) => match s.ack() {
             AckMode::Unacknowledged => resolve(msgs, i, Outcome::Sent),
-            AckMode::NakOnly => s.state = PartState::NakWindow(t, now + cfg.nak_window),
+            AckMode::NakOnly => {
+                s.state = PartState::NakWindow(t, Deadline::new(now + cfg.nak_window))
+            }
             AckMode::Acknowledged | AckMode::Data => {
-                s.state = PartState::AwaitAck(t, now + cfg.ack_timeout)
+                s.state = PartState::AwaitAck(t, Deadline::new(now + cfg.ack_timeout))
             }
         },
         PartState::Dropped => s.state = PartState::Free,
@@ -1801,10 +1807,10 @@ fn part_written(msgs: &mut MsgSlots<'_>, i: usize, now: Instant, cfg: &SbConfig)
 pub(crate) fn message_timeouts(msgs: &mut MsgSlots<'_>, now: Instant) {
     for i in 0..msgs.len() {
         match msgs.get(i).map(|s| s.state) {
-            Some(PartState::AwaitAck(_, d)) if d <= now => {
+            Some(PartState::AwaitAck(_, d)) if d.get() <= now => {
                 resolve(msgs, i, Outcome::Failed(FailReason::Timeout))
             }
-            Some(PartState::NakWindow(_, d)) if d <= now => resolve(msgs, i, Outcome::Sent),
+            Some(PartState::NakWindow(_, d)) if d.get() <= now => resolve(msgs, i, Outcome::Sent),
             _ => {}
         }
     }
@@ -1814,7 +1820,7 @@ pub(crate) fn message_timeouts(msgs: &mut MsgSlots<'_>, now: Instant) {
 pub(crate) fn message_deadline(msgs: &[MessageSlot]) -> Option<Instant> {
     msgs.iter()
         .filter_map(|s| match s.state {
-            PartState::AwaitAck(_, d) | PartState::NakWindow(_, d) => Some(d),
+            PartState::AwaitAck(_, d) | PartState::NakWindow(_, d) => Some(d.get()),
             _ => None,
         })
         .min()
