@@ -49,7 +49,7 @@ enum Ev {
 }
 
 struct Harness {
-    c: Box<WtvpClient<'static, WTVP_BUF>>,
+    c: Box<WtvpClient<'static, [u8; WTVP_BUF]>>,
     now: Instant,
     refuse_connect: bool,
     piece: usize,
