@@ -465,7 +465,10 @@ impl<'s> Client<'s> {
                 if convs.large_frame_capacity() < WTVP_BUF {
                     return Err(ClientError::BadArgument);
                 }
-                (Login::Wtvp(WtvpClient::borrowing(identity)), use_service_server)
+                (
+                    Login::Wtvp(WtvpClient::borrowing(identity)),
+                    use_service_server,
+                )
             }
         };
         let mut server = ([0u8; 64], 0usize, cfg.ns.port);
@@ -1489,9 +1492,7 @@ impl<'s> Client<'s> {
                     self.invitation_note = refused;
                     return true;
                 }
-                NsEvent::LoginAnswerNeeded { .. }
-                    if stale_answer =>
-                {
+                NsEvent::LoginAnswerNeeded { .. } if stale_answer => {
                     // The NS gave up (closed, timed out) while the answer waited for the
                     // shared buffer: so does the WTVP step, and the NS's next event follows.
                     self.drop_kept_answer_event();

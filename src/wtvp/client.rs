@@ -752,7 +752,12 @@ impl<'id, B: AsRef<[u8]> + AsMut<[u8]>> WtvpClient<'id, B> {
             }
         }
         let s = self.secure.as_mut().ok_or(ClientError::State)?;
-        s.apply_c2s(self.buf.as_mut().get_mut(start..start + n).unwrap_or(&mut []));
+        s.apply_c2s(
+            self.buf
+                .as_mut()
+                .get_mut(start..start + n)
+                .unwrap_or(&mut []),
+        );
         self.reset_rx();
         Ok(())
     }
@@ -1979,5 +1984,100 @@ mod tests {
         assert_eq!(c.poll_timeout(), None);
         let mut out = [0u8; 64];
         assert_eq!(c.poll_transmit(&mut out), 0);
+    }
+
+    /// A client with a lent buffer for its login answer: signed in, configured, knowing the
+    /// login service, holding no buffer.
+    fn borrowing_signed_in() -> WtvpClient<'static, &'static mut [u8]> {
+        let mut c = WtvpClient::borrowing(ID);
+        let mut cfg = MessengerConfig::default();
+        cfg.login_url = Text::new(b"wtv-passport:/messengerlogin").expect("URL");
+        c.config = Some(cfg);
+        c.signed_in = true;
+        c.session_keys = Some(([1; 16], [2; 16]));
+        c.ticket = Text::new(b"VGlja2V0");
+        assert!(c.services.set(b"wtv-passport", b"10.0.0.1", 1654));
+        c
+    }
+
+    /// Without its buffer a login-answer step starts its timer and waits, sending nothing;
+    /// lent the buffer, the same call goes on under the first deadline, and the buffer can be
+    /// taken back (wiped) only once the step has ended.
+    #[test]
+    fn a_login_answer_step_waits_for_its_buffer_with_its_timer_running() {
+        let mut c = borrowing_signed_in();
+        let challenge = b"ct=1,rver=1,wp=FS_40SEC_0_COMPACT,lc=1033,id=507";
+        let t0 = Instant::from_millis(1000);
+        assert!(!c.has_buffer() && !c.needs_buffer());
+        assert_eq!(c.request_answer(t0, challenge), Ok(()));
+        assert!(c.answer_awaits_buffer() && c.needs_buffer());
+        let deadline = c.poll_timeout().expect("the step timer runs");
+        assert_eq!(c.poll_event(), None, "no connection while it waits");
+        assert!(c.transmit_bytes().is_empty());
+        // Asked again without the buffer: nothing changes.
+        let t1 = Instant::from_millis(5000);
+        assert_eq!(c.request_answer(t1, challenge), Ok(()));
+        assert_eq!(c.poll_timeout(), Some(deadline));
+        let buf: &'static mut [u8] = Box::leak(vec![0u8; crate::client::WTVP_BUF].into());
+        assert!(c.lend_buffer(buf).is_ok());
+        assert!(c.take_back_buffer().is_none(), "needed by the step");
+        assert_eq!(c.request_answer(t1, challenge), Ok(()));
+        assert!(!c.answer_awaits_buffer());
+        assert_eq!(
+            c.poll_timeout(),
+            Some(deadline),
+            "the first call's deadline"
+        );
+        assert!(matches!(
+            c.poll_event(),
+            Some(WtvpEvent::Connect { port: 1654, .. })
+        ));
+        assert_eq!(c.handle_connected(t1), Ok(()));
+        assert!(c.transmit_bytes().starts_with(b"SECURE ON\r\n"));
+        c.handle_timeout(deadline);
+        assert!(matches!(c.poll_answer(), Some(Err(LoginError::Timeout))));
+        assert!(!c.needs_buffer());
+        let buf = c.take_back_buffer().expect("given back after the step");
+        assert!(buf.iter().all(|&b| b == 0), "wiped");
+        assert!(!c.has_buffer());
+    }
+
+    /// A step that times out while it waits for its buffer fails as any step does, and a
+    /// sign-in started without the buffer connects but queues its request only once lent.
+    #[test]
+    fn steps_without_their_buffer_time_out_or_wait_to_send() {
+        let mut c = borrowing_signed_in();
+        let t0 = Instant::from_millis(1000);
+        assert_eq!(c.request_answer(t0, b"ct=1,rver=1"), Ok(()));
+        let deadline = c.poll_timeout().expect("timer");
+        c.handle_timeout(deadline);
+        assert!(matches!(c.poll_answer(), Some(Err(LoginError::Timeout))));
+        assert!(!c.needs_buffer() && !c.answer_awaits_buffer());
+
+        let mut c: WtvpClient<'static, &'static mut [u8]> = WtvpClient::borrowing(ID);
+        assert_eq!(c.sign_in(t0, "10.0.0.1", 1615), Ok(()));
+        assert!(c.needs_buffer());
+        assert!(matches!(c.poll_event(), Some(WtvpEvent::Connect { .. })));
+        assert_eq!(c.handle_connected(t0), Ok(()));
+        assert!(
+            c.transmit_bytes().is_empty(),
+            "nothing sent without the buffer"
+        );
+        assert_eq!(
+            c.handle_input(t0, b"200 OK\n"),
+            Err(ClientError::Malformed(MessageError::Unsolicited))
+        );
+        assert!(matches!(c.poll_event(), Some(WtvpEvent::SignInFailed(_))));
+        assert!(!c.needs_buffer());
+
+        assert_eq!(c.sign_in(t0, "10.0.0.1", 1615), Ok(()));
+        while c.poll_event().is_some() {}
+        assert_eq!(c.handle_connected(t0), Ok(()));
+        let buf: &'static mut [u8] = Box::leak(vec![0u8; crate::client::WTVP_BUF].into());
+        assert!(c.lend_buffer(buf).is_ok());
+        assert!(c.transmit_bytes().starts_with(b"GET wtv-1800:/preregister"));
+        assert!(c.abandon(), "a connection was open");
+        assert!(!c.needs_buffer());
+        assert!(c.take_back_buffer().is_some());
     }
 }

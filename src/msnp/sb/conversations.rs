@@ -564,10 +564,13 @@ impl<'s> Conversations<'s> {
                 .filter(|&t| t != 0)
                 .min()
                 .unwrap_or(0);
-            self.queue.turn = self
-                .outside_ticket
-                .iter()
-                .fold(inside, |t, &o| if t == 0 || (o != 0 && o < t) { o } else { t });
+            self.queue.turn = self.outside_ticket.iter().fold(inside, |t, &o| {
+                if t == 0 || (o != 0 && o < t) {
+                    o
+                } else {
+                    t
+                }
+            });
         }
         let Some(h) = self.holder else { return };
         if h >= FIRST_OUTSIDE {
