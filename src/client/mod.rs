@@ -799,7 +799,9 @@ impl<'s> Client<'s> {
     /// Query whether `conn` refuses input for now: the NS or a switchboard connection whose
     /// next frame waits for the shared large-frame buffer, which another connection holds (or
     /// was owed first; see [`Conversations::input_paused`]). Keep its unread bytes and the
-    /// connection open, and offer them again after draining events.
+    /// connection open, and offer them again after draining events. Never the WTVP
+    /// connection: the built-in client waits for the buffer before it sends a request, so no
+    /// response can arrive before it holds the buffer.
     pub fn input_paused(&self, conn: ConnId) -> bool {
         match conn {
             ConnId::Ns => self.ns.wants_large_frame(),
@@ -809,8 +811,9 @@ impl<'s> Client<'s> {
     }
 
     /// Return the connection that needs the shared large-frame buffer now (a long frame of it
-    /// is being received there, or an event not yet handed out borrows it), if any: while
-    /// other connections are paused ([`input_paused`](Self::input_paused)), they wait for it.
+    /// is being received there, an event not yet handed out borrows it, or a step of the
+    /// built-in WTVP client is under way there), if any: while other connections are paused
+    /// ([`input_paused`](Self::input_paused)), they wait for it.
     pub fn large_frame_holder(&self) -> Option<ConnId> {
         if self.ns.needs_large_frame() {
             return Some(ConnId::Ns);

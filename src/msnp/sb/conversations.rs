@@ -608,9 +608,7 @@ impl<'s> Conversations<'s> {
     pub(crate) fn lend_large_frame(&mut self, who: Outside) -> Option<&'s mut [u8]> {
         self.settle_shared();
         let q = &mut self.queue;
-        let Some(ticket) = self.outside_ticket.get_mut(who as usize) else {
-            return None;
-        };
+        let ticket = self.outside_ticket.get_mut(who as usize)?;
         if self.holder.is_some() || (q.turn != 0 && *ticket != q.turn) {
             if *ticket == 0 {
                 // Wrapping as in `Session::borrow`: briefly unfair, never stuck.
