@@ -53,10 +53,10 @@ enum Ev {
     Other,
 }
 
-struct Harness {
-    c: Box<WtvpClient<'static, &'static mut [u8]>>,
+struct Harness<'a> {
+    c: Box<WtvpClient<'a, &'a mut [u8]>>,
     /// The buffer while the client does not hold it.
-    spare: Option<&'static mut [u8]>,
+    spare: Option<&'a mut [u8]>,
     /// The buffer is not lent (held elsewhere).
     withheld: bool,
     /// The challenge of the last `request_answer` (asked again once the buffer is lent).
@@ -67,7 +67,7 @@ struct Harness {
     open: Open,
 }
 
-impl Harness {
+impl Harness<'_> {
     /// Lend the buffer if it is not withheld and the client does not hold it; a login answer
     /// that waited for it goes on.
     fn lend(&mut self) {
@@ -77,8 +77,10 @@ impl Harness {
         if let Some(buf) = self.spare.take() {
             assert!(self.c.lend_buffer(buf).is_ok(), "refused with no buffer held");
         }
-        if self.c.answer_awaits_buffer() {
-            let _ = self.c.request_answer(self.now, &self.challenge);
+        if self.c.answer_awaits_buffer() && self.c.request_answer(self.now, &self.challenge).is_err()
+        {
+            // Refused when it went on (no login service, a URL too long): no answer follows.
+            self.open.answer = false;
         }
     }
 
@@ -195,9 +197,10 @@ fuzz_target!(|data: &[u8]| {
         preregister_headers: &[("wtv-script-id", "0")],
         first_incarnation: inc,
     };
+    let mut storage = vec![0u8; WTVP_BUF];
     let mut h = Harness {
         c: Box::new(WtvpClient::borrowing(id)),
-        spare: Some(Box::leak(vec![0u8; WTVP_BUF].into_boxed_slice())),
+        spare: Some(&mut storage),
         withheld: false,
         challenge: Vec::new(),
         now: Instant::from_millis(1000),
@@ -247,10 +250,15 @@ fuzz_target!(|data: &[u8]| {
             4 => {
                 let n = u16_le(&mut data);
                 let challenge = take(&mut data, n);
-                h.challenge = challenge.to_vec();
-                if h.c.request_answer(h.now, challenge).is_ok() {
+                if h.c.answer_awaits_buffer() {
+                    // Asked again while it waits for the buffer: nothing changes.
+                    let timer = h.c.poll_timeout();
+                    assert_eq!(h.c.request_answer(h.now, challenge), Ok(()));
+                    assert_eq!(h.c.poll_timeout(), timer);
+                } else if h.c.request_answer(h.now, challenge).is_ok() {
                     assert!(!(h.open.attempt || h.open.fetch || h.open.answer));
                     h.open.answer = true;
+                    h.challenge = challenge.to_vec();
                 }
             }
             5 => {
