@@ -1259,26 +1259,11 @@ impl<'s> Client<'s> {
         let Login::Wtvp(w) = &mut self.login else {
             return;
         };
-        if !w.needs_buffer() {
-            if let Some(buf) = w.take_back_buffer() {
-                self.convs.return_large_frame(Outside::Wtvp, buf);
-            }
-            self.convs.withdraw_large_frame_wait(Outside::Wtvp);
-            return;
+        if settle_wtvp_buffer(w, &mut self.convs) {
+            // A request may be due now, or a login answer can go on when next polled.
+            self.quiet = false;
+            self.tx_idle = false;
         }
-        if w.has_buffer() {
-            return;
-        }
-        let Some(buf) = self.convs.lend_large_frame(Outside::Wtvp) else {
-            return;
-        };
-        if let Err(buf) = w.lend_buffer(buf) {
-            self.convs.return_large_frame(Outside::Wtvp, buf);
-            return;
-        }
-        // A request may be due now, or a login answer can go on when next polled.
-        self.quiet = false;
-        self.tx_idle = false;
     }
 
     /// Drop the NS's `LoginAnswerNeeded` event kept for a login-answer step that waited for the
@@ -1292,32 +1277,6 @@ impl<'s> Client<'s> {
         {
             self.ns.skip_event();
         }
-    }
-
-    /// Try to lend the WTVP client the shared buffer for its login-answer step and go on with
-    /// it; return whether the step still waits for the buffer.
-    fn wtvp_awaits_answer_buffer(&mut self, now: Instant) -> Result<bool, LoginError> {
-        self.settle_wtvp();
-        let Login::Wtvp(w) = &mut self.login else {
-            return Ok(false);
-        };
-        if !w.answer_awaits_buffer() {
-            return Ok(false);
-        }
-        if !w.has_buffer() {
-            return Ok(true);
-        }
-        // Lent just now: the step goes on with the NS's challenge (still its current event).
-        let challenge = match self.ns.peek_event() {
-            Some(NsEvent::LoginAnswerNeeded { challenge, .. }) => challenge,
-            _ => &[],
-        };
-        let r = w.request_answer(now, challenge);
-        if r.is_err() {
-            // The step ended: the buffer goes back.
-            self.settle_wtvp();
-        }
-        r.map(|()| false)
     }
 
     /// Lend the NS the shared large-frame buffer if the conversations let it go; return
@@ -1515,18 +1474,22 @@ impl<'s> Client<'s> {
                         Login::Wtvp(w) => {
                             // Started without the shared buffer, the step waits for it with
                             // its timer running; the challenge stays in the NS's event (the NS
-                            // takes no input while it is queued) for the call that goes on.
-                            match w.request_answer(now, challenge) {
-                                Ok(()) => match self.wtvp_awaits_answer_buffer(now) {
-                                    Ok(true) => {
-                                        self.login_pending = true;
-                                        self.answer_event_kept = true;
-                                        return false;
-                                    }
-                                    r => r.map(drop),
-                                },
-                                r => r,
+                            // takes no input while it is queued) for the call that goes on,
+                            // here once the buffer is lent.
+                            let mut r = w.request_answer(now, challenge);
+                            if r.is_ok() && w.answer_awaits_buffer() {
+                                if settle_wtvp_buffer(w, &mut self.convs) {
+                                    self.tx_idle = false;
+                                }
+                                if w.has_buffer() {
+                                    r = w.request_answer(now, challenge);
+                                } else {
+                                    self.login_pending = true;
+                                    self.answer_event_kept = true;
+                                    return false;
+                                }
                             }
+                            r
                         }
                     };
                     self.answer_event_kept = false;
@@ -1537,6 +1500,8 @@ impl<'s> Client<'s> {
                             self.push(Note::Failed(ClientFailure::Login(e)));
                             self.ns_end_reported = true;
                             self.ns.login_answer_failed(now);
+                            // A WTVP step that ended gives the buffer back.
+                            self.settle_wtvp();
                         }
                     }
                 }
@@ -1690,6 +1655,34 @@ impl<'s> Client<'s> {
         let first = self.notes.first_mut()?.take()?;
         self.notes.rotate_left(1);
         Some(first)
+    }
+}
+
+/// The body of [`Client::settle_wtvp`]: lend `w` the shared buffer or take it back; return
+/// whether it was lent just now.
+fn settle_wtvp_buffer<'s>(
+    w: &mut WtvpClient<'s, &'s mut [u8]>,
+    convs: &mut Conversations<'s>,
+) -> bool {
+    if !w.needs_buffer() {
+        if let Some(buf) = w.take_back_buffer() {
+            convs.return_large_frame(Outside::Wtvp, buf);
+        }
+        convs.withdraw_large_frame_wait(Outside::Wtvp);
+        return false;
+    }
+    if w.has_buffer() {
+        return false;
+    }
+    let Some(buf) = convs.lend_large_frame(Outside::Wtvp) else {
+        return false;
+    };
+    match w.lend_buffer(buf) {
+        Ok(()) => true,
+        Err(buf) => {
+            convs.return_large_frame(Outside::Wtvp, buf);
+            false
+        }
     }
 }
 
