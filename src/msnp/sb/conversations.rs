@@ -604,7 +604,6 @@ impl<'s> Conversations<'s> {
     /// fed) until it is lent, or [`withdraw_large_frame_wait`](Self::withdraw_large_frame_wait).
     /// While it is out, conversations that need it wait;
     /// [`return_large_frame`](Self::return_large_frame) gives it back.
-    #[inline(never)]
     pub(crate) fn lend_large_frame(&mut self, who: Outside) -> Option<&'s mut [u8]> {
         self.settle_shared();
         let q = &mut self.queue;
