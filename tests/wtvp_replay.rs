@@ -16,7 +16,7 @@ use msntv_messenger::Instant;
 use msntv_testdata::wtvp::{load_sessions, Session, SessionConn};
 
 // The production buffer size: every recorded sign-in must fit it.
-type Client<'a> = WtvpClient<'a, { msntv_messenger::client::WTVP_BUF }>;
+type Client<'a> = WtvpClient<'a, [u8; msntv_messenger::client::WTVP_BUF]>;
 
 #[derive(Default)]
 struct Seen {

@@ -1,19 +1,24 @@
-//! Drive the built-in WTVP client (`WtvpClient` at the facade's buffer size) through sign-ins
-//! with server bytes, connection closes, refused connects, clock jumps and requests chosen by
-//! the input. Connection requests are answered at once (or refused, when the input asked for
-//! it); pending bytes are taken after every operation in pieces of an input-chosen size.
+//! Drive the built-in WTVP client (`WtvpClient` in the facade's form: a buffer of `WTVP_BUF`
+//! bytes lent for each step and taken back after it, as the facade lends the shared
+//! large-frame buffer) through sign-ins with server bytes, connection closes, refused
+//! connects, clock jumps and requests chosen by the input. Connection requests are answered
+//! at once (or refused, when the input asked for it); pending bytes are taken after every
+//! operation in pieces of an input-chosen size.
 //!
 //! Input: byte 0 is the box's first incarnation (so the recorded SECURE responses decrypt),
 //! byte 1 the transmit piece size (x16, 0 = all at once), then records `op [len] [bytes]`:
 //! `0` server bytes (u16 LE length), `1` server close, `2` refuse the next connect, `3` clock
 //! jump (u16 LE seconds) and timer call, `4` `request_answer` (u16 LE length, challenge),
-//! `5` `fetch` (u16 LE length, URL), `6` `sign_in`, `7` server bytes (u8 length).
+//! `5` `fetch` (u16 LE length, URL), `6` `sign_in`, `7` server bytes (u8 length); the high bit
+//! of `op` withholds the buffer from the next operation on (or gives it again), as a buffer
+//! held by a switchboard would be.
 //!
 //! Asserted: no panic; a sign-in terminal event (`SignedIn`/`SignInFailed`) only ends an
 //! attempt that `sign_in` started, so at most one per attempt; while an attempt, a fetch or a
 //! login answer is under way a timer is pending, and none is once it has ended; an early timer
 //! call changes nothing; the pending transmit bytes fit `WTVP_TX` (the largest request), a
-//! fetched body the buffer, a `Connect` host its cap.
+//! fetched body the buffer, a `Connect` host its cap; nothing is pending while the client has
+//! no buffer; the buffer comes back, wiped, whenever the client no longer needs it.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use msntv_messenger::client::{WTVP_BUF, WTVP_TX};
@@ -48,17 +53,54 @@ enum Ev {
     Other,
 }
 
-struct Harness {
-    c: Box<WtvpClient<'static, WTVP_BUF>>,
+struct Harness<'a> {
+    c: Box<WtvpClient<'a, &'a mut [u8]>>,
+    /// The buffer while the client does not hold it.
+    spare: Option<&'a mut [u8]>,
+    /// The buffer is not lent (held elsewhere).
+    withheld: bool,
+    /// The challenge of the last `request_answer` (asked again once the buffer is lent).
+    challenge: Vec<u8>,
     now: Instant,
     refuse_connect: bool,
     piece: usize,
     open: Open,
 }
 
-impl Harness {
+impl Harness<'_> {
+    /// Lend the buffer if it is not withheld and the client does not hold it; a login answer
+    /// that waited for it goes on.
+    fn lend(&mut self) {
+        if self.withheld || self.c.has_buffer() {
+            return;
+        }
+        if let Some(buf) = self.spare.take() {
+            assert!(self.c.lend_buffer(buf).is_ok(), "refused with no buffer held");
+        }
+        if self.c.answer_awaits_buffer() && self.c.request_answer(self.now, &self.challenge).is_err()
+        {
+            // Refused when it went on (no login service, a URL too long): no answer follows.
+            self.open.answer = false;
+        }
+    }
+
+    /// Take the buffer back once the client no longer needs it; it comes back wiped.
+    fn take_back(&mut self) {
+        if self.c.needs_buffer() {
+            return;
+        }
+        if let Some(buf) = self.c.take_back_buffer() {
+            assert!(buf.iter().all(|&b| b == 0), "a buffer given back unwiped");
+            self.spare = Some(buf);
+        }
+        assert!(!self.c.has_buffer(), "kept a buffer it does not need");
+    }
+
     /// Take every event, answer connects, write pending bytes; check the invariants.
     fn settle(&mut self) {
+        if self.c.needs_buffer() {
+            self.lend();
+        }
         // Each round either takes an event or writes bytes; the client cannot produce more
         // than a handful of either per operation.
         for _ in 0..64 {
@@ -94,8 +136,10 @@ impl Harness {
                 }
                 Some(Ev::Other) => {}
                 None => {
+                    let held = self.c.has_buffer();
                     let pending = self.c.transmit_bytes().len();
                     assert!(pending <= WTVP_TX, "{pending} bytes pending");
+                    assert!(held || pending == 0, "bytes pending without a buffer");
                     if pending == 0 {
                         // Writing may have failed the step: its event comes next.
                         if self.c.peek_event().is_none() {
@@ -111,6 +155,7 @@ impl Harness {
             assert!(self.open.answer, "a login answer without a request (or a second one)");
             self.open.answer = false;
         }
+        self.take_back();
         let busy = self.open.attempt || self.open.fetch || self.open.answer;
         assert_eq!(
             self.c.poll_timeout().is_some(),
@@ -152,8 +197,12 @@ fuzz_target!(|data: &[u8]| {
         preregister_headers: &[("wtv-script-id", "0")],
         first_incarnation: inc,
     };
+    let mut storage = vec![0u8; WTVP_BUF];
     let mut h = Harness {
-        c: Box::new(WtvpClient::new(id)),
+        c: Box::new(WtvpClient::borrowing(id)),
+        spare: Some(&mut storage),
+        withheld: false,
+        challenge: Vec::new(),
         now: Instant::from_millis(1000),
         refuse_connect: false,
         piece: if piece == 0 { usize::MAX } else { piece },
@@ -169,6 +218,9 @@ fuzz_target!(|data: &[u8]| {
         ops += 1;
         if ops > 400 {
             break;
+        }
+        if op & 0x80 != 0 {
+            h.withheld = !h.withheld;
         }
         match op % 8 {
             0 | 7 => {
@@ -198,14 +250,22 @@ fuzz_target!(|data: &[u8]| {
             4 => {
                 let n = u16_le(&mut data);
                 let challenge = take(&mut data, n);
-                if h.c.request_answer(h.now, challenge).is_ok() {
+                if h.c.answer_awaits_buffer() {
+                    // Asked again while it waits for the buffer: nothing changes.
+                    let timer = h.c.poll_timeout();
+                    assert_eq!(h.c.request_answer(h.now, challenge), Ok(()));
+                    assert_eq!(h.c.poll_timeout(), timer);
+                } else if h.c.request_answer(h.now, challenge).is_ok() {
                     assert!(!(h.open.attempt || h.open.fetch || h.open.answer));
                     h.open.answer = true;
+                    h.challenge = challenge.to_vec();
                 }
             }
             5 => {
                 let n = u16_le(&mut data);
                 let url = take(&mut data, n);
+                // A fetch needs the buffer when it starts.
+                h.lend();
                 if h.c.fetch(h.now, url).is_ok() {
                     assert!(!(h.open.attempt || h.open.fetch || h.open.answer));
                     h.open.fetch = true;

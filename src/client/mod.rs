@@ -21,6 +21,7 @@
 
 use crate::ims::{Backoff, IdleTimer, ImsAction};
 use crate::msnp::ns::{Contact, Group, NsConfig, NsError, NsEvent, NsSession, Phase};
+use crate::msnp::sb::conversations::Outside;
 use crate::msnp::sb::{
     ConversationId, ConversationSlot, Conversations, MessageId, MessageSlot, SbConfig, SbError,
     SbEvent,
@@ -49,12 +50,18 @@ pub const WTVP_RX: usize = 1152;
 /// `ValidateLogin` request 641 (recorded: SECURE ON blocks of 583 bytes, plain requests of at
 /// most 613). A request that does not fit fails its step with a typed error.
 pub const WTVP_TX: usize = 944;
-/// The built-in WTVP client's one buffer (WTVP is request/response: a request is taken before
-/// its response arrives, so sending and receiving share it). It holds [`WTVP_RX`], and
+/// What the built-in WTVP client's one buffer must hold (WTVP is request/response: a request
+/// is taken before its response arrives, so sending and receiving share it): [`WTVP_RX`], and
 /// [`WTVP_TX`] plus a request URL at its cap ([`URL_CAP`](crate::wtvp::client::URL_CAP)),
-/// which waits at its end while a new SECURE connection sends its SECURE ON block.
+/// which waits at its end while a new SECURE connection sends its SECURE ON block. The client
+/// owns no buffer: it borrows the shared large-frame buffer ([`ClientStorage::large_frame`])
+/// for each step, which must be at least this long in WTVP login mode.
 pub const WTVP_BUF: usize = WTVP_TX + crate::wtvp::client::URL_CAP;
 const _: () = assert!(WTVP_BUF >= WTVP_RX, "the WTVP buffer must hold a response");
+const _: () = assert!(
+    crate::msnp::sb::session::RX_CAP >= WTVP_BUF,
+    "the shared large-frame buffer must hold a WTVP step"
+);
 /// Answer buffer of the delegate login transport (a Passport ticket is a few hundred bytes).
 pub const DELEGATE_ANSWER: usize = 1024;
 /// Most `XFR SB` requests in flight at once.
@@ -185,7 +192,8 @@ pub struct ClientStorage<'s> {
     /// The large-frame buffer the conversations and the notification session share for
     /// received frames longer than their own buffers ([`crate::msnp::sb::session::RX_CAP`]
     /// bytes take the largest `MSG` a switchboard relays and the NS's login profile; see
-    /// [`Client::input_paused`] and [`Conversations`] on the back-pressure it implies).
+    /// [`Client::input_paused`] and [`Conversations`] on the back-pressure it implies), and
+    /// the built-in WTVP client borrows for each step (at least [`WTVP_BUF`] bytes then).
     pub large_frame: &'s mut [u8],
 }
 
@@ -362,7 +370,7 @@ enum Link {
 enum Login<'s> {
     Password,
     Delegate(DelegateLogin<'s, DELEGATE_ANSWER>),
-    Wtvp(WtvpClient<'s, WTVP_BUF>),
+    Wtvp(WtvpClient<'s, &'s mut [u8]>),
 }
 
 /// The Messenger client: see the module documentation for the calling order.
@@ -380,6 +388,9 @@ pub struct Client<'s> {
     server: ([u8; 64], usize, u16),
     link: Link,
     wtvp_open: bool,
+    /// The NS's `LoginAnswerNeeded` event stays queued (it holds the challenge) while the WTVP
+    /// client's login-answer step waits for the shared buffer.
+    answer_event_kept: bool,
     pending_xfr: [Option<(TrId, ConversationId)>; MAX_PENDING_XFR],
     notes: [Option<Note>; NOTE_QUEUE],
     invitation_note: Option<SbError>,
@@ -449,7 +460,16 @@ impl<'s> Client<'s> {
                 identity,
                 use_service_server,
                 ..
-            } => (Login::Wtvp(WtvpClient::new(identity)), use_service_server),
+            } => {
+                // The client borrows the shared buffer for each step.
+                if convs.large_frame_capacity() < WTVP_BUF {
+                    return Err(ClientError::BadArgument);
+                }
+                (
+                    Login::Wtvp(WtvpClient::borrowing(identity)),
+                    use_service_server,
+                )
+            }
         };
         let mut server = ([0u8; 64], 0usize, cfg.ns.port);
         let host = cfg.ns.host.as_bytes();
@@ -473,6 +493,7 @@ impl<'s> Client<'s> {
             server,
             link: Link::Idle,
             wtvp_open: false,
+            answer_event_kept: false,
             pending_xfr: [None; MAX_PENDING_XFR],
             notes: [None; NOTE_QUEUE],
             invitation_note: None,
@@ -578,6 +599,7 @@ impl<'s> Client<'s> {
                 w.sign_in(now, host, port)
                     .map_err(|_| ClientError::WrongState)?;
                 self.link = Link::AwaitService;
+                self.settle_wtvp();
                 Ok(())
             }
             _ => self.start_ns(now),
@@ -608,13 +630,20 @@ impl<'s> Client<'s> {
             Link::Retry(_) | Link::AwaitService => {}
             Link::Idle => return Err(ClientError::WrongState),
         }
-        if self.wtvp_open {
-            self.wtvp_open = false;
-            if let Login::Wtvp(w) = &mut self.login {
+        let mut close_wtvp = core::mem::take(&mut self.wtvp_open);
+        if let Login::Wtvp(w) = &mut self.login {
+            if close_wtvp {
                 w.handle_closed(now);
             }
+            // A step still in progress (connecting, or waiting for the shared buffer) ends
+            // here, and a login answer waiting for the buffer is not asked for any more.
+            close_wtvp |= w.abandon();
+        }
+        self.drop_kept_answer_event();
+        if close_wtvp {
             self.push(Note::Disconnect(ConnId::Wtvp));
         }
+        self.settle_wtvp();
         self.link = Link::Idle;
         Ok(())
     }
@@ -756,6 +785,7 @@ impl<'s> Client<'s> {
                     self.push(Note::Failed(ClientFailure::Wtvp(e)));
                     self.ns_end_reported |= self.login_pending;
                 }
+                self.settle_wtvp();
             }
             ConnId::Sb(c) => self
                 .convs
@@ -769,7 +799,9 @@ impl<'s> Client<'s> {
     /// Query whether `conn` refuses input for now: the NS or a switchboard connection whose
     /// next frame waits for the shared large-frame buffer, which another connection holds (or
     /// was owed first; see [`Conversations::input_paused`]). Keep its unread bytes and the
-    /// connection open, and offer them again after draining events.
+    /// connection open, and offer them again after draining events. Never the WTVP
+    /// connection: the built-in client waits for the buffer before it sends a request, so no
+    /// response can arrive before it holds the buffer.
     pub fn input_paused(&self, conn: ConnId) -> bool {
         match conn {
             ConnId::Ns => self.ns.wants_large_frame(),
@@ -779,11 +811,16 @@ impl<'s> Client<'s> {
     }
 
     /// Return the connection that needs the shared large-frame buffer now (a long frame of it
-    /// is being received there, or an event not yet handed out borrows it), if any: while
-    /// other connections are paused ([`input_paused`](Self::input_paused)), they wait for it.
+    /// is being received there, an event not yet handed out borrows it, or a step of the
+    /// built-in WTVP client is under way there), if any: while other connections are paused
+    /// ([`input_paused`](Self::input_paused)), they wait for it.
     pub fn large_frame_holder(&self) -> Option<ConnId> {
         if self.ns.needs_large_frame() {
             return Some(ConnId::Ns);
+        }
+        if self.convs.lent_to(Outside::Wtvp) {
+            // Lent for a step, and given back when the step ends.
+            return Some(ConnId::Wtvp);
         }
         self.convs.large_frame_holder().map(ConnId::Sb)
     }
@@ -804,7 +841,7 @@ impl<'s> Client<'s> {
                 let Login::Wtvp(w) = &mut self.login else {
                     return Err(ClientError::UnknownConnection);
                 };
-                match w.handle_input(now, bytes) {
+                let taken = match w.handle_input(now, bytes) {
                     Ok(n) => n,
                     Err(e) => {
                         // A failed sign-in step reports itself (`SignInFailed`, routed as
@@ -815,7 +852,10 @@ impl<'s> Client<'s> {
                         self.ns_end_reported |= self.login_pending;
                         bytes.len()
                     }
-                }
+                };
+                self.deliver_answer(now);
+                self.settle_wtvp();
+                taken
             }
             ConnId::Sb(c) => {
                 self.settle_large_frame();
@@ -857,6 +897,8 @@ impl<'s> Client<'s> {
                     }
                 }
                 self.wtvp_open = false;
+                self.deliver_answer(now);
+                self.settle_wtvp();
             }
             ConnId::Sb(c) => {
                 self.settle_large_frame();
@@ -902,6 +944,9 @@ impl<'s> Client<'s> {
             }
         }
         self.deliver_answer(now);
+        if matches!(self.login, Login::Wtvp(_)) {
+            self.settle_wtvp();
+        }
         self.pump(now);
     }
 
@@ -1194,27 +1239,57 @@ impl<'s> Client<'s> {
     #[inline(never)]
     fn settle_large_frame_slow(&mut self) -> bool {
         if let Some(buf) = self.ns.take_back_large_frame() {
-            self.convs.return_large_frame(buf);
+            self.convs.return_large_frame(Outside::Ns, buf);
         }
         if self.ns.wants_large_frame() {
             self.lend_ns_large_frame();
         } else {
-            self.convs.withdraw_large_frame_wait();
+            self.convs.withdraw_large_frame_wait(Outside::Ns);
         }
+        self.settle_wtvp();
         self.ns.holds_large_frame()
+    }
+
+    /// Lend the built-in WTVP client the shared large-frame buffer when a step of it needs it
+    /// and its turn has come (it waits in the same queue as the NS and the conversations), and
+    /// take it back (and withdraw its place in the queue) once the step has ended and its
+    /// result was taken.
+    #[inline(never)]
+    fn settle_wtvp(&mut self) {
+        let Login::Wtvp(w) = &mut self.login else {
+            return;
+        };
+        if settle_wtvp_buffer(w, &mut self.convs) {
+            // A request may be due now, or a login answer can go on when next polled.
+            self.quiet = false;
+            self.tx_idle = false;
+        }
+    }
+
+    /// Drop the NS's `LoginAnswerNeeded` event kept for a login-answer step that waited for the
+    /// shared buffer, if it is still the NS's next event.
+    fn drop_kept_answer_event(&mut self) {
+        if core::mem::take(&mut self.answer_event_kept)
+            && matches!(
+                self.ns.peek_event(),
+                Some(NsEvent::LoginAnswerNeeded { .. })
+            )
+        {
+            self.ns.skip_event();
+        }
     }
 
     /// Lend the NS the shared large-frame buffer if the conversations let it go; return
     /// whether they did (refused, the NS keeps its place in their queue).
     #[inline(never)]
     fn lend_ns_large_frame(&mut self) -> bool {
-        let Some(buf) = self.convs.lend_large_frame() else {
+        let Some(buf) = self.convs.lend_large_frame(Outside::Ns) else {
             return false;
         };
         match self.ns.lend_large_frame(buf) {
             Ok(()) => true,
             Err(buf) => {
-                self.convs.return_large_frame(buf);
+                self.convs.return_large_frame(Outside::Ns, buf);
                 false
             }
         }
@@ -1230,6 +1305,7 @@ impl<'s> Client<'s> {
                 None => return false,
                 Some(WtvpEvent::SignedIn) => {
                     w.skip_event();
+                    self.settle_wtvp();
                     self.service_signed_in(now);
                 }
                 Some(WtvpEvent::Fetched(_)) => w.skip_event(),
@@ -1241,6 +1317,7 @@ impl<'s> Client<'s> {
                     if self.link == Link::AwaitService {
                         self.link = Link::Idle;
                     }
+                    self.settle_wtvp();
                     return true;
                 }
                 Some(WtvpEvent::Connect { .. }) => return true,
@@ -1312,6 +1389,7 @@ impl<'s> Client<'s> {
                 // Nothing to route: the caller gets it without building it here first.
                 return true;
             }
+            let stale_answer = self.answer_event_kept && self.ns.phase() != Phase::AwaitAnswer;
             let Some(ev) = self.ns.peek_event() else {
                 return false;
             };
@@ -1376,12 +1454,45 @@ impl<'s> Client<'s> {
                     self.invitation_note = refused;
                     return true;
                 }
+                NsEvent::LoginAnswerNeeded { .. } if stale_answer => {
+                    // The NS gave up (closed, timed out) while the answer waited for the
+                    // shared buffer: so does the WTVP step, and the NS's next event follows.
+                    self.drop_kept_answer_event();
+                    self.login_pending = false;
+                    if let Login::Wtvp(w) = &mut self.login {
+                        if w.abandon() {
+                            self.wtvp_open = false;
+                            self.push(Note::Disconnect(ConnId::Wtvp));
+                        }
+                    }
+                    self.settle_wtvp();
+                }
                 NsEvent::LoginAnswerNeeded { challenge, .. } => {
                     let r = match &mut self.login {
                         Login::Password => Err(LoginError::State),
                         Login::Delegate(d) => d.request_answer(now, challenge),
-                        Login::Wtvp(w) => w.request_answer(now, challenge),
+                        Login::Wtvp(w) => {
+                            // Started without the shared buffer, the step waits for it with
+                            // its timer running; the challenge stays in the NS's event (the NS
+                            // takes no input while it is queued) for the call that goes on,
+                            // here once the buffer is lent.
+                            let mut r = w.request_answer(now, challenge);
+                            if r.is_ok() && w.answer_awaits_buffer() {
+                                if settle_wtvp_buffer(w, &mut self.convs) {
+                                    self.tx_idle = false;
+                                }
+                                if w.has_buffer() {
+                                    r = w.request_answer(now, challenge);
+                                } else {
+                                    self.login_pending = true;
+                                    self.answer_event_kept = true;
+                                    return false;
+                                }
+                            }
+                            r
+                        }
                     };
+                    self.answer_event_kept = false;
                     self.ns.skip_event();
                     match r {
                         Ok(()) => self.login_pending = true,
@@ -1389,6 +1500,8 @@ impl<'s> Client<'s> {
                             self.push(Note::Failed(ClientFailure::Login(e)));
                             self.ns_end_reported = true;
                             self.ns.login_answer_failed(now);
+                            // A WTVP step that ended gives the buffer back.
+                            self.settle_wtvp();
                         }
                     }
                 }
@@ -1509,6 +1622,8 @@ impl<'s> Client<'s> {
             Ok(a) => self.ns.provide_login_answer(now, a).err().map(|_| None),
             Err(e) => Some(Some(e)),
         };
+        // The step failed while it waited for the shared buffer.
+        self.drop_kept_answer_event();
         self.login_pending = false;
         if let Some(e) = failure {
             // A WTVP failure was reported where it happened; report the answer's failure
@@ -1540,6 +1655,34 @@ impl<'s> Client<'s> {
         let first = self.notes.first_mut()?.take()?;
         self.notes.rotate_left(1);
         Some(first)
+    }
+}
+
+/// The body of [`Client::settle_wtvp`]: lend `w` the shared buffer or take it back; return
+/// whether it was lent just now.
+fn settle_wtvp_buffer<'s>(
+    w: &mut WtvpClient<'s, &'s mut [u8]>,
+    convs: &mut Conversations<'s>,
+) -> bool {
+    if !w.needs_buffer() {
+        if let Some(buf) = w.take_back_buffer() {
+            convs.return_large_frame(Outside::Wtvp, buf);
+        }
+        convs.withdraw_large_frame_wait(Outside::Wtvp);
+        return false;
+    }
+    if w.has_buffer() {
+        return false;
+    }
+    let Some(buf) = convs.lend_large_frame(Outside::Wtvp) else {
+        return false;
+    };
+    match w.lend_buffer(buf) {
+        Ok(()) => true,
+        Err(buf) => {
+            convs.return_large_frame(Outside::Wtvp, buf);
+            false
+        }
     }
 }
 

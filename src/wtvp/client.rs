@@ -362,6 +362,20 @@ impl Incoming {
     }
 }
 
+/// What waits to be queued once the transmit side is free and the client holds its buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Due {
+    None,
+    /// The connection opened before the buffer was lent: the step's first request (a plain
+    /// `GET`, or the SECURE ON block and then [`Due::Request`]).
+    First,
+    /// The encrypted request, after its SECURE ON block has been taken.
+    Request,
+    /// A login-answer step started without the buffer: its URL is parked (and its connection
+    /// opened) when [`LoginTransport::request_answer`] is called again with the buffer lent.
+    Url,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum AnswerState {
     None,
@@ -369,7 +383,9 @@ enum AnswerState {
     Failed(LoginError),
 }
 
-/// The built-in WTVP client; `N` is the size of its one buffer.
+/// The built-in WTVP client; `B` is its one buffer: its own array (`[u8; N]`, made by
+/// [`WtvpClient::new`]), or a slice lent to it for each step (`&mut [u8]`, see
+/// [`WtvpClient::lend_buffer`]).
 ///
 /// WTVP is strictly request/response, so one buffer serves both ways: a request is written
 /// into it and taken by the caller, then the response is received into it. It must hold the
@@ -377,7 +393,11 @@ enum AnswerState {
 /// the encrypted request that follows (parked at its end), and a response's longest head line
 /// or kept body (see [`Part`]). Bytes that arrive while a request is still pending answer
 /// nothing and fail the step ([`MessageError::Unsolicited`]).
-pub struct WtvpClient<'id, const N: usize> {
+///
+/// Between steps (idle, and a login answer taken by [`LoginTransport::poll_answer`]) nothing
+/// in the buffer is needed ([`needs_buffer`](Self::needs_buffer)). A client with a lent buffer
+/// starts a step without it and waits (its step timer runs, nothing is sent) until it is lent.
+pub struct WtvpClient<'id, B: AsRef<[u8]> + AsMut<[u8]>> {
     id: BoxIdentity<'id>,
     services: Services,
     key: Option<[u8; 8]>,
@@ -395,12 +415,12 @@ pub struct WtvpClient<'id, const N: usize> {
     /// The pending request (`tx_len` bytes from the start; a parked URL at the end), or, once
     /// it has been taken, one partial head line while a head arrives, then the body (see
     /// [`Part`]).
-    buf: [u8; N],
+    buf: B,
     rx_len: usize,
     incoming: Incoming,
     tx_len: usize,
-    /// The encrypted request is to be queued when the SECURE ON block has been taken.
-    request_due: bool,
+    /// What waits to be queued (see [`Due`]).
+    due: Due,
     /// Where the plain body of the last response lies in `buf` (start, length): a plain body
     /// stays where it arrived (RC4 is undone in place), an LZPF body is expanded into the free
     /// space after the response. Valid until the next request; empty when there is none.
@@ -412,15 +432,53 @@ pub struct WtvpClient<'id, const N: usize> {
     signed_in: bool,
 }
 
-impl<const N: usize> Drop for WtvpClient<'_, N> {
+impl<B: AsRef<[u8]> + AsMut<[u8]>> Drop for WtvpClient<'_, B> {
     fn drop(&mut self) {
         self.wipe_secrets();
     }
 }
 
-impl<'id, const N: usize> WtvpClient<'id, N> {
-    /// Make a client for one box.
+impl<'id, const N: usize> WtvpClient<'id, [u8; N]> {
+    /// Make a client for one box, with its own buffer of `N` bytes.
     pub fn new(id: BoxIdentity<'id>) -> Self {
+        Self::with_buffer(id, [0; N])
+    }
+}
+
+impl<'id> WtvpClient<'id, &'id mut [u8]> {
+    /// Make a client for one box that works in a buffer lent to it for each step
+    /// ([`lend_buffer`](Self::lend_buffer)).
+    pub fn borrowing(id: BoxIdentity<'id>) -> Self {
+        Self::with_buffer(id, &mut [])
+    }
+
+    /// Lend the client a buffer for its step; refused (handed back) while it holds one.
+    pub fn lend_buffer(&mut self, buf: &'id mut [u8]) -> Result<(), &'id mut [u8]> {
+        if !self.buf.is_empty() {
+            return Err(buf);
+        }
+        self.buf = buf;
+        Ok(())
+    }
+
+    /// Take the lent buffer back, wiped, once nothing in it is needed
+    /// ([`needs_buffer`](Self::needs_buffer)); a fetched body is forgotten with it.
+    pub fn take_back_buffer(&mut self) -> Option<&'id mut [u8]> {
+        if self.buf.is_empty() || self.needs_buffer() {
+            return None;
+        }
+        wipe(self.buf);
+        self.rx_len = 0;
+        self.tx_len = 0;
+        self.body = (0, 0);
+        self.url = Url::Fixed(b"");
+        Some(core::mem::take(&mut self.buf))
+    }
+}
+
+impl<'id, B: AsRef<[u8]> + AsMut<[u8]>> WtvpClient<'id, B> {
+    /// Make a client for one box over `buf` (see the type documentation).
+    pub fn with_buffer(id: BoxIdentity<'id>, buf: B) -> Self {
         WtvpClient {
             id,
             services: Services::new(),
@@ -436,11 +494,11 @@ impl<'id, const N: usize> WtvpClient<'id, N> {
             target: Target::Given("", 0),
             url: Url::Fixed(b""),
             deadline: None,
-            buf: [0; N],
+            buf,
             rx_len: 0,
             incoming: Incoming::new(),
             tx_len: 0,
-            request_due: false,
+            due: Due::None,
             body: (0, 0),
             events: [None; 4],
             failure: ClientError::State,
@@ -457,8 +515,19 @@ impl<'id, const N: usize> WtvpClient<'id, N> {
             wipe(a);
             wipe(b);
         }
-        wipe(&mut self.buf);
+        wipe(self.buf.as_mut());
         self.incoming.reset();
+    }
+
+    /// Query whether the client holds a buffer (its own, or one lent to it).
+    pub fn has_buffer(&self) -> bool {
+        !self.buf.as_ref().is_empty()
+    }
+
+    /// Query whether the client needs its buffer: a step is in progress (waiting for the
+    /// buffer included), or a login answer waits to be taken.
+    pub fn needs_buffer(&self) -> bool {
+        self.step != Step::Idle || matches!(self.answer, AnswerState::Ready { .. })
     }
 
     /// Return the Messenger configuration from stage two, once signed in.
@@ -506,7 +575,8 @@ impl<'id, const N: usize> WtvpClient<'id, N> {
     ///
     /// A URL longer than [`URL_CAP`] or than the client's buffer is refused with
     /// [`ClientError::Capacity`], one with bytes a request line cannot carry (CR, LF, NUL,
-    /// non-ASCII) with [`MessageError::BadField`], before anything is sent.
+    /// non-ASCII) with [`MessageError::BadField`], before anything is sent. A client with a
+    /// lent buffer fetches only while it holds one.
     pub fn fetch(&mut self, now: Instant, url: &[u8]) -> Result<(), ClientError> {
         if !self.signed_in || self.step != Step::Idle {
             return Err(ClientError::State);
@@ -515,12 +585,12 @@ impl<'id, const N: usize> WtvpClient<'id, N> {
             return Err(ClientError::Malformed(MessageError::BadField));
         }
         self.forget_body();
-        self.url = park_url(&mut self.buf, &[url]).ok_or(ClientError::Capacity)?;
+        self.url = park_url(self.buf.as_mut(), &[url]).ok_or(ClientError::Capacity)?;
         self.secure_request(now, Step::Fetch)
     }
 
     fn url(&self) -> &[u8] {
-        url_bytes(self.url, &self.buf)
+        url_bytes(self.url, self.buf.as_ref())
     }
 
     fn service(&self, name: &str) -> Option<usize> {
@@ -574,7 +644,7 @@ impl<'id, const N: usize> WtvpClient<'id, N> {
         self.secure = None;
         self.reset_rx();
         self.tx_len = 0;
-        self.request_due = false;
+        self.due = Due::None;
     }
 
     fn push(&mut self, p: Pending) {
@@ -602,13 +672,26 @@ impl<'id, const N: usize> WtvpClient<'id, N> {
             return Err(ClientError::State);
         }
         self.conn = Conn::Open;
+        if matches!(self.step, Step::Validate | Step::Idle) {
+            return Err(ClientError::State);
+        }
+        if !self.has_buffer() {
+            // Queued when the buffer is lent (`transmit_bytes`).
+            self.due = Due::First;
+            return Ok(());
+        }
+        self.queue_first()
+    }
+
+    /// Queue the first request of the step on a connection that has just opened.
+    fn queue_first(&mut self) -> Result<(), ClientError> {
         match self.step {
             Step::Preregister | Step::Challenge => self.queue_plain(None),
             Step::StageTwo | Step::Login(_) | Step::Fetch => {
                 // The encrypted request follows once the SECURE ON block has been taken, so
                 // the transmit buffer holds only the larger of the two.
                 self.queue_secure_on()?;
-                self.request_due = true;
+                self.due = Due::Request;
                 Ok(())
             }
             Step::Validate | Step::Idle => Err(ClientError::State),
@@ -623,7 +706,8 @@ impl<'id, const N: usize> WtvpClient<'id, N> {
             Url::Parked(n) => n,
             Url::Fixed(_) => 0,
         };
-        let (free, parked_url) = self.buf.split_at_mut(N.saturating_sub(parked));
+        let buf = self.buf.as_mut();
+        let (free, parked_url) = buf.split_at_mut(buf.len().saturating_sub(parked));
         let url = match self.url {
             Url::Fixed(u) => u,
             Url::Parked(_) => &*parked_url,
@@ -662,12 +746,18 @@ impl<'id, const N: usize> WtvpClient<'id, N> {
         let (start, n) = self.queue(Req::Encrypted)?;
         // The parked URL (it may carry a password) is not needed any more.
         if let Url::Parked(len) = core::mem::replace(&mut self.url, Url::Fixed(b"")) {
-            if let Some(u) = self.buf.get_mut(N.saturating_sub(len)..) {
+            let buf = self.buf.as_mut();
+            if let Some(u) = buf.get_mut(buf.len().saturating_sub(len)..) {
                 wipe(u);
             }
         }
         let s = self.secure.as_mut().ok_or(ClientError::State)?;
-        s.apply_c2s(self.buf.get_mut(start..start + n).unwrap_or(&mut []));
+        s.apply_c2s(
+            self.buf
+                .as_mut()
+                .get_mut(start..start + n)
+                .unwrap_or(&mut []),
+        );
         self.reset_rx();
         Ok(())
     }
@@ -693,8 +783,12 @@ impl<'id, const N: usize> WtvpClient<'id, N> {
     /// Return the bytes waiting to be written, in place (empty when nothing is pending);
     /// report how many were written with [`advance_transmit`](Self::advance_transmit).
     pub fn transmit_bytes(&mut self) -> &[u8] {
-        if self.tx_len == 0 && core::mem::take(&mut self.request_due) {
-            if let Err(e) = self.queue_request() {
+        if self.tx_len == 0 && matches!(self.due, Due::First | Due::Request) && self.has_buffer() {
+            let r = match core::mem::replace(&mut self.due, Due::None) {
+                Due::First => self.queue_first(),
+                _ => self.queue_request(),
+            };
+            if let Err(e) = r {
                 let le = match e {
                     ClientError::Malformed(m) => LoginError::Malformed(m),
                     _ => LoginError::ServiceLogin,
@@ -703,13 +797,13 @@ impl<'id, const N: usize> WtvpClient<'id, N> {
                 return &[];
             }
         }
-        self.buf.get(..self.tx_len).unwrap_or(&[])
+        self.buf.as_ref().get(..self.tx_len).unwrap_or(&[])
     }
 
     /// Drop the first `n` bytes of [`transmit_bytes`](Self::transmit_bytes) (they were written).
     pub fn advance_transmit(&mut self, n: usize) {
         let n = n.min(self.tx_len);
-        self.buf.copy_within(n..self.tx_len, 0);
+        self.buf.as_mut().copy_within(n..self.tx_len, 0);
         self.tx_len -= n;
     }
 
@@ -787,6 +881,25 @@ impl<'id, const N: usize> WtvpClient<'id, N> {
         }
         self.step = Step::Idle;
         self.deadline = None;
+        self.due = Due::None;
+    }
+
+    /// End the step in progress without reporting it (the caller gave up on it, e.g. by
+    /// signing out), drop a login answer not taken yet, and forget the connection; returns
+    /// whether one was open or being opened (the caller closes it).
+    pub fn abandon(&mut self) -> bool {
+        if self.step == Step::StageTwo {
+            // It may be half built.
+            self.config = None;
+        }
+        self.step = Step::Idle;
+        self.deadline = None;
+        if let AnswerState::Ready { .. } = self.answer {
+            self.answer = AnswerState::None;
+        }
+        let had = self.conn != Conn::None;
+        self.reset_conn();
+        had
     }
 
     /// Report that the connection requested by [`WtvpEvent::Connect`] could not be opened.
@@ -820,7 +933,8 @@ impl<'id, const N: usize> WtvpClient<'id, N> {
         if self.conn != Conn::Open || self.step == Step::Idle {
             return Err(ClientError::State);
         }
-        let pending = self.request_due || self.tx_len > 0;
+        // Without a buffer nothing has been asked (the step waits for one).
+        let pending = self.due != Due::None || self.tx_len > 0 || !self.has_buffer();
         let result = if pending && !bytes.is_empty() {
             let e = MessageError::Unsolicited;
             Err((ClientError::Malformed(e), LoginError::Malformed(e)))
@@ -853,6 +967,7 @@ impl<'id, const N: usize> WtvpClient<'id, N> {
     ) -> Result<(), (ClientError, LoginError)> {
         let mal = |e: MessageError| (ClientError::Malformed(e), LoginError::Malformed(e));
         let too_large = (ClientError::Capacity, LoginError::TooLarge);
+        let cap = self.buf.as_ref().len();
         loop {
             let clen = self.incoming.head.content_length.unwrap_or(0);
             match self.incoming.part {
@@ -869,17 +984,18 @@ impl<'id, const N: usize> WtvpClient<'id, N> {
                     // A line longer than the buffer is refused, never cut.
                     let dst = self
                         .buf
+                        .as_mut()
                         .get_mut(self.rx_len..end)
                         .ok_or(mal(MessageError::HeadTooLong))?;
                     dst.copy_from_slice(chunk);
                     self.rx_len = end;
                     if eol.is_none() {
-                        if self.rx_len >= N {
+                        if self.rx_len >= cap {
                             return Err(mal(MessageError::HeadTooLong));
                         }
                         continue;
                     }
-                    let line = self.buf.get(..end - 1).unwrap_or(&[]);
+                    let line = self.buf.as_ref().get(..end - 1).unwrap_or(&[]);
                     let ended = take_line(
                         &mut self.incoming,
                         &mut self.services,
@@ -895,7 +1011,7 @@ impl<'id, const N: usize> WtvpClient<'id, N> {
                         let keep = matches!(self.step, Step::Login(_) | Step::Fetch);
                         // A kept body stays in `rx`: one the buffer cannot hold is refused,
                         // never cut short.
-                        if keep && !h.lzpf && clen_of(h) > N {
+                        if keep && !h.lzpf && clen_of(h) > cap {
                             return Err(too_large);
                         }
                         self.incoming.part = if h.lzpf {
@@ -918,11 +1034,11 @@ impl<'id, const N: usize> WtvpClient<'id, N> {
                     };
                     let at = if keep { self.rx_len } else { 0 };
                     let n = left.min(bytes.len());
-                    let n = if keep { n } else { n.min(N) };
+                    let n = if keep { n } else { n.min(cap) };
                     let chunk = bytes.get(..n).unwrap_or(&[]);
                     bytes = bytes.get(n..).unwrap_or(&[]);
                     let end = at.saturating_add(n);
-                    let dst = self.buf.get_mut(at..end).ok_or(too_large)?;
+                    let dst = self.buf.as_mut().get_mut(at..end).ok_or(too_large)?;
                     dst.copy_from_slice(chunk);
                     if let Some(s) = self.secure.as_mut() {
                         s.apply_s2c(dst);
@@ -943,7 +1059,7 @@ impl<'id, const N: usize> WtvpClient<'id, N> {
                     }
                     // The LZPF stream's end is found by decoding it: expand into the free space
                     // after the wire form (which stays for a retry with more bytes).
-                    let (wire, free) = self.buf.split_at_mut(end);
+                    let (wire, free) = self.buf.as_mut().split_at_mut(end);
                     let out = free.get_mut(..clen).ok_or(too_large)?;
                     return match lzpf::decompress(wire, clen, out) {
                         Err(LzpfError::Truncated) => Ok(()),
@@ -1090,6 +1206,7 @@ impl<'id, const N: usize> WtvpClient<'id, N> {
     fn body_bytes(&self) -> &[u8] {
         let (start, len) = self.body;
         self.buf
+            .as_ref()
             .get(start..start.saturating_add(len))
             .unwrap_or(&[])
     }
@@ -1097,7 +1214,7 @@ impl<'id, const N: usize> WtvpClient<'id, N> {
     /// Wipe the last response body (it may hold a login answer) and forget it.
     fn forget_body(&mut self) {
         let (start, len) = core::mem::take(&mut self.body);
-        if let Some(b) = self.buf.get_mut(start..start.saturating_add(len)) {
+        if let Some(b) = self.buf.as_mut().get_mut(start..start.saturating_add(len)) {
             wipe(b);
         }
     }
@@ -1261,8 +1378,54 @@ fn learn_service(services: &mut Services, v: &[u8]) -> Result<(), (ClientError, 
     Ok(())
 }
 
-impl<const N: usize> LoginTransport for WtvpClient<'_, N> {
+impl<'id, B: AsRef<[u8]> + AsMut<[u8]>> WtvpClient<'id, B> {
+    /// Query whether a login-answer step waits for its buffer: call
+    /// [`LoginTransport::request_answer`] again, with the same challenge, once it is lent.
+    pub fn answer_awaits_buffer(&self) -> bool {
+        self.due == Due::Url
+    }
+
+    /// Park the messengerlogin URL for `challenge` and send its request.
+    fn start_answer(
+        &mut self,
+        now: Instant,
+        mode: AnswerMode,
+        challenge: &[u8],
+    ) -> Result<(), LoginError> {
+        let lu = self
+            .config
+            .as_ref()
+            .map_or(&[][..], |c| c.login_url.as_bytes());
+        // Within URL_CAP by the caps of both parts; a client buffer too short for it (never
+        // the facade's) refuses it like an over-long challenge.
+        self.url =
+            park_url(self.buf.as_mut(), &[lu, b"?", challenge]).ok_or(LoginError::BadChallenge)?;
+        self.secure_request(now, Step::Login(mode))
+            .map_err(|_| LoginError::ServiceLogin)
+    }
+}
+
+impl<B: AsRef<[u8]> + AsMut<[u8]>> LoginTransport for WtvpClient<'_, B> {
+    /// Start the messengerlogin step. A client without its buffer (a lent one not lent yet)
+    /// starts the step's timer and waits ([`WtvpClient::answer_awaits_buffer`]): call again
+    /// with the same challenge once the buffer is lent (calls meanwhile change nothing).
     fn request_answer(&mut self, now: Instant, challenge: &[u8]) -> Result<(), LoginError> {
+        if let (Step::Login(mode), Due::Url) = (self.step, self.due) {
+            if !self.has_buffer() {
+                return Ok(());
+            }
+            let deadline = self.deadline;
+            self.due = Due::None;
+            let r = self.start_answer(now, mode, challenge);
+            if r.is_ok() {
+                // The step's timer started with the first call.
+                self.deadline = deadline;
+            } else {
+                self.step = Step::Idle;
+                self.deadline = None;
+            }
+            return r;
+        }
         if !self.signed_in || self.step != Step::Idle {
             return Err(LoginError::State);
         }
@@ -1271,18 +1434,16 @@ impl<const N: usize> LoginTransport for WtvpClient<'_, N> {
             return Err(LoginError::State);
         }
         self.forget_body();
-        let lu = self
-            .config
-            .as_ref()
-            .map_or(&[][..], |c| c.login_url.as_bytes());
-        // Within URL_CAP by the caps of both parts; a client buffer too short for it (never
-        // the facade's) refuses it like an over-long challenge.
-        self.url =
-            park_url(&mut self.buf, &[lu, b"?", challenge]).ok_or(LoginError::BadChallenge)?;
         self.answer = AnswerState::None;
         msgr_debug!("wtvp: login answer requested (built-in client)");
-        self.secure_request(now, Step::Login(mode))
-            .map_err(|_| LoginError::ServiceLogin)
+        if !self.has_buffer() {
+            let step = Step::Login(mode);
+            self.step = step;
+            self.deadline = Some(now + self.step_timeout(step));
+            self.due = Due::Url;
+            return Ok(());
+        }
+        self.start_answer(now, mode, challenge)
     }
 
     fn poll_answer(&mut self) -> Option<Result<LoginAnswer<'_>, LoginError>> {
@@ -1317,7 +1478,7 @@ mod tests {
     };
 
     /// A client with a 512-byte buffer, waiting for the preregister response.
-    fn preregistering() -> WtvpClient<'static, 512> {
+    fn preregistering() -> WtvpClient<'static, [u8; 512]> {
         let mut c = WtvpClient::new(ID);
         assert_eq!(c.sign_in(Instant::ZERO, "10.0.0.1", 1615), Ok(()));
         assert!(matches!(
@@ -1330,7 +1491,7 @@ mod tests {
         c
     }
 
-    fn failure(c: &mut WtvpClient<'static, 512>) -> Option<ClientError> {
+    fn failure(c: &mut WtvpClient<'static, [u8; 512]>) -> Option<ClientError> {
         let mut f = None;
         while let Some(e) = c.poll_event() {
             if let WtvpEvent::SignInFailed(e) = e {
@@ -1459,8 +1620,8 @@ mod tests {
     }
 
     /// A client signed in to a head-waiter at 10.0.0.2 with made-up session keys.
-    fn signed_in() -> WtvpClient<'static, 1024> {
-        let mut c: WtvpClient<'static, 1024> = WtvpClient::new(ID);
+    fn signed_in() -> WtvpClient<'static, [u8; 1024]> {
+        let mut c: WtvpClient<'static, [u8; 1024]> = WtvpClient::new(ID);
         c.session_keys = Some(([1; 16], [2; 16]));
         c.ticket = Text::new(b"VGlja2V0");
         c.key = Some([3; 8]);
@@ -1469,7 +1630,7 @@ mod tests {
         c
     }
 
-    fn connect_and_send(c: &mut WtvpClient<'static, 1024>) {
+    fn connect_and_send(c: &mut WtvpClient<'static, [u8; 1024]>) {
         assert!(matches!(
             c.poll_event(),
             Some(WtvpEvent::Connect { port: 1601, .. })
@@ -1496,7 +1657,7 @@ mod tests {
     }
 
     /// A signed-in client whose stage-two request is on the wire, its answer not yet begun.
-    fn stage_two_sent() -> WtvpClient<'static, 1024> {
+    fn stage_two_sent() -> WtvpClient<'static, [u8; 1024]> {
         let mut c = signed_in();
         c.signed_in = false;
         c.url = Url::Fixed(b"wtv-head-waiter:/login-stage-two?");
@@ -1557,7 +1718,7 @@ mod tests {
         assert!(c.config().is_none() && c.config.is_none());
     }
 
-    fn failure_of(c: &mut WtvpClient<'static, 1024>) -> Option<ClientError> {
+    fn failure_of(c: &mut WtvpClient<'static, [u8; 1024]>) -> Option<ClientError> {
         let mut f = None;
         while let Some(e) = c.poll_event() {
             if let WtvpEvent::SignInFailed(e) = e {
@@ -1570,7 +1731,7 @@ mod tests {
     /// An LZPF body whose expanded form does not fit after the response is refused, not cut.
     #[test]
     fn lzpf_body_without_room_to_expand_is_a_capacity_error() {
-        let mut c: WtvpClient<'static, 1024> = WtvpClient::new(ID);
+        let mut c: WtvpClient<'static, [u8; 1024]> = WtvpClient::new(ID);
         assert_eq!(c.sign_in(Instant::ZERO, "10.0.0.1", 1615), Ok(()));
         assert_eq!(c.handle_connected(Instant::ZERO), Ok(()));
         let mut out = [0u8; 1024];
@@ -1703,12 +1864,13 @@ mod tests {
     }
 
     /// A login URL at its cap with a challenge at its limit fits the request URL: with the C
-    /// ABI's identity and a ticket at its cap it waits at the end of the facade's buffer while
+    /// ABI's identity and a ticket at its cap it waits at the end of the smallest buffer the
+    /// facade lends ([`WTVP_BUF`](crate::client::WTVP_BUF)) while
     /// SECURE ON is sent, then goes out whole in the encrypted `GET`. One byte more of
     /// challenge is refused as a bad challenge, never cut.
     #[test]
     fn longest_login_url_and_challenge_fit_the_url() {
-        type Facade = WtvpClient<'static, { crate::client::WTVP_BUF }>;
+        type Facade = WtvpClient<'static, [u8; crate::client::WTVP_BUF]>;
         let id = BoxIdentity {
             ssid: "81C0FFEE10B00254",
             accept_language: "en-US,en",
@@ -1770,7 +1932,7 @@ mod tests {
     /// A client whose buffer cannot hold a URL refuses it with a typed error.
     #[test]
     fn url_longer_than_the_receive_buffer_is_refused() {
-        let mut c: WtvpClient<'static, 64> = WtvpClient::new(ID);
+        let mut c: WtvpClient<'static, [u8; 64]> = WtvpClient::new(ID);
         c.signed_in = true;
         assert!(c.services.set(b"wtv-head-waiter", b"10.0.0.2", 1601));
         let mut url = b"wtv-head-waiter:/".to_vec();
@@ -1779,7 +1941,7 @@ mod tests {
         assert_eq!(c.fetch(Instant::ZERO, &url[..64]), Ok(()));
         assert_eq!(c.url(), &url[..64]);
         let too_long = [b'u'; URL_CAP + 1];
-        let mut d: WtvpClient<'static, 1024> = WtvpClient::new(ID);
+        let mut d: WtvpClient<'static, [u8; 1024]> = WtvpClient::new(ID);
         d.signed_in = true;
         assert_eq!(
             d.fetch(Instant::ZERO, &too_long),
@@ -1822,5 +1984,100 @@ mod tests {
         assert_eq!(c.poll_timeout(), None);
         let mut out = [0u8; 64];
         assert_eq!(c.poll_transmit(&mut out), 0);
+    }
+
+    /// A client with a lent buffer for its login answer: signed in, configured, knowing the
+    /// login service, holding no buffer.
+    fn borrowing_signed_in() -> WtvpClient<'static, &'static mut [u8]> {
+        let mut c = WtvpClient::borrowing(ID);
+        let mut cfg = MessengerConfig::default();
+        cfg.login_url = Text::new(b"wtv-passport:/messengerlogin").expect("URL");
+        c.config = Some(cfg);
+        c.signed_in = true;
+        c.session_keys = Some(([1; 16], [2; 16]));
+        c.ticket = Text::new(b"VGlja2V0");
+        assert!(c.services.set(b"wtv-passport", b"10.0.0.1", 1654));
+        c
+    }
+
+    /// Without its buffer a login-answer step starts its timer and waits, sending nothing;
+    /// lent the buffer, the same call goes on under the first deadline, and the buffer can be
+    /// taken back (wiped) only once the step has ended.
+    #[test]
+    fn a_login_answer_step_waits_for_its_buffer_with_its_timer_running() {
+        let mut c = borrowing_signed_in();
+        let challenge = b"ct=1,rver=1,wp=FS_40SEC_0_COMPACT,lc=1033,id=507";
+        let t0 = Instant::from_millis(1000);
+        assert!(!c.has_buffer() && !c.needs_buffer());
+        assert_eq!(c.request_answer(t0, challenge), Ok(()));
+        assert!(c.answer_awaits_buffer() && c.needs_buffer());
+        let deadline = c.poll_timeout().expect("the step timer runs");
+        assert_eq!(c.poll_event(), None, "no connection while it waits");
+        assert!(c.transmit_bytes().is_empty());
+        // Asked again without the buffer: nothing changes.
+        let t1 = Instant::from_millis(5000);
+        assert_eq!(c.request_answer(t1, challenge), Ok(()));
+        assert_eq!(c.poll_timeout(), Some(deadline));
+        let buf: &'static mut [u8] = Box::leak(vec![0u8; crate::client::WTVP_BUF].into());
+        assert!(c.lend_buffer(buf).is_ok());
+        assert!(c.take_back_buffer().is_none(), "needed by the step");
+        assert_eq!(c.request_answer(t1, challenge), Ok(()));
+        assert!(!c.answer_awaits_buffer());
+        assert_eq!(
+            c.poll_timeout(),
+            Some(deadline),
+            "the first call's deadline"
+        );
+        assert!(matches!(
+            c.poll_event(),
+            Some(WtvpEvent::Connect { port: 1654, .. })
+        ));
+        assert_eq!(c.handle_connected(t1), Ok(()));
+        assert!(c.transmit_bytes().starts_with(b"SECURE ON\r\n"));
+        c.handle_timeout(deadline);
+        assert!(matches!(c.poll_answer(), Some(Err(LoginError::Timeout))));
+        assert!(!c.needs_buffer());
+        let buf = c.take_back_buffer().expect("given back after the step");
+        assert!(buf.iter().all(|&b| b == 0), "wiped");
+        assert!(!c.has_buffer());
+    }
+
+    /// A step that times out while it waits for its buffer fails as any step does, and a
+    /// sign-in started without the buffer connects but queues its request only once lent.
+    #[test]
+    fn steps_without_their_buffer_time_out_or_wait_to_send() {
+        let mut c = borrowing_signed_in();
+        let t0 = Instant::from_millis(1000);
+        assert_eq!(c.request_answer(t0, b"ct=1,rver=1"), Ok(()));
+        let deadline = c.poll_timeout().expect("timer");
+        c.handle_timeout(deadline);
+        assert!(matches!(c.poll_answer(), Some(Err(LoginError::Timeout))));
+        assert!(!c.needs_buffer() && !c.answer_awaits_buffer());
+
+        let mut c: WtvpClient<'static, &'static mut [u8]> = WtvpClient::borrowing(ID);
+        assert_eq!(c.sign_in(t0, "10.0.0.1", 1615), Ok(()));
+        assert!(c.needs_buffer());
+        assert!(matches!(c.poll_event(), Some(WtvpEvent::Connect { .. })));
+        assert_eq!(c.handle_connected(t0), Ok(()));
+        assert!(
+            c.transmit_bytes().is_empty(),
+            "nothing sent without the buffer"
+        );
+        assert_eq!(
+            c.handle_input(t0, b"200 OK\n"),
+            Err(ClientError::Malformed(MessageError::Unsolicited))
+        );
+        assert!(matches!(c.poll_event(), Some(WtvpEvent::SignInFailed(_))));
+        assert!(!c.needs_buffer());
+
+        assert_eq!(c.sign_in(t0, "10.0.0.1", 1615), Ok(()));
+        while c.poll_event().is_some() {}
+        assert_eq!(c.handle_connected(t0), Ok(()));
+        let buf: &'static mut [u8] = Box::leak(vec![0u8; crate::client::WTVP_BUF].into());
+        assert!(c.lend_buffer(buf).is_ok());
+        assert!(c.transmit_bytes().starts_with(b"GET wtv-1800:/preregister"));
+        assert!(c.abandon(), "a connection was open");
+        assert!(!c.needs_buffer());
+        assert!(c.take_back_buffer().is_some());
     }
 }

@@ -47,11 +47,12 @@
 //! others, whatever order the caller feeds them in. Small frames of the other conversations
 //! are not held up unless they queue behind a waiting large one.
 //!
-//! One borrower outside the conversations takes part in the same queue: the
+//! Two borrowers outside the conversations take part in the same queue ([`Outside`]): the
 //! [`Client`](crate::client::Client) lends the buffer to its notification session for the
-//! NS's long frames (the login profile `MSG`, mail notices) through crate-internal calls;
-//! while the NS holds it, [`large_frame_holder`](Conversations::large_frame_holder) is `None`
-//! and conversations that need it wait as they would for one of their own.
+//! NS's long frames (the login profile `MSG`, mail notices), and to its built-in WTVP client
+//! for each step (a request and its response), through crate-internal calls; while one of them
+//! holds it, [`large_frame_holder`](Conversations::large_frame_holder) is `None` and
+//! conversations that need it wait as they would for one of their own.
 
 use super::message::{self, TextFormat};
 use super::session::{
@@ -66,9 +67,26 @@ use crate::msnp::wire::{AckMode, ServerErrorCode, TrId};
 use crate::time::Instant;
 pub use session::PART_HEAD_CAP as TRANSMIT_SCRATCH;
 
-/// The holder of the shared large-frame buffer while it is lent outside the conversations
-/// (a slot index never reaches it: there are at most `u16::MAX` slots).
-const OUTSIDE: u16 = u16::MAX;
+/// A borrower of the shared large-frame buffer outside the conversations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outside {
+    /// The notification session, for its long frames.
+    Ns = 0,
+    /// The built-in WTVP client, for one step at a time.
+    Wtvp = 1,
+}
+
+impl Outside {
+    /// The holder value of this borrower: `u16::MAX` and `u16::MAX - 1`, which a slot index
+    /// never reaches (there are fewer than [`FIRST_OUTSIDE`] slots).
+    #[inline(always)]
+    const fn holder(self) -> u16 {
+        u16::MAX - self as u16
+    }
+}
+
+/// The lowest holder value of an outside borrower (see [`Outside::holder`]).
+const FIRST_OUTSIDE: u16 = Outside::Wtvp.holder();
 
 /// Longest `X-MMS-IM-Format` value: `FN=` and a 32-byte font name %-encoded (96), then the
 /// effects, colour, charset and pitch fields.
@@ -299,12 +317,14 @@ pub struct Conversations<'s> {
     /// The size of `large` (which is empty while lent outside, see
     /// [`lend_large_frame`](Self::lend_large_frame)).
     large_cap: usize,
-    /// The slot of the session holding `large` ([`OUTSIDE`]: lent outside).
+    /// The slot of the session holding `large` (from [`FIRST_OUTSIDE`]: lent outside, see
+    /// [`Outside::holder`]).
     holder: Option<u16>,
     /// The order in which sessions refused `large` get it.
     queue: WaitQueue,
-    /// The ticket of the outside borrower while refused `large` (0: it does not wait).
-    outside_ticket: u32,
+    /// The ticket of each outside borrower while refused `large` (0: it does not wait), by
+    /// [`Outside`].
+    outside_ticket: [u32; 2],
     /// End of the last payload written to the pool (compacted when a new one does not fit).
     pool_top: usize,
     /// A conversation may wait for `take_switchboard_request` (cleared when none does).
@@ -342,7 +362,7 @@ impl<'s> Conversations<'s> {
     ) -> Result<Self, SbError> {
         let me = session::handle(own_handle).ok_or(SbError::BadArgument)?;
         if slots.is_empty()
-            || slots.len() > usize::from(u16::MAX)
+            || slots.len() > usize::from(FIRST_OUTSIDE)
             || msgs.is_empty()
             || pool.is_empty()
             || u32::try_from(pool.len()).is_err()
@@ -365,7 +385,7 @@ impl<'s> Conversations<'s> {
             large: large_frame,
             holder: None,
             queue: WaitQueue { last: 0, turn: 0 },
-            outside_ticket: 0,
+            outside_ticket: [0; 2],
             pool_top: 0,
             sb_requests: false,
             fmt_cache: (None, [0; FORMAT_VALUE_CAP], 0),
@@ -535,7 +555,7 @@ impl<'s> Conversations<'s> {
     #[inline(never)]
     fn settle_shared_slow(&mut self) {
         if self.queue.turn != 0 {
-            // The lowest ticket still waiting, the outside borrower's included (0: none).
+            // The lowest ticket still waiting, the outside borrowers' included (0: none).
             let inside = self
                 .slots
                 .iter()
@@ -544,15 +564,16 @@ impl<'s> Conversations<'s> {
                 .filter(|&t| t != 0)
                 .min()
                 .unwrap_or(0);
-            let outside = self.outside_ticket;
-            self.queue.turn = if inside == 0 || (outside != 0 && outside < inside) {
-                outside
-            } else {
-                inside
-            };
+            self.queue.turn = self.outside_ticket.iter().fold(inside, |t, &o| {
+                if t == 0 || (o != 0 && o < t) {
+                    o
+                } else {
+                    t
+                }
+            });
         }
         let Some(h) = self.holder else { return };
-        if h == OUTSIDE {
+        if h >= FIRST_OUTSIDE {
             // Only its borrower gives it back (`return_large_frame`).
             return;
         }
@@ -576,57 +597,66 @@ impl<'s> Conversations<'s> {
         }
     }
 
-    /// Lend the shared large-frame buffer to the one borrower outside the conversations (the
-    /// notification session, for its long frames), if nobody holds it and nobody refused it
-    /// earlier waits for it. Refused, the borrower gets a place in the same queue as the
-    /// conversations: ask again (at the latest when its connection is next fed) until it is
-    /// lent, or [`withdraw_large_frame_wait`](Self::withdraw_large_frame_wait). While it is
-    /// out, conversations that need it wait; [`return_large_frame`](Self::return_large_frame)
-    /// gives it back.
-    pub(crate) fn lend_large_frame(&mut self) -> Option<&'s mut [u8]> {
+    /// Lend the shared large-frame buffer to a borrower outside the conversations (the
+    /// notification session for its long frames, the WTVP client for a step), if nobody holds
+    /// it and nobody refused it earlier waits for it. Refused, the borrower gets a place in the
+    /// same queue as the conversations: ask again (at the latest when its connection is next
+    /// fed) until it is lent, or [`withdraw_large_frame_wait`](Self::withdraw_large_frame_wait).
+    /// While it is out, conversations that need it wait;
+    /// [`return_large_frame`](Self::return_large_frame) gives it back.
+    pub(crate) fn lend_large_frame(&mut self, who: Outside) -> Option<&'s mut [u8]> {
         self.settle_shared();
         let q = &mut self.queue;
-        if self.holder.is_some() || (q.turn != 0 && self.outside_ticket != q.turn) {
-            if self.outside_ticket == 0 {
+        let ticket = self.outside_ticket.get_mut(who as usize)?;
+        if self.holder.is_some() || (q.turn != 0 && *ticket != q.turn) {
+            if *ticket == 0 {
                 // Wrapping as in `Session::borrow`: briefly unfair, never stuck.
                 q.last = q.last.wrapping_add(1).max(1);
-                self.outside_ticket = q.last;
+                *ticket = q.last;
                 if q.turn == 0 {
-                    q.turn = self.outside_ticket;
+                    q.turn = *ticket;
                 }
             }
             return None;
         }
-        if self.outside_ticket != 0 {
-            self.outside_ticket = 0;
+        if *ticket != 0 {
+            *ticket = 0;
             // The next in line is found at the next reader call.
             q.turn = u32::MAX;
         }
-        self.holder = Some(OUTSIDE);
+        self.holder = Some(who.holder());
         Some(core::mem::take(&mut self.large))
     }
 
-    /// Take the shared large-frame buffer back from the outside borrower (the buffer
-    /// [`lend_large_frame`](Self::lend_large_frame) gave; anything else is ignored).
-    pub(crate) fn return_large_frame(&mut self, buf: &'s mut [u8]) {
-        if self.holder == Some(OUTSIDE) && buf.len() == self.large_cap {
+    /// Take the shared large-frame buffer back from the outside borrower `who` (the buffer
+    /// [`lend_large_frame`](Self::lend_large_frame) gave it; anything else is ignored).
+    pub(crate) fn return_large_frame(&mut self, who: Outside, buf: &'s mut [u8]) {
+        if self.holder == Some(who.holder()) && buf.len() == self.large_cap {
             self.large = buf;
             self.holder = None;
         }
     }
 
-    /// Forget the outside borrower's place in the queue (it no longer waits: its connection
-    /// closed or was reset).
+    /// Forget the place of the outside borrower `who` in the queue (it no longer waits: its
+    /// connection closed or was reset, or its step ended).
     #[inline(always)]
-    pub(crate) fn withdraw_large_frame_wait(&mut self) {
+    pub(crate) fn withdraw_large_frame_wait(&mut self, who: Outside) {
         // The queue's turn is re-read from the waiting sessions at the next reader call.
-        self.outside_ticket = 0;
+        if let Some(t) = self.outside_ticket.get_mut(who as usize) {
+            *t = 0;
+        }
     }
 
-    /// Query whether the outside borrower waits for the shared large-frame buffer.
+    /// Query whether an outside borrower waits for the shared large-frame buffer.
     #[inline(always)]
     pub(crate) fn outside_waits(&self) -> bool {
-        self.outside_ticket != 0
+        let [ns, wtvp] = self.outside_ticket;
+        ns | wtvp != 0
+    }
+
+    /// Query whether the outside borrower `who` holds the shared large-frame buffer.
+    pub(crate) fn lent_to(&self, who: Outside) -> bool {
+        self.holder == Some(who.holder())
     }
 
     /// Return the size of the shared large-frame buffer.

@@ -33,7 +33,7 @@ fn start(mode: AccountMode, extra: Vec<(String, String)>) -> SocketAddr {
     addr
 }
 
-type Client = WtvpClient<'static, 16384>;
+type Client = WtvpClient<'static, [u8; 16384]>;
 
 struct Driver {
     client: Box<Client>,
