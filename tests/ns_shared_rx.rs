@@ -113,6 +113,14 @@ impl H {
         k
     }
 
+    /// Give `conn` the first 900 bytes of the long message `msg` (all taken: it now holds the
+    /// shared buffer); return the rest of the message.
+    fn offer_half(&mut self, conn: ConnId, msg: &[u8]) -> Vec<u8> {
+        let mut head = msg[..900].to_vec();
+        assert_eq!(self.offer(conn, &mut head), 900);
+        msg[900..].to_vec()
+    }
+
     /// Feed all of `bytes` on `conn` (nothing may stay paused).
     fn feed_all(&mut self, conn: ConnId, bytes: &[u8]) {
         let mut pending = bytes.to_vec();
@@ -220,9 +228,7 @@ fn the_profile_msg_waits_for_a_switchboard_holding_the_buffer_then_arrives_whole
     // The switchboard gets half of a long message: it holds the shared buffer.
     let (big, body) = sb_msg(1800, b'A');
     assert!(big.len() > SESSION_RX_CAP);
-    let mut sb_pending = big.clone();
-    let mut head: Vec<u8> = sb_pending.drain(..900).collect();
-    assert_eq!(h.offer(sb, &mut head), 900);
+    let mut sb_pending = h.offer_half(sb, &big);
     assert_eq!(h.client.conversations().large_frame_holder(), Some(conv));
     // The NS's profile arrives: the NS takes its line and what fits its own buffer, then
     // pauses, however often it is offered the rest.
@@ -324,9 +330,7 @@ fn the_ns_closing_while_it_waits_gives_up_its_turn() {
     let (sa, sb) = (ConnId::Sb(a), ConnId::Sb(b));
     // A holds the buffer with half a long message.
     let (big_a, body_a) = sb_msg(1800, b'E');
-    let mut pa = big_a.clone();
-    let mut head: Vec<u8> = pa.drain(..900).collect();
-    assert_eq!(h.offer(sa, &mut head), 900);
+    let mut pa = h.offer_half(sa, &big_a);
     // The NS is refused first, then B.
     let mut ns_pending = profile.clone();
     h.offer(ConnId::Ns, &mut ns_pending);
@@ -413,9 +417,7 @@ fn a_waiting_ns_takes_the_buffer_when_its_turn_comes_even_before_more_bytes() {
     let b = h.conversation(2);
     let (sa, sb) = (ConnId::Sb(a), ConnId::Sb(b));
     let (big_a, body_a) = sb_msg(1800, b'H');
-    let mut pa = big_a.clone();
-    let mut head: Vec<u8> = pa.drain(..900).collect();
-    assert_eq!(h.offer(sa, &mut head), 900);
+    let mut pa = h.offer_half(sa, &big_a);
     // The NS takes the profile's line, then waits: the NS is first in line.
     let mut ns_pending = profile.clone();
     let k = h.offer(ConnId::Ns, &mut ns_pending);

@@ -488,23 +488,16 @@ impl<'s> Conversations<'s> {
     // on the box at every call.
     #[inline(always)]
     fn parts(&mut self, conv: ConversationId) -> Result<Parts<'_>, SbError> {
-        let slot = self
-            .slots
-            .get_mut(conv.index())
-            .ok_or(SbError::UnknownConversation)?;
-        match &mut slot.session {
-            Some(s) if slot.generation == conv.generation() => Ok((
-                s,
-                Ctx {
-                    now: self.now,
-                    msgs: MsgSlots::new(&mut *self.msgs, &mut self.reports),
-                    pool: &*self.pool,
-                    cfg: &self.cfg,
-                    me: self.me.as_bytes(),
-                },
-            )),
-            _ => Err(SbError::UnknownConversation),
-        }
+        session_parts(
+            self.slots,
+            self.msgs,
+            &mut self.reports,
+            self.pool,
+            &self.cfg,
+            &self.me,
+            self.now,
+            conv,
+        )
     }
 
     /// Return the parts of a live session, and the shared large-frame buffer (given back
@@ -512,31 +505,25 @@ impl<'s> Conversations<'s> {
     #[inline(always)]
     fn parts_rx(&mut self, conv: ConversationId) -> Result<(Parts<'_>, Lender<'_>), SbError> {
         self.settle_shared();
-        let slot = self
-            .slots
-            .get_mut(conv.index())
-            .ok_or(SbError::UnknownConversation)?;
-        match &mut slot.session {
-            Some(s) if slot.generation == conv.generation() => Ok((
-                (
-                    s,
-                    Ctx {
-                        now: self.now,
-                        msgs: MsgSlots::new(&mut *self.msgs, &mut self.reports),
-                        pool: &*self.pool,
-                        cfg: &self.cfg,
-                        me: self.me.as_bytes(),
-                    },
-                ),
-                Lender {
-                    buf: &mut *self.large,
-                    room: self.large_cap,
-                    holder: &mut self.holder,
-                    queue: &mut self.queue,
-                },
-            )),
-            _ => Err(SbError::UnknownConversation),
-        }
+        let parts = session_parts(
+            self.slots,
+            self.msgs,
+            &mut self.reports,
+            self.pool,
+            &self.cfg,
+            &self.me,
+            self.now,
+            conv,
+        )?;
+        Ok((
+            parts,
+            Lender {
+                buf: &mut *self.large,
+                room: self.large_cap,
+                holder: &mut self.holder,
+                queue: &mut self.queue,
+            },
+        ))
     }
 
     /// Take the shared large-frame buffer back from its holder once nothing borrows it (the
@@ -1446,6 +1433,38 @@ fn frame_event(conversation: ConversationId, ev: FrameEvent, f: &[u8]) -> SbEven
 
 /// A live session with what its machinery needs.
 type Parts<'a> = (&'a mut Session, Ctx<'a>);
+
+/// Borrow the live session `conv` names and the context its calls need, from the fields of
+/// [`Conversations`] (so a caller may borrow the others, such as the shared buffer, too).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn session_parts<'a>(
+    slots: &'a mut [ConversationSlot],
+    msgs: &'a mut [MessageSlot],
+    reports: &'a mut usize,
+    pool: &'a [u8],
+    cfg: &'a SbConfig,
+    me: &'a session::Handle,
+    now: Instant,
+    conv: ConversationId,
+) -> Result<Parts<'a>, SbError> {
+    let slot = slots
+        .get_mut(conv.index())
+        .ok_or(SbError::UnknownConversation)?;
+    match &mut slot.session {
+        Some(s) if slot.generation == conv.generation() => Ok((
+            s,
+            Ctx {
+                now,
+                msgs: MsgSlots::new(msgs, reports),
+                pool,
+                cfg,
+                me: me.as_bytes(),
+            },
+        )),
+        _ => Err(SbError::UnknownConversation),
+    }
+}
 
 #[derive(Debug, Clone, Copy)]
 enum Kind {
